@@ -328,6 +328,9 @@ def _resolve(ref: str | os.PathLike, extra_dirs=None) -> Path:
         path = Path(ref)
         if not path.is_dir():
             raise CaseNotFoundError(f"{path}: no such case folder")
+        if not any((path / name).exists() for name in _FILES):
+            raise CaseNotFoundError(
+                f"{path} is not a case folder: it has none of {', '.join(_FILES)}")
         return path
     ref = str(ref)
     if not CASE_ID_PATTERN.match(ref):
@@ -589,7 +592,7 @@ def _check_common(file, line, row, sources: set[str], out: _Collector, *,
             out.add(file, line, col, "value is empty", "a value")
     ids = _split_ids(row["source"])
     for sid in ids:
-        if sid not in sources:
+        if sources is not None and sid not in sources:  # None: case.yaml unreadable, no list
             out.add(file, line, "source", f"unknown source id {sid!r}",
                     "an id declared under `sources:` in case.yaml")
     if row["confidence"] and row["confidence"] not in CONFIDENCES:
@@ -685,7 +688,10 @@ def _read_reach(path, sources, out):
     df = pd.DataFrame(recs, columns=cols)
     df = df.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
     # A counter never runs backwards within one source: a fall is a data-entry error.
-    for (source, metric), grp in df[df["cumulative"]].groupby(["source", "metric"], sort=False):
+    cumulative = df[df["cumulative"].astype(bool)].copy()
+    cumulative["source"] = [_split_ids(s) for s in cumulative["source"]]
+    cumulative = cumulative.explode("source")  # a row citing "a;b" is a reading of a and of b
+    for (source, metric), grp in cumulative.groupby(["source", "metric"], sort=False):
         running_max, at_line = -math.inf, None
         for _, r in grp.iterrows():
             if r["value"] < running_max:
@@ -891,9 +897,10 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
             out.add("case.yaml", None, "origin", f"unknown key date {origin!r}",
                     ", ".join(KEY_DATES))
 
-    timeline = _read_timeline(path, source_ids, out)
-    reach = _read_reach(path, source_ids, out)
-    costs = _read_costs(path, source_ids, out)
+    known = source_ids if meta is not None else None
+    timeline = _read_timeline(path, known, out)
+    reach = _read_reach(path, known, out)
+    costs = _read_costs(path, known, out)
     if out.problems or meta is None:
         return None, out.problems
     case = Case(

@@ -1,0 +1,339 @@
+"""The loader and validator: one clear message per malformed input, nothing executed."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+import pandas as pd
+import pytest
+
+import casekit as ck
+from casekit.cases import KEY_DATES, MAX_FILE_BYTES
+
+
+def problems_of(path):
+    return [str(p) for p in ck.validate(path)]
+
+
+def replace_line(path, old, new):
+    text = path.read_text(encoding="utf-8")
+    assert old in text, f"fixture text not found: {old!r}"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+# --- a valid case loads, immutably ---------------------------------------------------------
+
+def test_synthetic_case_loads_with_tidy_tables(case_dir):
+    case = ck.load_case(case_dir)
+    assert case.id == "synthetic-example" and case.synthetic
+    assert set(case.key_dates) == set(KEY_DATES)
+    assert case.origin == pd.Timestamp("2024-03-04")
+    assert case.key_date("first_response") == pd.Timestamp("2024-03-08")
+    views = case.series("video_views")
+    assert views["time"].is_monotonic_increasing
+    assert views["t"].iloc[0] == pytest.approx(10 / 24 + 9 / 1440)  # 2024-03-04T10:09
+    assert set(views["source"]) == {"synthetic-counter", "synthetic-press"}
+    assert case.series("video_views", kinds=("observed",))["source"].eq("synthetic-counter").all()
+    assert case.metrics[0] == "video_views"
+    assert pd.api.types.is_float_dtype(case.reach["value"])
+    assert case.cite("synthetic-press;synthetic-counter")["id"].tolist() == [
+        "synthetic-counter", "synthetic-press"]
+
+
+def test_case_is_immutable(case_dir):
+    case = ck.load_case(case_dir)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        case.title = "x"
+    with pytest.raises(TypeError):
+        case.key_dates["incident"] = None
+    table = case.reach
+    table.loc[0, "value"] = -1.0
+    assert case.reach.loc[0, "value"] != -1.0
+
+
+def test_unknown_metric_names_the_known_ones(case_dir):
+    with pytest.raises(KeyError, match="video_views"):
+        ck.load_case(case_dir).series("tiktok_views")
+
+
+def test_to_dict_is_json_ready(case_dir):
+    import json
+
+    d = json.loads(json.dumps(ck.load_case(case_dir).to_dict()))
+    assert d["key_dates"]["going_public"]["date"].startswith("2024-03-04")
+    assert d["n_reach"] == 49
+
+
+def test_load_by_id_from_any_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert ck.load_case("united-breaks-guitars").company == "United Airlines"
+
+
+def test_extra_data_dir_via_environment(case_dir, tmp_path, monkeypatch):
+    other = tmp_path / "mine"
+    other.mkdir()
+    (case_dir).rename(other / "my-own-case")
+    replace_line(other / "my-own-case" / "case.yaml", "id: synthetic-example", "id: my-own-case")
+    monkeypatch.setenv("CASEKIT_DATA", str(other))
+    assert "my-own-case" in set(ck.list_cases()["id"])
+    assert ck.load_case("my-own-case").id == "my-own-case"
+
+
+def test_list_cases_includes_seed_cases_and_synthetic():
+    cat = ck.list_cases()
+    assert {"synthetic-example", "united-breaks-guitars", "range-rover-colchester",
+            "werder-bremen-wiesenhof"} <= set(cat["id"])
+    assert cat.loc[cat["id"] == "synthetic-example", "synthetic"].item() is True
+    assert cat["valid"].all()
+
+
+def test_list_cases_shows_invalid_folder_instead_of_crashing(case_dir, tmp_path):
+    (case_dir / "reach.csv").write_text("", encoding="utf-8")
+    cat = ck.list_cases(extra_dirs=[tmp_path])
+    row = cat[cat["path"] == str(case_dir)]
+    # the bundled synthetic example has the same id and wins; list the copy by path instead
+    if row.empty:
+        renamed = tmp_path / "broken-copy"
+        case_dir.rename(renamed)
+        replace_line(renamed / "case.yaml", "id: synthetic-example", "id: broken-copy")
+        cat = ck.list_cases(extra_dirs=[tmp_path])
+        row = cat[cat["id"] == "broken-copy"]
+    assert row["valid"].item() is False and row["problems"].item() >= 1
+
+
+# --- malformed input: one clear message each --------------------------------------------------
+
+def test_missing_file(case_dir):
+    (case_dir / "costs.csv").unlink()
+    assert problems_of(case_dir) == [
+        f"costs.csv: file is missing (expected a costs.csv in {case_dir} "
+        "(see datasets/README.md, or run `casekit new`))"]
+
+
+def test_missing_column(case_dir):
+    replace_line(case_dir / "timeline.csv", "date,date_precision,", "when,date_precision,")
+    msgs = problems_of(case_dir)
+    assert any("timeline.csv, line 1, column 'date': required column is missing" in m
+               for m in msgs)
+    assert any("column 'when': unknown column" in m for m in msgs)
+
+
+def test_unparseable_date(case_dir):
+    replace_line(case_dir / "timeline.csv", "2024-02-09,day", "9th Feb 2024,day")
+    assert problems_of(case_dir) == [
+        "timeline.csv, line 4, column 'date': cannot read '9th Feb 2024' as a date "
+        "(expected ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM)"]
+
+
+def test_precision_finer_than_the_date(case_dir):
+    replace_line(case_dir / "timeline.csv", "2024-02-09,day", "2024-02,day")
+    assert problems_of(case_dir) == [
+        "timeline.csv, line 4, column 'date_precision': precision 'day' but '2024-02' gives "
+        "only a month (expected precision 'month', or a more exact date)"]
+
+
+def test_month_precision_is_allowed(case_dir):
+    replace_line(case_dir / "timeline.csv", "2024-02-09,day", "2024-02,month")
+    assert problems_of(case_dir) == []
+
+
+def test_range_needs_an_end(case_dir):
+    replace_line(case_dir / "timeline.csv", "2024-02-09,day,", "2024-02-09,range,")
+    assert problems_of(case_dir) == [
+        "timeline.csv, line 4, column 'date_end': a range needs an end date (expected an ISO date)"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("-5", "negative count -5 (expected a count of zero or more)"),
+    ("1,200", "'1,200' is not a number"),
+    ("lots", "'lots' is not a number"),
+    ("nan", "'nan' is not a number"),
+])
+def test_bad_counts(case_dir, value, message):
+    text = (case_dir / "reach.csv").read_text(encoding="utf-8").splitlines()
+    fields = text[5].split(",")
+    fields[4] = f'"{value}"' if "," in value else value
+    text[5] = ",".join(fields)
+    (case_dir / "reach.csv").write_text("\n".join(text) + "\n", encoding="utf-8")
+    msgs = problems_of(case_dir)
+    assert len(msgs) == 1
+    assert msgs[0].startswith("reach.csv, line 6, column 'value': ")
+    assert message in msgs[0]
+
+
+def test_cumulative_series_that_falls(case_dir):
+    lines = (case_dir / "reach.csv").read_text(encoding="utf-8").splitlines()
+    fields = lines[10].split(",")
+    fields[4] = "5"
+    lines[10] = ",".join(fields)
+    (case_dir / "reach.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    msgs = problems_of(case_dir)
+    assert len(msgs) == 1
+    assert msgs[0].startswith("reach.csv, line 11, column 'value': cumulative video_views from "
+                              "synthetic-counter falls from ")
+    assert "(line 10) to 5" in msgs[0]
+
+
+def test_falling_figures_from_different_sources_are_kept(case_dir):
+    # the press source is 8 % above the counter: a conflict, not an error
+    case = ck.load_case(case_dir)
+    day1 = case.series("video_views")
+    assert day1["source"].nunique() == 2
+
+
+def test_unknown_source_id(case_dir):
+    replace_line(case_dir / "costs.csv", ",synthetic-press,cost the company",
+                 ",daily-rumour,cost the company")
+    assert problems_of(case_dir) == [
+        "costs.csv, line 5, column 'source': unknown source id 'daily-rumour' "
+        "(expected an id declared under `sources:` in case.yaml)"]
+
+
+def test_duplicate_source_id(case_dir):
+    replace_line(case_dir / "case.yaml", "  - id: synthetic-press", "  - id: synthetic-counter")
+    msgs = problems_of(case_dir)
+    assert "case.yaml, column 'sources[2].id': duplicate source id 'synthetic-counter' " \
+           "(expected each source declared once)" in msgs
+
+
+def test_duplicate_yaml_key(case_dir):
+    replace_line(case_dir / "case.yaml", "currency: GBP", "currency: GBP\ncurrency: EUR")
+    msgs = problems_of(case_dir)
+    assert len(msgs) == 1 and "duplicate key 'currency'" in msgs[0]
+
+
+def test_case_id_must_match_folder(case_dir):
+    replace_line(case_dir / "case.yaml", "id: synthetic-example", "id: ../../etc")
+    msgs = problems_of(case_dir)
+    assert msgs == ["case.yaml, column 'id': '../../etc' is not a valid case id "
+                    "(expected lower-case words joined by '-', e.g. united-breaks-guitars)"]
+
+
+@pytest.mark.parametrize("ref", ["../united-breaks-guitars", "..", "united/../../x", "Bad Id"])
+def test_case_reference_that_leaves_its_folder(ref, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ck.CaseNotFoundError):
+        ck.load_case(ref)
+
+
+def test_yaml_that_builds_python_objects_is_refused_and_not_run(case_dir, tmp_path):
+    marker = tmp_path / "pwned"
+    replace_line(case_dir / "case.yaml", "title:",
+                 f"evil: !!python/object/apply:os.system ['touch {marker}']\ntitle:")
+    msgs = problems_of(case_dir)
+    assert not marker.exists()
+    assert len(msgs) == 1
+    assert "would build a Python object" in msgs[0] and msgs[0].startswith("case.yaml, line ")
+
+
+@pytest.mark.parametrize("name", ["case.yaml", "timeline.csv", "reach.csv", "costs.csv"])
+def test_empty_file(case_dir, name):
+    (case_dir / name).write_text("  \n", encoding="utf-8")
+    assert f"{name}: file is empty" in problems_of(case_dir)[0]
+
+
+def test_header_only_csv_is_valid(case_dir):
+    (case_dir / "costs.csv").write_text(
+        (case_dir / "costs.csv").read_text(encoding="utf-8").splitlines()[0] + "\n")
+    assert ck.load_case(case_dir).costs.empty
+
+
+def test_utf8_bom_is_tolerated(case_dir):
+    # Excel's "CSV UTF-8" starts files with a byte-order mark; without handling it the first
+    # column would be called "\ufefftime" and every row would look broken.
+    path = case_dir / "reach.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert len(ck.load_case(case_dir).reach) == 49
+
+
+def test_invalid_utf8(case_dir):
+    path = case_dir / "timeline.csv"
+    raw = path.read_bytes().replace(b"kettle stops", b"kettle \xe9stops")
+    path.write_bytes(raw)
+    offset = raw.index(b"\xe9")
+    assert problems_of(case_dir) == [
+        f"timeline.csv, line 2: byte {offset} is not valid UTF-8 (expected the file saved as UTF-8)"]
+
+
+def test_very_large_file_is_refused_before_reading(case_dir):
+    path = case_dir / "reach.csv"
+    with open(path, "ab") as fh:
+        fh.truncate(MAX_FILE_BYTES + 1)
+    msgs = problems_of(case_dir)
+    assert msgs == ["reach.csv: file is 5.2 MB, over the 5 MB limit "
+                    "(expected a hand-curated case file (is this the right file?))"]
+
+
+def test_ragged_row(case_dir):
+    with open(case_dir / "timeline.csv", "a", encoding="utf-8") as fh:
+        fh.write("2024-03-20,day,,company,other,too few fields\n")
+    msgs = problems_of(case_dir)
+    assert msgs == ["timeline.csv, line 12: row has 6 fields, header has 10 "
+                    "(expected one field per column (quote fields that contain commas))"]
+
+
+def test_unknown_vocabulary(case_dir):
+    replace_line(case_dir / "timeline.csv", ",company,refusal,", ",the-company,refusal,")
+    replace_line(case_dir / "reach.csv", ",views,true,exact,observed", ",views,yes,exact,seen")
+    msgs = problems_of(case_dir)
+    assert any("column 'actor': unknown actor 'the-company'" in m for m in msgs)
+    assert any("column 'cumulative': 'yes' is not true/false" in m for m in msgs)
+    assert any("column 'kind': unknown kind 'seen'" in m for m in msgs)
+
+
+def test_derived_rows_need_a_method(case_dir):
+    replace_line(case_dir / "costs.csv", "exact,reported,,synthetic-timeline,a replacement",
+                 "exact,derived,,synthetic-timeline,a replacement")
+    assert problems_of(case_dir) == [
+        "costs.csv, line 2, column 'method': a derived figure must say how it was derived "
+        "(expected the computation, e.g. '3.34 x 167,040,862 shares')"]
+
+
+def test_all_problems_reported_in_one_pass(case_dir):
+    replace_line(case_dir / "timeline.csv", "2024-02-09,day", "Feb 9,day")
+    replace_line(case_dir / "costs.csv", ",synthetic-press,cost the company",
+                 ",nobody,cost the company")
+    (case_dir / "case.yaml").write_text(
+        (case_dir / "case.yaml").read_text(encoding="utf-8").replace("company: Example", "x: y\n#"),
+        encoding="utf-8")
+    with pytest.raises(ck.CaseValidationError) as info:
+        ck.load_case(case_dir)
+    files = {p.file for p in info.value.problems}
+    assert files == {"case.yaml", "timeline.csv", "costs.csv"}
+    assert "3 problem(s)" not in str(info.value) or len(info.value.problems) == 3
+    assert str(case_dir) in str(info.value)
+
+
+def test_unknown_key_date_and_missing_key_date(case_dir):
+    replace_line(case_dir / "case.yaml", "  resolution:", "  settled:")
+    msgs = problems_of(case_dir)
+    assert "case.yaml, column 'key_dates.resolution': key date is missing (expected a mapping, " \
+           "or null when the sources do not say)" in msgs
+    assert any("key_dates.settled': unknown key date" in m for m in msgs)
+
+
+def test_unknown_key_dates_stay_unknown(case_dir):
+    replace_line(case_dir / "case.yaml",
+                 "  resolution: {date: 2024-03-15, precision: day, source: synthetic-timeline, "
+                 "confidence: high}", "  resolution: null")
+    case = ck.load_case(case_dir)
+    assert case.key_date("resolution") is None and case.key_dates["resolution"] is None
+
+
+# --- scaffolding --------------------------------------------------------------------------------
+
+def test_new_case_validates_and_refuses_to_overwrite(tmp_path):
+    path = ck.new_case("acme-kettle", tmp_path)
+    assert ck.validate(path) == []
+    assert (path / "README.md").read_text().count("casekit validate") == 1
+    with pytest.raises(FileExistsError):
+        ck.new_case("acme-kettle", tmp_path)
+    with pytest.raises(ck.CaseNotFoundError, match="not a valid case id"):
+        ck.new_case("../escape", tmp_path)
+    assert not (tmp_path.parent / "escape").exists()
+
+
+def test_path_is_a_directory_check(tmp_path):
+    with pytest.raises(ck.CaseNotFoundError, match="no such case folder"):
+        ck.load_case(os.fspath(tmp_path / "nope") + "/")
