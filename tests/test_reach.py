@@ -1,0 +1,526 @@
+"""casekit.reach: curves, the generic fitter, ReachFit, compare, describe, plots."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import casekit as ck
+from casekit import reach
+from casekit.exceptions import FitError, InsufficientDataError
+
+TRUE = {
+    "logistic": {"K": 120000.0, "r": 0.9, "t0": 3.0},
+    "gompertz": {"K": 80000.0, "r": 0.5, "t0": 4.0},
+    "richards": {"K": 50000.0, "r": 0.6, "t0": 5.0, "nu": 0.5},
+    "bass": {"m": 200000.0, "p": 0.03, "q": 0.5},
+    "expsat": {"K": 30000.0, "r": 0.25},
+}
+
+
+def synthetic(curve, n=40, noise=0.01, seed=1, t_max=None):
+    spec = reach.CURVES[curve]
+    theta = [TRUE[curve][p] for p in spec.param_names]
+    rng = np.random.default_rng(seed)
+    t_max = t_max or {"bass": 25.0, "expsat": 20.0}.get(curve, 20.0)
+    t = np.sort(rng.uniform(0.2, t_max, size=n))
+    y = spec.f(t, *theta) * np.exp(rng.normal(0.0, noise, size=n))
+    return t, y, theta
+
+
+@pytest.fixture(scope="module")
+def example():
+    return ck.load_case("synthetic-example")
+
+
+@pytest.fixture(scope="module")
+def example_fit(example):
+    return reach.fit(example, "logistic", metric="video_views")
+
+
+# -- registry and curves -----------------------------------------------------------
+
+def test_registry_has_the_canonical_curves():
+    assert set(reach.DEFAULT_CURVES) <= set(reach.CURVES)
+    assert reach.CURVES["logistic"].param_names == ("K", "r", "t0")
+    assert reach.CURVES["gompertz"].param_names == ("K", "r", "t0")
+    assert reach.CURVES["richards"].param_names == ("K", "r", "t0", "nu")
+    assert reach.CURVES["bass"].param_names == ("m", "p", "q")
+    assert reach.CURVES["expsat"].param_names == ("K", "r")
+    assert reach.CURVES["bass"].rate_param == "q"
+    for name in ("logistic", "gompertz", "richards", "expsat"):
+        assert reach.CURVES[name].rate_param == "r"
+
+
+@pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
+def test_curve_docstring_and_formula(curve):
+    spec = reach.CURVES[curve]
+    assert spec.formula and spec.description
+    assert spec.formula.replace(" ", "") in spec.doc.replace(" ", "")
+    assert "Peak growth" in spec.doc
+    mw = reach.multiwave("logistic", 2)
+    assert "Peak growth" in mw.doc and "Sum of 2 logistic waves" in mw.doc
+
+
+def test_formulas_match_the_issue():
+    t = np.linspace(-5, 30, 50)
+    K, r, t0, nu = 1000.0, 0.7, 4.0, 0.4
+    assert np.allclose(reach.CURVES["logistic"].f(t, K, r, t0), K / (1 + np.exp(-r * (t - t0))))
+    assert np.allclose(reach.CURVES["gompertz"].f(t, K, r, t0), K * np.exp(-np.exp(-r * (t - t0))))
+    assert np.allclose(reach.CURVES["richards"].f(t, K, r, t0, nu),
+                       K / (1 + np.exp(-r * (t - t0))) ** (1 / nu))
+    m, p, q = 1000.0, 0.03, 0.4
+    tt = np.linspace(0, 40, 50)
+    e = np.exp(-(p + q) * tt)
+    assert np.allclose(reach.CURVES["bass"].f(tt, m, p, q), m * (1 - e) / (1 + q / p * e))
+    assert np.allclose(reach.CURVES["expsat"].f(tt, K, r), K * (1 - np.exp(-r * tt)))
+
+
+@pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
+def test_peak_time_is_the_maximum_growth(curve):
+    spec = reach.CURVES[curve]
+    theta = [TRUE[curve][p] for p in spec.param_names]
+    t = np.linspace(0, 30, 300001)
+    rate = np.gradient(spec.f(t, *theta), t)
+    assert spec.peak_time(*theta) == pytest.approx(t[np.argmax(rate)], abs=1e-3)
+
+
+@pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
+@pytest.mark.parametrize("share", [0.5, 0.9, 0.99])
+def test_share_time_inverts_the_curve(curve, share):
+    spec = reach.CURVES[curve]
+    theta = [TRUE[curve][p] for p in spec.param_names]
+    ts = spec.share_time(share, *theta)
+    assert spec.f(np.array([ts]), *theta)[0] == pytest.approx(share * spec.saturation(*theta),
+                                                              rel=1e-9)
+    # and the generic numeric solver agrees
+    assert reach._numeric_share_time(spec, share, theta) == pytest.approx(ts, rel=1e-8)
+
+
+def test_curves_emit_no_warnings_at_extremes():
+    t = np.array([-1e6, -1e3, 0.0, 1e3, 1e6])
+    for name, spec in reach.CURVES.items():
+        theta = [TRUE.get(name, {}).get(p, 1.0) for p in spec.param_names]
+        out = spec.f(t, *theta)
+        assert np.all(np.isfinite(out)), name
+
+
+def test_register_curve():
+    spec = reach.CurveSpec(
+        name="test-linear-sat", param_names=("K", "r"), bounds=((0, np.inf), (0, np.inf)),
+        f=lambda t, K, r: K * (1 - np.exp(-np.clip(r * t, -700, None))),
+        p0=lambda t, y: [[1.1 * y.max(), 0.2]], saturation=lambda K, r: K,
+        peak_time=lambda K, r: 0.0 * r, rate_param="r", scale_params=("K",),
+        formula="K (1 - exp(-r t))")
+    reach.register_curve(spec)
+    try:
+        with pytest.raises(ValueError, match="already registered"):
+            reach.register_curve(spec)
+        t, y, _ = synthetic("expsat")
+        res = reach.fit(y, "test-linear-sat", t=t)
+        assert res.params["K"] == pytest.approx(30000, rel=0.02)
+        # the numeric share-time solver serves curves without a closed form
+        assert res.time_to_share(0.9)["estimate"] == pytest.approx(
+            -math.log(0.1) / res.params["r"], rel=1e-6)
+    finally:
+        reach.CURVES.pop("test-linear-sat")
+
+
+def test_curvespec_validates():
+    with pytest.raises(ValueError, match="bounds"):
+        reach.CurveSpec(name="x", param_names=("a", "b"), bounds=((0, 1),), f=None, p0=None,
+                        saturation=None, peak_time=None, rate_param="a", formula="")
+    with pytest.raises(ValueError, match="rate_param"):
+        reach.CurveSpec(name="x", param_names=("a",), bounds=((0, 1),), f=None, p0=None,
+                        saturation=None, peak_time=None, rate_param="z", formula="")
+
+
+# -- parameter recovery --------------------------------------------------------------
+
+@pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
+@pytest.mark.parametrize("loss", ["ols", "log"])
+def test_recovers_known_parameters(curve, loss):
+    t, y, theta = synthetic(curve, n=50, noise=0.01, seed=3)
+    res = reach.fit(y, curve, t=t, loss=loss)
+    est = res.params.to_numpy()
+    assert np.allclose(est, theta, rtol=0.05), (res.params, theta)
+    # and the truth is inside the 99.9 % interval
+    ci = res.conf_int(alpha=0.001)
+    assert np.all((ci["lower"] <= theta) & (theta <= ci["upper"]))
+
+
+@pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
+def test_recovers_known_parameters_robust(curve):
+    t, y, theta = synthetic(curve, n=50, noise=0.01, seed=4)
+    clean = reach.fit(y, curve, t=t)
+    y = y.copy()
+    y[[10, 30]] *= 1.6  # two wild press figures
+    ols = reach.fit(y, curve, t=t, loss="ols")
+    rob = reach.fit(y, curve, t=t, loss="robust")
+    # distance from the clean-data fit, in the clean fit's standard errors
+    err_rob = np.max(np.abs(rob.params - clean.params) / clean.bse)
+    err_ols = np.max(np.abs(ols.params - clean.params) / clean.bse)
+    assert err_rob < 2.0
+    assert err_rob < err_ols
+    assert any("approximate" in n for n in rob.notes)
+    assert rob.f_scale > 0
+
+
+def test_synthetic_example_recovers_truth(example_fit):
+    # K=120000, r=0.9, t0=3 plus 2 % noise, and 4 press figures 8 % high
+    p = example_fit.params
+    assert p["K"] == pytest.approx(120000, rel=0.06)
+    assert p["r"] == pytest.approx(0.9, rel=0.06)
+    assert p["t0"] == pytest.approx(3.0, abs=0.15)
+
+
+def test_multiwave_recovers_two_waves():
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.uniform(0.2, 60, 60))
+    truth = [50000, 1.0, 3.0, 30000, 0.5, 30.0]
+    spec = reach.multiwave("logistic", 2, anchors=(None, 29.0), window=(-3, 10))
+    y = spec.f(t, *truth) * np.exp(rng.normal(0, 0.01, t.size))
+    res = reach.fit(y, spec, t=t)
+    assert np.allclose(res.params.to_numpy(), truth, rtol=0.05)
+    assert res.saturation == pytest.approx(80000, rel=0.02)
+    assert spec.bounds[5] == (26.0, 39.0)
+    # peak of total growth: the larger, faster first wave
+    assert res.peak_time()["estimate"] == pytest.approx(3.0, abs=0.2)
+    t90 = res.time_to_share(0.9)["estimate"]
+    assert res.predict([t90])["yhat"].iloc[0] == pytest.approx(0.9 * res.saturation, rel=1e-6)
+
+
+def test_multiwave_anchors(example):
+    spec = reach.multiwave("gompertz", 2, anchors=(None, "coverage"), case=example)
+    assert spec.definition["anchors"] == [None, 2.0]  # 2024-03-06 coverage, origin 2024-03-04
+    spec = reach.multiwave("logistic", 2, anchors=(None, "2024-03-10"), case=example)
+    assert spec.definition["anchors"][1] == 6.0
+    with pytest.raises(ValueError, match="midpoint"):
+        reach.multiwave("bass", 2)
+    with pytest.raises(ValueError, match="anchors"):
+        reach.multiwave("logistic", 2, anchors=(None,))
+    with pytest.raises(FitError, match="anchor"):
+        reach.multiwave("logistic", 2, anchors=(None, "not a date"))
+
+
+# -- data inputs -------------------------------------------------------------------------
+
+def test_accepts_arrays_series_frames_and_cases(example, example_fit):
+    s = example.series("video_views")
+    a = reach.fit(s["value"].to_numpy(), t=s["t"].to_numpy())
+    b = reach.fit(pd.Series(s["value"].to_numpy(), index=s["t"].to_numpy()))
+    c = reach.fit(s)
+    d = reach.fit(pd.Series(s["value"].to_numpy(), index=pd.DatetimeIndex(s["time"])),
+                  origin="2024-03-04")
+    for res in (a, b, c, d):
+        assert np.allclose(res.params, example_fit.params, rtol=1e-6)
+    assert c.data["source"].str.startswith("synthetic").all()
+    assert d.origin == pd.Timestamp("2024-03-04")
+    assert example_fit.case_id == "synthetic-example"
+    assert example_fit.metric == "video_views"
+    # default metric: the case's best-observed cumulative metric
+    assert reach.fit(example).metric == "video_views"
+
+
+def test_conflicting_rows_are_all_kept(example_fit):
+    # same-day counter and press figures stay separate rows
+    assert example_fit.nobs == 28
+    assert set(example_fit.data["qualifier"]) == {"exact", "about"}
+
+
+def test_confidence_weights(example):
+    res = reach.fit(example, metric="video_views", weights="confidence")
+    assert res.weights == "confidence"
+    w = res.data.set_index("confidence")["weight"]
+    assert set(w.loc["high"]) == {1.0} and set(w.loc["medium"]) == {0.5}
+    custom = reach.fit(example, metric="video_views",
+                       weights={"high": 1, "medium": 0.01, "low": 0.01, "unverified": 0.01})
+    assert custom.weights.startswith("confidence(")
+    # down-weighting the 8 %-high press figures pulls K towards the counter
+    plain = reach.fit(example, metric="video_views")
+    assert abs(custom.params["K"] - 120000) < abs(plain.params["K"] - 120000) + 1e-9
+    arr = reach.fit(example, metric="video_views", weights=np.ones(28))
+    assert np.allclose(arr.params, plain.params)
+    with pytest.raises(ValueError, match="one per observation"):
+        reach.fit(example, metric="video_views", weights=np.ones(3))
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+def test_too_few_points_is_a_plain_insufficient_data_error():
+    with pytest.raises(InsufficientDataError, match="needs at least 4"):
+        reach.fit([1.0, 2.0, 3.0], t=[0, 1, 2])
+    with pytest.raises(InsufficientDataError, match="richards curve has 4 parameters"):
+        reach.fit([1.0, 2.0, 3.0, 4.0], "richards", t=[0, 1, 2, 3])
+    # repeated times do not count as distinct information
+    with pytest.raises(InsufficientDataError, match="distinct times"):
+        reach.fit([1.0, 2.0, 3.0, 4.0, 5.0], t=[1, 1, 1, 2, 2])
+
+
+def test_non_cumulative_metric_and_no_origin(example):
+    with pytest.raises(InsufficientDataError, match="not cumulative"):
+        reach.fit(example, metric="forum_posts")
+    with pytest.raises(KeyError, match="no reach metric"):
+        reach.fit(example, metric="nope")
+
+
+def test_log_loss_needs_positive_values():
+    with pytest.raises(FitError, match="positive"):
+        reach.fit([0.0, 1, 2, 3, 4], t=[0, 1, 2, 3, 4], loss="log")
+
+
+def test_unidentifiable_curve_is_a_fit_error():
+    # a flat series cannot say where the midpoint is
+    t = np.arange(10.0)
+    with pytest.raises(FitError, match="cannot identify|did not converge"):
+        reach.fit(np.full(10, 5.0), "richards", t=t)
+
+
+def test_non_convergence_is_a_fit_error():
+    t = np.arange(10.0)
+    y = np.array([1, 9, 2, 8, 3, 7, 4, 6, 5, 5], dtype=float) * 1000
+    with pytest.raises(FitError):
+        reach.fit(y, "richards", t=t, n_starts=1, start=[1e12, 50.0, -40.0, 99.0])
+
+
+def test_bad_arguments():
+    t, y, _ = synthetic("logistic")
+    with pytest.raises(ValueError, match="loss"):
+        reach.fit(y, t=t, loss="l1")
+    with pytest.raises(ValueError, match="unknown curve"):
+        reach.fit(y, "weibull", t=t)
+    with pytest.raises(ValueError, match="t="):
+        reach.fit(y)
+
+
+# -- the result -----------------------------------------------------------------------------
+
+def test_result_is_immutable(example_fit):
+    with pytest.raises(AttributeError):
+        example_fit.loss = "log"
+    with pytest.raises(ValueError):
+        example_fit.theta[0] = 1.0
+    p = example_fit.params
+    p.iloc[0] = -1
+    assert example_fit.params.iloc[0] > 0
+
+
+def test_statistics_are_consistent(example_fit):
+    r = example_fit.residuals.to_numpy()
+    assert example_fit.rss == pytest.approx(float(r @ r))
+    n, k = example_fit.nobs, 4
+    assert example_fit.df_resid == 25
+    assert example_fit.aic == pytest.approx(-2 * example_fit.loglik + 2 * k)
+    assert example_fit.aicc == pytest.approx(example_fit.aic + 2 * k * (k + 1) / (n - k - 1))
+    assert example_fit.bic == pytest.approx(-2 * example_fit.loglik + k * math.log(n))
+    assert np.allclose(example_fit.bse ** 2, np.diag(example_fit.cov))
+    assert list(example_fit.stats.index) == ["nobs", "df_resid", "rss", "sigma", "loglik", "aic",
+                                             "aicc", "bic"]
+
+
+def test_conf_int_methods_agree_roughly(example_fit):
+    a = example_fit.conf_int()
+    p = example_fit.conf_int(method="profile")
+    b = example_fit.conf_int(method="bootstrap", n_boot=400)
+    assert list(a.columns) == ["lower", "upper"]
+    for other in (p, b):
+        width_a = a["upper"] - a["lower"]
+        assert np.all(np.abs(other["lower"] - a["lower"]) < 0.35 * width_a)
+        assert np.all(np.abs(other["upper"] - a["upper"]) < 0.35 * width_a)
+    est = example_fit.params
+    assert np.all((p["lower"] < est) & (est < p["upper"]))
+    with pytest.raises(ValueError, match="method"):
+        example_fit.conf_int(method="bayes")
+
+
+def test_profile_interval_is_where_the_profile_t_hits_the_quantile(example_fit):
+    from scipy import stats
+
+    p = example_fit.conf_int(method="profile", alpha=0.05)
+    q = stats.t.ppf(0.975, example_fit.df_resid)
+    s2 = example_fit.rss / example_fit.df_resid
+    # refit with r fixed at the upper profile limit: RSS must rise by q^2 s^2
+    r_up = p.loc["r", "upper"]
+    t = example_fit.data["t"].to_numpy()
+    y = example_fit.data["y"].to_numpy()
+    from scipy.optimize import least_squares
+
+    sol = least_squares(lambda u: (y - reach.CURVES["logistic"].f(t, u[0] * 1e5, r_up, u[1])),
+                        [example_fit.params["K"] / 1e5, example_fit.params["t0"]],
+                        xtol=1e-14, ftol=1e-14, gtol=1e-14)
+    assert float(sol.fun @ sol.fun) - example_fit.rss == pytest.approx(q ** 2 * s2, rel=1e-4)
+
+
+@pytest.mark.parametrize("interval", ["confidence", "prediction"])
+def test_predict_bands(example_fit, interval):
+    p = example_fit.predict(np.linspace(0, 30, 61), interval=interval)
+    assert tuple(p.columns) == reach.PRED_COLUMNS
+    assert (p["yhat_lower"] <= p["yhat"]).all() and (p["yhat"] <= p["yhat_upper"]).all()
+    assert p["time"].iloc[0] == pd.Timestamp("2024-03-04")
+    assert pd.api.types.is_datetime64_any_dtype(p["time"])
+
+
+def test_prediction_band_is_wider_and_covers_the_data(example_fit):
+    c = example_fit.predict(interval="confidence")
+    p = example_fit.predict(interval="prediction", alpha=0.01)
+    assert ((p["yhat_upper"] - p["yhat_lower"]) > (c["yhat_upper"] - c["yhat_lower"])).all()
+    y = example_fit.data["y"].to_numpy()
+    inside = (p["yhat_lower"] <= y) & (y <= p["yhat_upper"])
+    assert inside.mean() >= 0.9
+
+
+def test_predict_accepts_dates_and_scalars(example_fit):
+    by_date = example_fit.predict(pd.DatetimeIndex(["2024-03-07", "2024-03-14"]))
+    by_day = example_fit.predict([3.0, 10.0])
+    assert np.allclose(by_date["yhat"], by_day["yhat"])
+    assert len(example_fit.predict(5)) == 1
+    assert len(example_fit.predict()) == example_fit.nobs
+
+
+def test_bootstrap_bands(example_fit):
+    p = example_fit.predict([1.0, 3.0, 10.0], interval="prediction", bootstrap=500, seed=2)
+    c = example_fit.predict([1.0, 3.0, 10.0], interval="confidence", bootstrap=500, seed=2)
+    a = example_fit.predict([1.0, 3.0, 10.0], interval="confidence")
+    assert (p["yhat_upper"] - p["yhat_lower"] >= c["yhat_upper"] - c["yhat_lower"]).all()
+    # bootstrap and delta-method confidence bands agree within a factor of two
+    wb = (c["yhat_upper"] - c["yhat_lower"]).to_numpy()
+    wa = (a["yhat_upper"] - a["yhat_lower"]).to_numpy()
+    assert np.all((wb / wa > 0.5) & (wb / wa < 2))
+    # deterministic for a seed
+    again = example_fit.predict([1.0, 3.0, 10.0], interval="confidence", bootstrap=500, seed=2)
+    pd.testing.assert_frame_equal(c, again)
+
+
+def test_log_loss_bands_are_asymmetric(example):
+    res = reach.fit(example, metric="video_views", loss="log")
+    p = res.predict([0.5, 3.0, 10.0])
+    up, down = p["yhat_upper"] - p["yhat"], p["yhat"] - p["yhat_lower"]
+    assert (up > down).all()
+    assert (p["yhat_lower"] > 0).all()
+
+
+def test_milestones_and_time_to_share(example_fit):
+    ms = example_fit.milestones()
+    assert list(ms.index) == ["saturation", "peak_time", "t50", "t90", "t99"]
+    assert ms.loc["t50", "estimate"] == pytest.approx(example_fit.params["t0"])
+    r, t0 = example_fit.params["r"], example_fit.params["t0"]
+    assert ms.loc["t90", "estimate"] == pytest.approx(t0 + math.log(9) / r)
+    assert ms.loc["t99", "estimate"] == pytest.approx(t0 + math.log(99) / r)
+    assert (ms["lower"] < ms["estimate"]).all() and (ms["estimate"] < ms["upper"]).all()
+    t90 = example_fit.time_to_share(0.9)
+    assert t90["time"] == pd.Timestamp("2024-03-04") + pd.Timedelta(days=t90["estimate"]).round("s")
+    boot = example_fit.time_to_share(0.9, method="bootstrap", n_boot=300)
+    assert boot["lower"] < t90["estimate"] < boot["upper"]
+    with pytest.raises(ValueError, match="share"):
+        example_fit.time_to_share(1.5)
+
+
+def test_summary_table(example_fit):
+    s = example_fit.summary
+    assert tuple(s.columns) == reach.SUMMARY_COLUMNS
+    assert list(s.index[:3]) == ["K", "r", "t0"]
+    assert (s.loc[["K", "r", "t0"], "kind"] == "parameter").all()
+    assert "t90" in s.index and s.loc["t90", "kind"] == "derived"
+    html = example_fit._repr_html_()
+    assert "<table" in html and "logistic" in html
+    assert "ReachFit logistic" in repr(example_fit)
+
+
+def test_to_dict_round_trips(example_fit):
+    d = example_fit.to_dict()
+    text = json.dumps(d, allow_nan=False)
+    assert json.loads(text) == d
+    back = reach.ReachFit.from_dict(json.loads(text))
+    assert back.to_dict() == d
+    pd.testing.assert_series_equal(back.params, example_fit.params)
+    pd.testing.assert_frame_equal(back.predict([1.0, 5.0]), example_fit.predict([1.0, 5.0]))
+    assert d["loss"] == "ols" and d["weights"] == "none" and d["case_id"] == "synthetic-example"
+
+
+def test_multiwave_to_dict_round_trips():
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.uniform(0.2, 60, 60))
+    spec = reach.multiwave("logistic", 2, anchors=(None, 29.0), window=(-3, 10))
+    y = spec.f(t, 50000, 1.0, 3.0, 30000, 0.5, 30.0) * np.exp(rng.normal(0, 0.01, t.size))
+    res = reach.fit(y, spec, t=t)
+    d = json.loads(json.dumps(res.to_dict(), allow_nan=False))
+    back = reach.ReachFit.from_dict(d)
+    assert back.spec.bounds == spec.bounds
+    assert back.to_dict() == d
+
+
+# -- compare ----------------------------------------------------------------------------
+
+def test_compare_ranks_by_aicc(example):
+    cmp = reach.compare(example, metric="video_views")
+    tab = cmp.table
+    assert tuple(tab.columns) == reach.COMPARE_COLUMNS
+    assert tab["aicc"].is_monotonic_increasing
+    assert tab["delta_aicc"].iloc[0] == 0
+    assert tab["akaike_weight"].sum() == pytest.approx(1.0)
+    assert cmp.best.curve == tab["curve"].iloc[0] == "logistic"
+    assert set(cmp.fits) == set(reach.DEFAULT_CURVES)
+    assert "<table" in cmp._repr_html_()
+    json.dumps(cmp.to_dict(), allow_nan=False)
+
+
+def test_compare_lists_failures_instead_of_raising():
+    t = np.array([0.0, 1, 2, 3])
+    y = np.array([10.0, 50, 90, 99])
+    cmp = reach.compare(y, t=t)
+    tab = cmp.table.set_index("curve")
+    assert not tab.loc["richards", "converged"]
+    assert "needs at least 5" in tab.loc["richards", "error"]
+    assert tab.loc["expsat", "converged"]
+    assert tab["aicc"].isna().iloc[-1]
+
+
+def test_compare_rejects_unknown_arguments(example):
+    with pytest.raises(TypeError, match="unknown"):
+        reach.compare(example, metric="video_views", colour="red")
+
+
+# -- describe -------------------------------------------------------------------------
+
+def test_describe_fittable_case(example):
+    d = reach.describe(example)
+    assert d.fittable == ("video_views",)
+    assert "can be fitted" in d.explanation
+    tab = d.table.set_index("metric")
+    assert tab.loc["video_views", "n"] == 28
+    assert not tab.loc["forum_posts", "fittable"]
+    json.dumps(d.to_dict(), allow_nan=False)
+
+
+# -- plots ----------------------------------------------------------------------------
+
+def test_reach_plot(example_fit):
+    fig = example_fit.plot()
+    assert isinstance(fig, go.Figure)
+    names = [tr.name for tr in fig.data]
+    assert any("band" in (n or "") for n in names)
+    assert "logistic fit" in names
+    assert "timeline events" in names
+    assert len(fig.layout.shapes) >= 5  # the case's events as vertical lines
+    obs = [tr for tr in fig.data if tr.mode == "markers" and tr.name != "timeline events"]
+    assert sum(len(tr.y) for tr in obs) == example_fit.nobs
+    symbols = {s for tr in obs for s in tr.marker.symbol}
+    assert {"circle", "diamond"} <= symbols  # exact counter readings vs "about" press figures
+    assert "source" in obs[0].hovertemplate
+    log = example_fit.plot(log_y=True, interval="prediction", show_events=False)
+    assert log.layout.yaxis.type == "log"
+    assert not log.layout.shapes
+    fig.to_json()
+
+
+def test_compare_plot(example):
+    fig = reach.compare(example, metric="video_views").plot(log_y=True)
+    assert isinstance(fig, go.Figure)
+    lines = [tr for tr in fig.data if tr.mode == "lines"]
+    assert len(lines) == 5
+    fig.to_json()

@@ -1,0 +1,95 @@
+"""casekit.reach on the bundled cases: what the issue's "done means" promises."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import casekit as ck
+from casekit import reach
+from casekit.exceptions import InsufficientDataError
+
+
+@pytest.fixture(scope="module")
+def ubg():
+    return ck.load_case("united-breaks-guitars")
+
+
+@pytest.fixture(scope="module")
+def ubg_compare(ubg):
+    song2 = reach.multiwave("logistic", 3, anchors=(None, "2009-08-18", None), case=ubg)
+    curves = list(reach.DEFAULT_CURVES) + [reach.multiwave("logistic", 2), song2]
+    return reach.compare(ubg, curves, metric="youtube_views_song1", loss="log")
+
+
+def test_ubg_ranked_fits_with_bands(ubg_compare):
+    tab = ubg_compare.table
+    assert len(tab) == 7
+    assert tab["converged"].sum() >= 5
+    assert tab["aicc"].dropna().is_monotonic_increasing
+    assert tab["akaike_weight"].sum() == pytest.approx(1.0)
+    assert tab["nobs"].iloc[0] >= 40
+    best = ubg_compare.best
+    p = best.predict(np.geomspace(1, 4500, 50))
+    assert (p["yhat_lower"] <= p["yhat"]).all() and (p["yhat"] <= p["yhat_upper"]).all()
+    json.dumps(ubg_compare.to_dict(), allow_nan=False)
+
+
+def test_ubg_song2_wave_is_identified(ubg_compare):
+    name = [c for c in ubg_compare.fits if "43" in c][0]
+    res = ubg_compare.fits[name]
+    # the second wave sits at the Song 2 release (day 43 after 2009-07-06)
+    assert 40 <= res.params["t0_2"] <= 103
+    assert res.params["K_2"] > 5e5
+    # and it beats every single curve on AICc
+    tab = ubg_compare.table.set_index("curve")
+    singles = tab.loc[list(reach.DEFAULT_CURVES), "aicc"]
+    assert tab.loc[name, "aicc"] < singles.min()
+
+
+def test_ubg_plot_shows_waves_and_events(ubg_compare):
+    res = [f for n, f in ubg_compare.fits.items() if "43" in n][0]
+    fig = res.plot(log_y=True)
+    assert fig.layout.yaxis.type == "log"
+    events = [tr for tr in fig.data if tr.name == "timeline events"][0]
+    hover = " ".join(str(c[2]) for c in events.customdata)
+    assert "Song 2" in hover
+    assert len(fig.layout.shapes) >= 10
+    fig.to_json()
+    cmp_fig = ubg_compare.plot(log_y=True, x="t", log_x=True)
+    assert cmp_fig.layout.xaxis.type == "log"
+
+
+def test_wiesenhof_time_to_90_percent():
+    case = ck.load_case("werder-bremen-wiesenhof")
+    res = reach.fit(case, "logistic", metric="facebook_group_supporters")
+    assert res.nobs >= 12
+    t90 = res.time_to_share(0.9)
+    # the group neared its ~20,000 supporters within the first five days
+    assert 1.0 < t90["estimate"] < 6.0
+    assert t90["lower"] < t90["estimate"] < t90["upper"]
+    assert 15000 < res.saturation < 30000
+    cmp = reach.compare(case, metric="facebook_group_supporters")
+    assert cmp.table["converged"].all()
+
+
+def test_range_rover_not_enough_data():
+    case = ck.load_case("range-rover-colchester")
+    d = reach.describe(case)
+    assert d.fittable == ()
+    assert "Not enough data to fit" in d.explanation
+    assert "readership" in d.explanation or "outlet" in d.explanation
+    assert d.table["n_all_kinds"].sum() == 9
+    with pytest.raises(InsufficientDataError) as err:
+        reach.fit(case)
+    assert str(err.value) == d.explanation
+    with pytest.raises(InsufficientDataError, match="not cumulative"):
+        reach.fit(case, metric="print_readership_daily_mail")
+    with pytest.raises(InsufficientDataError):
+        reach.compare(case)
+    fig = d.plot()
+    assert "not enough data" in fig.layout.title.text
+    assert sum(len(tr.y) for tr in fig.data) == 9
+    assert "<table" in d._repr_html_()
