@@ -1621,6 +1621,22 @@ class ReachFit:
                     hi_out[j] = root
         return lo_out, hi_out
 
+    def bootstrap_params(self, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """Residual-bootstrap replicates of the parameters, one row per converged refit.
+
+        The same replicates back ``conf_int(method="bootstrap")`` and
+        ``predict(bootstrap=...)``; they are computed once per ``(n_boot, seed)``.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+        >>> fit.bootstrap_params(200).columns.tolist()
+        ['K', 'r', 't0']
+        """
+        return pd.DataFrame(np.array(self._bootstrap(n_boot, seed)),
+                            columns=list(self.param_names))
+
     def _bootstrap(self, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
         """Residual-bootstrap parameter replicates, shape (n_ok, p); cached per (n_boot, seed)."""
         key = ("boot", int(n_boot), int(seed))

@@ -941,10 +941,10 @@ def _param_draws(model: _CurveModel, fit, n_draws: int, seed: int,
     if n_draws <= 0:
         return None, "no bands (n_draws = 0)"
     if bands == "bootstrap":
-        boot = getattr(fit, "_bootstrap", None)
+        boot = getattr(fit, "bootstrap_params", None)
         if boot is None:
             raise ParameterError("this fit offers no bootstrap; use bands='normal'")
-        B = np.asarray(boot(n_boot=n_draws, seed=seed), dtype=float)
+        B = np.asarray(boot(n_boot=n_draws, seed=seed)[list(model.names)], dtype=float)
         B = B[model.in_bounds(B)]
         return B, (f"{len(B)} residual-bootstrap refits of the curve (ReachFit bootstrap, "
                    f"seed {seed})")
