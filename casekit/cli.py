@@ -84,6 +84,100 @@ def new_cmd(case_id: str, directory: str) -> None:
     click.echo(f"  casekit validate {path}")
 
 
+@cli.command("params")
+@click.argument("notebook", required=False)
+def params_cmd(notebook: str | None) -> None:
+    """List a notebook's parameters (name, type, default, help); no NOTEBOOK: list notebooks."""
+    from casekit import render as _render
+
+    if notebook is None:
+        for name in _render.list_notebooks():
+            click.echo(name)
+        return
+    click.echo(f"{notebook} parameters (use: casekit render ... -p NAME VALUE):")
+    click.echo(_render.describe_params(notebook))
+
+
+@cli.command("render")
+@click.argument("cases", nargs=-1)
+@click.option("--all", "all_", is_flag=True,
+              help="Every bundled case's report, plus compare_cases and classroom.")
+@click.option("--notebook", "-n", default=None, metavar="NAME",
+              help="Notebook name (default case_report; `casekit params` lists them) or a "
+                   "path to a notebook file.")
+@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
+              help="A notebook parameter; repeatable. Lists: -p delays 0,1,7.")
+@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
+              help="Reports rendered in parallel, each in its own process.")
+@click.option("--out", "out_dir", default="reports", show_default=True,
+              type=click.Path(file_okay=False), help="Output folder.")
+@click.option("--show-code", is_flag=True, help="Show the code cells in the HTML.")
+@click.option("--force", is_flag=True, help="Render even reports whose inputs are unchanged.")
+@click.option("--progress/--no-progress", default=None,
+              help="Progress bar on stderr (default: on a terminal only).")
+def render_cmd(cases: tuple[str, ...], all_: bool, notebook: str | None,
+               params: tuple[tuple[str, str], ...], jobs: int, out_dir: str, show_code: bool,
+               force: bool, progress: bool | None) -> None:
+    """Render notebooks for CASE ... (or --all) into HTML reports under --out.
+
+    Writes OUT/<case>/<notebook>.html and .ipynb, a log per report, OUT/index.html
+    and one shared OUT/plotly.min.js (reports open offline). Parameters are checked
+    before any kernel starts. Reports whose notebook, case data, parameters and
+    casekit code are unchanged are reused unless --force. The market section of
+    case_report reads price files from -p prices_dir PATH or $CASEKIT_PRICES.
+
+    Exit status 1 if any report failed (the table says which, with its log).
+    """
+    from casekit import render as _render
+    from casekit.exceptions import ParameterError
+
+    given: dict[str, str] = {}
+    for key, value in params:
+        if key in given:
+            raise ParameterError(f"parameter {key!r} given twice (-p {key} {given[key]!r}, "
+                                 f"-p {key} {value!r})")
+        given[key] = value
+    if all_ and cases:
+        raise click.UsageError("give case ids or --all, not both")
+    if all_ and notebook is None:
+        names = set()
+        for nb in ("case_report", "compare_cases", "classroom"):
+            names |= {p.name for p in _render.notebook_params(nb)}
+        unknown = sorted(set(given) - names)
+        if unknown:
+            raise ParameterError(
+                f"unknown parameter(s) {', '.join(map(repr, unknown))} for --all; valid "
+                f"parameters:\n" + "\n".join(
+                    f"{nb}:\n{_render.describe_params(nb)}"
+                    for nb in ("case_report", "compare_cases", "classroom")))
+        specs = _render.bundled_specs(given)
+    else:
+        nb = notebook or "case_report"
+        takes_case = any(p.name == "case" for p in _render.notebook_params(nb))
+        if all_:
+            if not takes_case:
+                raise click.UsageError(f"notebook {nb!r} takes no case; drop --all")
+            from casekit import cases as _cases
+
+            listed = _cases.list_cases()
+            targets = [c for c, ok in zip(listed["id"], listed["valid"], strict=True) if ok]
+        else:
+            targets = list(cases)
+        if takes_case and not targets:
+            raise click.UsageError(f"name the case(s) to render with {nb!r}, or use --all "
+                                   f"(`casekit cases` lists them)")
+        if not takes_case and targets:
+            raise ParameterError(f"notebook {nb!r} takes no case; valid parameters:\n"
+                                 + _render.describe_params(nb))
+        specs = ([_render.Spec(nb, c, given) for c in targets] if takes_case
+                 else [_render.Spec(nb, None, given)])
+    batch = _render.render_batch(specs, jobs=jobs, out_dir=out_dir, show_code=show_code,
+                                 force=force, progress=progress)
+    click.echo(batch.table())
+    if not batch.ok:
+        sys.exit(1)
+
+
 def main() -> None:
     """Entry point of the ``casekit`` script."""
     cli(prog_name="casekit")
