@@ -131,6 +131,9 @@ class Case:
         The key date used as t = 0 for reach curves.
     key_dates : Mapping[str, KeyDate | None]
         The five key dates; ``None`` where the sources do not say.
+    analysis : Mapping[str, Any]
+        Optional analysis defaults from ``case.yaml`` (metric, loss, curves, waves,
+        market); analysis functions use them when a caller leaves the choice open.
     path : pathlib.Path
         The case folder.
     """
@@ -148,6 +151,7 @@ class Case:
     origin_key: str
     key_dates: Mapping[str, KeyDate | None]
     path: Path
+    analysis: Mapping[str, Any] = field(repr=False)
     _sources: pd.DataFrame = field(repr=False)
     _timeline: pd.DataFrame = field(repr=False)
     _reach: pd.DataFrame = field(repr=False)
@@ -251,6 +255,20 @@ class Case:
         ids = _split_ids(source_ids) if isinstance(source_ids, str) else list(source_ids)
         return self._sources[self._sources["id"].isin(ids)].copy()
 
+    def source_list(self) -> "SourceList":
+        """Every declared source, in full, as a numbered reference list.
+
+        Displays as HTML in a notebook (nothing truncated, unlike a long DataFrame) and
+        as plain text with ``str()``.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> print(str(ck.load_case("synthetic-example").source_list()).splitlines()[0])
+        1. [synthetic-timeline] Made-up timeline of the synthetic example. casekit, 2024-03-04. (synthetic; written by hand for tests)
+        """
+        return SourceList(tuple(self._sources.itertuples(index=False)))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-able metadata and row counts (not the tables)."""
         return {
@@ -266,6 +284,7 @@ class Case:
                 }
                 for k, v in self.key_dates.items()
             },
+            "analysis": _plain(self.analysis),
             "n_sources": len(self._sources), "n_timeline": len(self._timeline),
             "n_reach": len(self._reach), "n_costs": len(self._costs),
         }
@@ -286,6 +305,40 @@ class Case:
         synthetic = " <b>(synthetic example data)</b>" if self.synthetic else ""
         return (f"<h4>{_html(self.title)}{synthetic}</h4><p>{_html(self.summary)}</p>"
                 + kd.to_html(index=False))
+
+
+@dataclass(frozen=True)
+class SourceList:
+    """A case's sources as a reference list (see :meth:`Case.source_list`)."""
+
+    rows: tuple
+
+    @staticmethod
+    def _parts(r) -> tuple[str, str | None, str | None]:
+        def present(v):  # pandas stores a missing text as None or NaN
+            return v if isinstance(v, str) and v else None
+
+        text = f"[{r.id}] {r.title}. {r.publisher}"
+        if present(r.date):
+            text += f", {r.date}"
+        return text + ".", present(r.url), present(r.note)
+
+    def __str__(self) -> str:
+        lines = []
+        for i, r in enumerate(self.rows, 1):
+            text, url, note = self._parts(r)
+            lines.append(f"{i}. {text}" + (f" {url}" if url else "")
+                         + (f" ({note})" if note else ""))
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        items = []
+        for r in self.rows:
+            text, url, note = self._parts(r)
+            link = f' <a href="{_html(url)}">{_html(url)}</a>' if url else ""
+            items.append(f"<li>{_html(text)}{link}"
+                         + (f" <i>({_html(note)})</i>" if note else "") + "</li>")
+        return f"<ol>{''.join(items)}</ol>"
 
 
 # ---------------------------------------------------------------------------
@@ -897,10 +950,16 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
             out.add("case.yaml", None, "origin", f"unknown key date {origin!r}",
                     ", ".join(KEY_DATES))
 
+    analysis = _read_analysis(meta, out) if meta is not None else {}
     known = source_ids if meta is not None else None
     timeline = _read_timeline(path, known, out)
     reach = _read_reach(path, known, out)
     costs = _read_costs(path, known, out)
+    if reach is not None and analysis.get("metric") and \
+            analysis["metric"] not in set(reach["metric"]):
+        out.add("case.yaml", None, "analysis.metric",
+                f"metric {analysis['metric']!r} has no rows in reach.csv",
+                "one of: " + ", ".join(sorted(set(reach["metric"]))))
     if out.problems or meta is None:
         return None, out.problems
     case = Case(
@@ -911,9 +970,84 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
         synthetic=bool(meta.get("synthetic", False)),
         origin_key=meta.get("origin", "going_public"),
         key_dates=MappingProxyType(key_dates), path=path.resolve(),
+        analysis=_freeze(analysis),
         _sources=sources_df, _timeline=timeline, _reach=reach, _costs=costs,
     )
     return case, []
+
+
+ANALYSIS_LOSSES = ("ols", "log", "robust", "robust_log")
+
+
+def _read_analysis(meta: dict, out: _Collector) -> dict[str, Any]:
+    """The optional ``analysis:`` block: defaults a case's author chose for its analysis."""
+    block = meta.get("analysis")
+    if block is None:
+        return {}
+    if not isinstance(block, dict):
+        out.add("case.yaml", None, "analysis", "not a mapping",
+                "keys metric, loss, curves, waves, market")
+        return {}
+    result: dict[str, Any] = {}
+    for key, value in block.items():
+        col = f"analysis.{key}"
+        if key == "metric":
+            if not isinstance(value, str) or not METRIC_PATTERN.match(value):
+                out.add("case.yaml", None, col, f"{value!r} is not a metric name",
+                        "a snake_case metric of reach.csv")
+                continue
+        elif key == "loss":
+            if value not in ANALYSIS_LOSSES:
+                out.add("case.yaml", None, col, f"unknown loss {value!r}",
+                        " | ".join(ANALYSIS_LOSSES))
+                continue
+        elif key == "curves":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                out.add("case.yaml", None, col, "not a list of curve names",
+                        "e.g. [logistic, gompertz, bass]")
+                continue
+        elif key == "waves":
+            ok = isinstance(value, list) and all(
+                isinstance(w, list) and len(w) >= 2 for w in value)
+            if not ok:
+                out.add("case.yaml", None, col, "not a list of anchor lists",
+                        "e.g. [[null, null], [null, 2009-08-18]]: one list per multi-wave "
+                        "curve, one anchor (null, a date, days or an event kind) per wave")
+                continue
+            value = [[_yaml_str(a) if hasattr(a, "isoformat") else a for a in w]
+                     for w in value]
+        elif key == "market":
+            ok = (isinstance(value, dict) and isinstance(value.get("ticker"), str)
+                  and set(value) <= {"ticker", "index", "peers"}
+                  and isinstance(value.get("index", ""), str)
+                  and isinstance(value.get("peers", []), list)
+                  and all(isinstance(p, str) for p in value.get("peers", [])))
+            if not ok:
+                out.add("case.yaml", None, col, "not a market mapping",
+                        "{ticker: UAL, index: GSPC, peers: [DAL, LUV]}")
+                continue
+        else:
+            out.add("case.yaml", None, col, "unknown analysis key",
+                    "metric, loss, curves, waves, market")
+            continue
+        result[key] = value
+    return result
+
+
+def _freeze(value):
+    if isinstance(value, dict):
+        return MappingProxyType({k: _freeze(v) for k, v in value.items()})
+    if isinstance(value, list):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def _plain(value):
+    if isinstance(value, Mapping):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 # ---------------------------------------------------------------------------

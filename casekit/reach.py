@@ -62,6 +62,7 @@ __all__ = [
     "multiwave",
     "fit",
     "compare",
+    "case_curves",
     "describe",
     "ReachFit",
     "Comparison",
@@ -787,6 +788,8 @@ def _prepare(data, *, metric=None, t=None, kinds=("observed", "reported"), weigh
     if _is_case(data):
         case = data
         case_id = case.id
+        if metric is None:
+            metric = getattr(case, "analysis", {}).get("metric")
         if metric is None:
             fittable = _fittable_metrics(case, kinds)
             if not fittable:
@@ -2249,7 +2252,30 @@ class Comparison:
                 f"curves={list(self._table['curve'])}>")
 
 
-def compare(data, curves: Iterable[str | CurveSpec] = DEFAULT_CURVES, **fit_kwargs) -> Comparison:
+def case_curves(case) -> list[str | CurveSpec]:
+    """The curves a case's ``analysis`` block asks for (or :data:`DEFAULT_CURVES`).
+
+    ``analysis.curves`` names registered curves; each entry of ``analysis.waves`` is the
+    list of anchors of one :func:`multiwave` logistic curve (``null`` for a free wave, a
+    date, days since the origin, or a timeline event kind).
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> ck.reach.case_curves(ck.load_case("synthetic-example")) == list(ck.reach.DEFAULT_CURVES)
+    True
+    """
+    analysis = getattr(case, "analysis", {}) or {}
+    curves: list[str | CurveSpec] = list(analysis.get("curves") or DEFAULT_CURVES)
+    for anchors in analysis.get("waves", ()):
+        anchors = tuple(anchors)
+        curves.append(multiwave("logistic", len(anchors),
+                                anchors=None if all(a is None for a in anchors) else anchors,
+                                case=case))
+    return curves
+
+
+def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs) -> Comparison:
     """Fit several curves to one series and rank them by AICc.
 
     Curves that cannot be fitted appear at the bottom of the table with their error
@@ -2259,10 +2285,12 @@ def compare(data, curves: Iterable[str | CurveSpec] = DEFAULT_CURVES, **fit_kwar
     ----------
     data
         As for :func:`fit`.
-    curves : iterable of str or CurveSpec
-        Default :data:`DEFAULT_CURVES`.
+    curves : iterable of str or CurveSpec, optional
+        Default: for a Case, :func:`case_curves` (its ``analysis`` block); otherwise
+        :data:`DEFAULT_CURVES`.
     **fit_kwargs
-        Passed to :func:`fit` (``metric``, ``loss``, ``weights``...).
+        Passed to :func:`fit` (``metric``, ``loss``, ``weights``...). For a Case, ``metric``
+        and ``loss`` default to its ``analysis`` block when that names them.
 
     Returns
     -------
@@ -2282,6 +2310,15 @@ def compare(data, curves: Iterable[str | CurveSpec] = DEFAULT_CURVES, **fit_kwar
     if "kinds" in prep_kw:
         prep_kw["kinds"] = tuple(prep_kw["kinds"])
     prep = _prepare(data, **prep_kw)
+    if _is_case(data):
+        if curves is None:
+            curves = case_curves(data)
+        if fit_kwargs.get("loss") is None:
+            fit_kwargs["loss"] = (getattr(data, "analysis", {}) or {}).get("loss", "ols")
+    if curves is None:
+        curves = DEFAULT_CURVES
+    if fit_kwargs.get("loss") is None:
+        fit_kwargs.pop("loss", None)
     loss = fit_kwargs.get("loss", "ols")
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {', '.join(LOSSES)}, not {loss!r}")
@@ -2447,6 +2484,9 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
                                         "n_sources", "first_time", "last_time", "min", "max",
                                         "last_value", "fittable", "reason"])
     fittable = tuple(table.loc[table["fittable"], "metric"])
+    preferred = (getattr(case, "analysis", {}) or {}).get("metric")
+    if preferred in fittable:  # the case author's choice first
+        fittable = (preferred, *[m for m in fittable if m != preferred])
     need = (f"a growth curve needs at least p + 1 dated observations of one cumulative metric "
             f"({min_n} for a 3-parameter curve such as the logistic)")
     if fittable:

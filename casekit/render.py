@@ -52,7 +52,6 @@ from typing import Any
 from casekit.exceptions import CasekitError, ParameterError
 
 __all__ = [
-    "MARKET_DEFAULTS",
     "NOTEBOOKS",
     "PRICES_ENV",
     "BatchResult",
@@ -79,13 +78,16 @@ PRICES_ENV = "CASEKIT_PRICES"
 """Environment variable: default ``prices_dir`` for notebooks that take one (the folder of
 ``<TICKER>_<year>_yahoo.csv`` price files used by the market event study)."""
 
-MARKET_DEFAULTS: dict[str, dict[str, Any]] = {
-    "united-breaks-guitars": {"ticker": "UAL", "peers": ["DAL", "LUV", "JBLU", "ALK", "AAL",
-                                                          "SKYW"]},
-}
-"""Market-test parameters ``casekit render --all`` gives a bundled case's report when price
-files are available (``-p prices_dir`` or ``CASEKIT_PRICES``). The case folders do not
-(yet) record a company's ticker, so this table does."""
+
+
+def _case_market(case_id: str) -> dict[str, Any]:
+    """The ``analysis.market`` block of a case (ticker, index, peers), or ``{}``.
+
+    ``casekit render --all`` gives these to a case's report when price files are
+    available (``-p prices_dir`` or ``CASEKIT_PRICES``)."""
+    from casekit.cases import _plain, load_case
+
+    return _plain(load_case(case_id).analysis.get("market", {}))
 
 CROSS_CASE_DIR = "all_cases"
 """Output folder of notebooks that take no single ``case`` (not a valid case id, so it
@@ -1132,8 +1134,11 @@ def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
     specs = []
     for c in ids:
         p = for_nb("case_report")
-        if prices and "ticker" not in p and c in MARKET_DEFAULTS:
-            p.update(MARKET_DEFAULTS[c])
+        market = _case_market(c)
+        if prices and "ticker" not in p and market:
+            p.update({"ticker": market["ticker"], "peers": list(market.get("peers", []))})
+            if market.get("index"):
+                p["market_index"] = market["index"]
         specs.append(Spec("case_report", c, p))
     specs.append(Spec("compare_cases", None, for_nb("compare_cases")))
     classroom_case = next((c for c in ("united-breaks-guitars", "synthetic-example") if c in ids),

@@ -80,6 +80,7 @@ __all__ = [
     "reach_while_waiting",
     "delay_cost",
     "sensitivity",
+    "what_if",
     "money_lenses",
     "severity",
     "wtp_uplift",
@@ -150,7 +151,8 @@ class _ResultMixin:
     _title = "casekit result"
 
     def _html_body(self) -> str:
-        return self.table.to_html(index=False, na_rep="—")  # type: ignore[attr-defined]
+        return self.table.to_html(index=False, na_rep="—",  # type: ignore[attr-defined]
+                                  float_format=_html_number)
 
     def _repr_html_(self) -> str:
         head = f"<h4>{_htmlmod.escape(self._title)}</h4>"
@@ -176,6 +178,15 @@ class _ResultMixin:
     def __repr__(self) -> str:
         me: Any = self
         return f"<casekit.response.{type(self).__name__}>\n{me.summary}"
+
+
+def _html_number(x: float) -> str:
+    """Tables for people: thousands separators for large numbers, 4 significant digits else."""
+    if not np.isfinite(x):
+        return "—"
+    if abs(x) >= 1000:
+        return f"{x:,.0f}"
+    return f"{x:.4g}"
 
 
 def _fmt_days(x: float | None) -> str:
@@ -685,6 +696,15 @@ class Detection(_ResultMixin):
                 lines.append("The company responded before this rule would have fired.")
         lines += [f"- {s}" for s in self.statements]
         return "\n".join(lines)
+
+    def _html_body(self) -> str:
+        # Rules that could not run are already explained, one line per metric, in the summary;
+        # a row per metric and rule repeating that reason would bury the ones that did run.
+        evaluable = self.table[self.table["evaluable"].astype(bool)]
+        if evaluable.empty:
+            return "<p><i>No rule could be evaluated on this case's data (reasons above).</i></p>"
+        return evaluable.drop(columns=["data_note"], errors="ignore").to_html(
+            index=False, na_rep="—", float_format=_html_number)
 
     def _extra_dict(self) -> dict[str, Any]:
         return _jsonable({"first_alert": self.first_alert,
@@ -1507,7 +1527,7 @@ def _check_cpm(cpm) -> tuple[float, float, float]:
 
 def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
                 effectiveness_range: tuple[float, float] = EFFECTIVENESS_RANGE,
-                cpm: Sequence[float] = DEFAULT_CPM, curves: Sequence[str] | None = None,
+                cpm: Sequence[float] = DEFAULT_CPM, curves=None,
                 model: str = "flow", horizon: float | None = None,
                 reference_delay: float = 0.0, actual_delay: float | None = None,
                 case: Case | None = None) -> Sensitivity:
@@ -1524,7 +1544,9 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
     CPM             ``cpm[0]`` / ``cpm[2]`` (value per 1,000 impressions)
     curve           the smallest / largest output over ``curves`` refitted to the same
                     metric (default every curve in ``casekit.reach.CURVES``; curves
-                    that fail to fit are listed in the assumptions)
+                    that fail to fit are listed in the assumptions). ``curves`` may
+                    also be a :class:`casekit.reach.Comparison` (or a mapping of
+                    name to ReachFit): its fits are reused, nothing is refitted
     model           flow / rate damping (rate at its default horizon, the last observation)
     ============== ====================================================================
 
@@ -1556,13 +1578,30 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
     rows.append(("CPM", f"{lo_c:g} per 1,000", f"{hi_c:g} per 1,000", base_reach * lo_c / 1000,
                  base_reach * hi_c / 1000))
     other = "rate" if model == "flow" else "flow"
-    r_other = extra(fit, effectiveness, other, None)
-    pair = {model: base_reach, other: r_other}
-    rows.append(("model", "flow", "rate", pair["flow"] * mid_c / 1000, pair["rate"] * mid_c / 1000))
+    model_note = "flow and rate damping compared"
+    try:
+        r_other = extra(fit, effectiveness, other, None)
+    except ParameterError as err:  # e.g. a multi-wave curve has no single rate to damp
+        model_note = f"model factor left out: {err}"
+    else:
+        pair = {model: base_reach, other: r_other}
+        rows.append(("model", "flow", "rate", pair["flow"] * mid_c / 1000,
+                     pair["rate"] * mid_c / 1000))
     reach = _reach_module()
-    names = list(curves) if curves is not None else list(reach.CURVES)
     cm = _CurveModel(fit)
     results, failed = {cm.name: base_reach}, []
+    fitted = getattr(curves, "fits", curves if isinstance(curves, Mapping) else None)
+    if fitted is not None:
+        for name, alt in fitted.items():
+            if name == cm.name:
+                continue
+            try:
+                results[name] = extra(alt, effectiveness, model, horizon)
+            except (FitError, ValueError, ParameterError) as err:
+                failed.append(f"{name} ({type(err).__name__})")
+        failed += [f"{n} (did not fit)" for n in getattr(curves, "errors", {})]
+        curves = []
+    names = list(curves) if curves is not None else list(reach.CURVES)
     cid = _fit_case_id(fit)
     if case is None and cid is not None:
         from casekit.cases import load_case
@@ -1600,11 +1639,67 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
                 f"{DEFAULT_CPM} is a placeholder, not a sourced figure"),
         "curves compared": ", ".join(f"{k}: {_fmt_num(v)} extra reach" for k, v in results.items())
                            + (f"; not fitted: {', '.join(failed)}" if failed else ""),
+        "model": model_note,
         "one at a time": "interactions between factors are not shown",
     }
     return Sensitivity(case_id=cid, base=base,
                        base_reach=base_reach, unit=currency, table=table,
                        assumptions=assumptions)
+
+
+def what_if(fit, delay: float, effectiveness: float = DEFAULT_EFFECTIVENESS, *,
+            model: str = "flow", horizon: float | None = None, points: int = 300):
+    """One scenario as a figure: the fitted curve and the curve had the company answered on
+    day ``delay`` with the given effectiveness.
+
+    Made for the classroom notebook's sliders (``ipywidgets.interactive(what_if, ...)``):
+    each call returns a new :class:`plotly.graph_objects.Figure`. The counterfactual uses
+    the same intervention model as :func:`delay_cost` (``model="flow"``: from the answer
+    on, new reach is cut by ``effectiveness``; ``"rate"``: the curve's rate is damped).
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+    >>> fig = ck.response.what_if(fit, delay=1.0, effectiveness=0.5)
+    >>> [trace.name for trace in fig.data][:2]
+    ['fitted curve (the answer as it happened)', 'answer on day 1 (effectiveness 0.5)']
+    """
+    import plotly.graph_objects as go
+
+    from casekit.plots import template
+
+    e = _check_e(effectiveness)
+    if model not in ("flow", "rate"):
+        raise ParameterError(f"model must be 'flow' or 'rate', not {model!r}")
+    cm = _CurveModel(fit)
+    last = _last_obs_t(fit) or 30.0
+    end = float(horizon) if horizon is not None else max(last, float(delay) * 3, 10.0)
+    t = np.linspace(0.0, end, points)
+    P = cm.theta[None, :]
+    actual = cm.f(t, P)[0]
+    if model == "flow":
+        yr = float(cm.f(np.array([float(delay)]), P)[0, 0])
+        cf = np.where(t <= delay, actual, yr + (1.0 - e) * (actual - yr))
+    else:
+        cf = np.array([cm.rate_damped(np.array([float(delay)]), float(h), e, P)[0, 0]
+                       if h > delay else a for h, a in zip(t, actual)])
+    origin = getattr(fit, "origin", None)
+    x = t if origin is None else origin + pd.to_timedelta(t, unit="D")
+    fig = go.Figure(layout={"template": template()})
+    fig.add_scatter(x=x, y=actual, name="fitted curve (the answer as it happened)",
+                    line={"color": "#888"})
+    fig.add_scatter(x=x, y=cf, name=f"answer on day {delay:g} (effectiveness {e:g})",
+                    line={"width": 3})
+    answer_x = float(delay) if origin is None else origin + pd.Timedelta(days=float(delay))
+    fig.add_vline(x=answer_x, line_dash="dot")
+    saved = actual[-1] - cf[-1]
+    fig.update_layout(
+        title=f"What if the answer had come on day {delay:g}? "
+              f"About {saved:,.0f} fewer by day {end:,.0f} ({model} model)",
+        xaxis_title="date" if origin is not None else "days since going public",
+        yaxis_title=str(getattr(fit, "metric", "reach")))
+    return fig
 
 
 # ---------------------------------------------------------------------------

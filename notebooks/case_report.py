@@ -21,9 +21,10 @@
 
 # %% tags=["parameters"]
 case: str = "united-breaks-guitars"  # case id (see `casekit cases`)
-curves: list[str] = ["logistic", "gompertz", "bass"]  # growth curves to fit and rank by AICc
-metric: str = ""  # reach metric to model; "" = the first metric casekit can fit
-horizon: int = 60  # days after going public to draw the fitted curves to
+curves: list[str] = []  # growth curves to rank by AICc; [] = the case's choice (case.yaml analysis) or all
+loss: str = ""  # ols | log | robust | robust_log; "" = the case's choice or ols
+metric: str = ""  # reach metric to model; "" = the case's choice or the first fittable metric
+horizon: int = 30  # days past the last observation to draw the fitted curves to
 delays: list[float] = [0, 1, 2, 3, 5, 7, 14]  # response delays (days after going public) to cost
 effectiveness: float = 0.5  # share of further spread a response stops (0 = none, 1 = all)
 value_per_thousand: list[float] = [2.0, 5.0, 10.0]  # low, central, high value of 1,000 impressions (CPM)
@@ -84,7 +85,8 @@ timeline[["date", "date_precision", "actor", "kind", "description", "source", "c
 described
 
 # %%
-comparison = ck.reach.compare(c, curves=curves, metric=metric) if fittable else None
+comparison = (ck.reach.compare(c, curves=curves or None, metric=metric, loss=loss or None)
+              if fittable else None)
 fit = comparison.best if comparison is not None and comparison.fits else None
 comparison if comparison is not None else Markdown(f"**No growth curve:** {described.explanation}")
 
@@ -149,7 +151,7 @@ Markdown(f"*Figure 4 sources:* the curve fitted in section 2 ({reach_sources}); 
 
 # %%
 (ck.response.sensitivity(fit, effectiveness=effectiveness, cpm=value_per_thousand,
-                         curves=curves, case=c)
+                         curves=comparison, case=c)
  if fit is not None else None)
 
 # %% [markdown]
@@ -219,7 +221,7 @@ ck.response.money_lenses(c, cost, cpm=value_per_thousand, event_study=study)
 # ones each figure uses.
 
 # %%
-c.sources
+c.source_list()
 
 # %% [markdown]
 # ## About this report

@@ -40,7 +40,7 @@ import casekit as ck
 
 c = ck.load_case(case)
 described = ck.reach.describe(c)
-fit = ck.reach.compare(c, metric=(described.fittable or c.metrics)[0]).best  # FitError if none
+fit = ck.reach.compare(c, metric=(described.fittable or c.metrics)[0]).best
 Markdown(
     f"## {c.title}\n\n"
     + ("**Synthetic example data: made up for teaching.**\n\n" if c.synthetic else "")
@@ -73,20 +73,15 @@ Markdown("*Sources of the reach data:* "
 
 # %%
 (widgets.interactive(
-    ck.response.delay_cost,
+    ck.response.what_if,
     fit=widgets.fixed(fit),
-    delays=widgets.fixed(sorted({0.0, *grid_delays})),
-    actual_delay=widgets.FloatSlider(value=delay, min=0, max=90, step=0.5,
-                                     description="answer on day"),
+    delay=widgets.FloatSlider(value=delay, min=0, max=90, step=0.5, description="answer on day"),
     effectiveness=widgets.FloatSlider(value=effectiveness, min=0, max=1, step=0.05,
                                       description="effectiveness"),
-    model=widgets.fixed("flow"), horizon=widgets.fixed(None), n_draws=widgets.fixed(200),
-    seed=widgets.fixed(0), alpha=widgets.fixed(0.05), curve=widgets.fixed(fit.curve),
-    metric=widgets.fixed(fit.metric), bands=widgets.fixed("normal"),
+    model=widgets.fixed("flow"), horizon=widgets.fixed(None), points=widgets.fixed(300),
 )) if interactive else Markdown(
-    "*In JupyterLab, sliders for the answer day and the effectiveness recompute the "
-    "expected final reach live. This page is a rendered copy, so it shows a grid of "
-    "scenarios instead.*")
+    "*In JupyterLab, sliders for the answer day and the effectiveness redraw the figure "
+    "live. This page is a rendered copy, so it shows a grid of scenarios instead.*")
 
 # %% [markdown]
 # ### Scenario grid

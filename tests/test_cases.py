@@ -337,3 +337,40 @@ def test_new_case_validates_and_refuses_to_overwrite(tmp_path):
 def test_path_is_a_directory_check(tmp_path):
     with pytest.raises(ck.CaseNotFoundError, match="no such case folder"):
         ck.load_case(os.fspath(tmp_path / "nope") + "/")
+
+
+def test_analysis_block_is_validated_and_frozen(case_dir):
+    replace_line(case_dir / "case.yaml", "key_dates:",
+                 "analysis:\n  metric: video_views\n  loss: log\n"
+                 "  waves: [[null, 2024-03-10]]\n  market: {ticker: KTL, peers: [AAA]}\n"
+                 "key_dates:")
+    case = ck.load_case(case_dir)
+    assert case.analysis["loss"] == "log" and case.analysis["market"]["peers"] == ("AAA",)
+    assert case.analysis["waves"] == ((None, "2024-03-10"),)
+    with pytest.raises(TypeError):
+        case.analysis["loss"] = "ols"
+    assert case.to_dict()["analysis"]["market"] == {"ticker": "KTL", "peers": ["AAA"]}
+
+
+def test_analysis_block_errors(case_dir):
+    replace_line(case_dir / "case.yaml", "key_dates:",
+                 "analysis:\n  metric: tiktok_views\n  loss: squared\n  colour: red\n"
+                 "key_dates:")
+    msgs = problems_of(case_dir)
+    assert "case.yaml, column 'analysis.loss': unknown loss 'squared' " \
+           "(expected ols | log | robust | robust_log)" in msgs
+    assert "case.yaml, column 'analysis.colour': unknown analysis key " \
+           "(expected metric, loss, curves, waves, market)" in msgs
+    assert any("analysis.metric': metric 'tiktok_views' has no rows in reach.csv" in m
+               for m in msgs)
+
+
+def test_source_list_shows_every_source_in_full():
+    case = ck.load_case("united-breaks-guitars")
+    text = str(case.source_list())
+    assert len(text.splitlines()) == len(case.sources) > 50
+    assert "1. [carroll-account] United Breaks Guitars (songwriting story). Dave Carroll. " \
+           "https://davecarrollmusic.com/songwriting/united-breaks-guitars" in text
+    assert ", nan." not in text and "(nan)" not in text and " nan " not in text
+    html = case.source_list()._repr_html_()
+    assert html.count("<li>") == len(case.sources)

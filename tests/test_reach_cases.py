@@ -93,3 +93,13 @@ def test_range_rover_not_enough_data():
     assert "not enough data" in fig.layout.title.text
     assert sum(len(tr.y) for tr in fig.data) == 9
     assert "<table" in d._repr_html_()
+
+
+def test_case_analysis_block_sets_metric_loss_and_waves():
+    case = ck.load_case("united-breaks-guitars")
+    curves = reach.case_curves(case)
+    assert curves[:4] == ["logistic", "gompertz", "bass", "expsat"]
+    assert [c.k for c in curves[4:]] == [6, 9]  # two and three logistic waves
+    cmp = reach.compare(case)
+    assert cmp.metric == "youtube_views_song1" and cmp.loss == "log"
+    assert cmp.best.spec.k > 3  # a multi-wave curve beats every single wave on this series

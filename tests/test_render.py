@@ -305,7 +305,8 @@ def test_provenance_lists_versions_and_data_hash():
 def test_bundled_specs_add_the_market_test_when_prices_are_available(monkeypatch, tmp_path):
     monkeypatch.setenv(R.PRICES_ENV, str(tmp_path))
     specs = {s.case: s for s in R.bundled_specs() if s.notebook == "case_report"}
-    for case, market in R.MARKET_DEFAULTS.items():
-        if case in specs:
-            assert specs[case].params == market
+    # the ticker comes from the case's own analysis.market block in case.yaml
+    assert specs["united-breaks-guitars"].params == {
+        "ticker": "UAL", "market_index": "GSPC",
+        "peers": ["DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW"]}
     assert specs["synthetic-example"].params == {}

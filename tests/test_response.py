@@ -737,3 +737,34 @@ def test_detection_daily_cumulative_differencing(case_dir):
     expected = pd.Series([50.0, 80.0, np.nan, 120.0],
                          index=pd.date_range("2024-03-02", periods=4, freq="D"))
     pd.testing.assert_series_equal(counts, expected, check_names=False, check_freq=False)
+
+
+def test_what_if_flow_matches_closed_form():
+    fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+    fig = rs.what_if(fit, delay=2.0, effectiveness=0.5, horizon=20.0, points=201)
+    actual, cf = (np.asarray(tr.y, dtype=float) for tr in fig.data[:2])
+    K, r, t0 = (float(fit.params[n]) for n in ("K", "r", "t0"))
+    t = np.linspace(0.0, 20.0, 201)
+    y = K / (1 + np.exp(-r * (t - t0)))
+    y2 = K / (1 + np.exp(-r * (2.0 - t0)))
+    expected = np.where(t <= 2.0, y, y2 + 0.5 * (y - y2))
+    np.testing.assert_allclose(actual, y, rtol=1e-9)
+    np.testing.assert_allclose(cf, expected, rtol=1e-9)
+    assert "day 2" in fig.data[1].name
+
+
+def test_sensitivity_reuses_a_comparisons_fits():
+    case = ck.load_case("synthetic-example")
+    cmp = ck.reach.compare(case, curves=["logistic", "gompertz"], metric="video_views")
+    reused = rs.sensitivity(cmp.fits["logistic"], curves=cmp)
+    refit = rs.sensitivity(cmp.fits["logistic"], curves=["logistic", "gompertz"])
+    pd.testing.assert_frame_equal(reused.table, refit.table)
+
+
+def test_sensitivity_of_a_multiwave_fit_leaves_out_the_rate_model():
+    case = ck.load_case("synthetic-example")
+    two = ck.reach.multiwave("logistic", 2)
+    fit = ck.reach.fit(case, curve=two, metric="video_views", loss="log")
+    s = rs.sensitivity(fit, curves=["logistic"])
+    assert "model" not in set(s.table["factor"])
+    assert s.assumptions["model"].startswith("model factor left out: rate damping")
