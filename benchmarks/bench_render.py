@@ -9,7 +9,7 @@ Run from the repository root (takes a few minutes):
     .ipynb, convert to HTML, index) against bare ``papermill.execute_notebook`` running a
     notebook that only does the same imports and loads the case: the floor of kernel
     start plus imports. "The same imports" are the report's: casekit, pandas,
-    plotly.express, statsmodels and casekit's analysis modules (reach, response, plots,
+    plotly.graph_objects, statsmodels and casekit's analysis modules (reach, response, plots,
     market), which ``import casekit`` loads lazily on first use; the report pays for them
     in its first analysis cells, the floor pays for them explicitly. Two floors are
     measured: stock papermill options, and papermill with ``shutdown_kernel="immediate"``
@@ -59,7 +59,7 @@ FLOOR_NB = textwrap.dedent('''\
     import casekit.reach
     import casekit.response
     import pandas as pd
-    import plotly.express as px
+    import plotly.graph_objects as go
     import statsmodels.api as sm
     from IPython.display import Markdown
 
@@ -200,7 +200,7 @@ Case `{case}`. Medians of {args.repeat} alternating runs after one warm-up run e
 **Overhead ratio: {ratio_strict:.2f}** against papermill with `shutdown_kernel='immediate'`
 (the strict floor: kernel start + the same imports + loading the case), {ratio_stock:.2f}
 against stock papermill. Target <= 1.2: {verdict_a}.
-The floor notebook imports what the report imports (casekit, pandas, plotly.express,
+The floor notebook imports what the report imports (casekit, pandas, plotly.graph_objects,
 statsmodels, and casekit.reach / response / plots / market, which the report loads lazily
 on first use) and loads the case. The casekit figure includes everything the report does
 beyond that: every analysis cell (curve fits, delay cost, sensitivity refits, detection

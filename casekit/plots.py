@@ -304,10 +304,11 @@ def _reach_events(fig, fit, x, x_range, y_top, kinds=None):
     if ev.empty:
         return
     xs = ev["date"] if (x == "time" and fit.origin is not None) else ev["t"]
-    for xv, kind in zip(xs, ev["kind"]):
-        fig.add_shape(type="line", xref="x", yref="paper", x0=xv, x1=xv, y0=0, y1=1,
-                      line=dict(color=_REACH_EVENT_COLOURS.get(kind, "#999"), width=1,
-                                dash="dot"), layer="below")
+    # One layout update for all lines: add_shape re-validates every shape so far, each time.
+    shapes = [dict(type="line", xref="x", yref="paper", x0=xv, x1=xv, y0=0, y1=1,
+                   line=dict(color=_REACH_EVENT_COLOURS.get(kind, "#999"), width=1, dash="dot"),
+                   layer="below") for xv, kind in zip(xs, ev["kind"])]
+    fig.update_layout(shapes=list(fig.layout.shapes or ()) + shapes)
     fig.add_trace(go.Scatter(
         x=xs, y=[y_top] * len(ev), mode="markers", name="timeline events",
         marker=dict(symbol="line-ns-open", size=14, color=[
@@ -531,4 +532,69 @@ def reach_describe_plot(desc, case=None, *, log_y: bool = True) -> go.Figure:
                             + ("" if desc.fittable else " (not enough data to fit a curve)"),
                       xaxis_title="date", yaxis=dict(title="value",
                                                      type="log" if log_y else "linear"))
+    return fig
+
+
+# -- case timeline (casekit.cases) ---------------------------------------------------------
+
+_ACTOR_ORDER = ("customer", "company", "media", "public", "third_party")
+
+
+def timeline_plot(case) -> go.Figure:
+    """Every dated event of a case: one row per actor, one colour per kind of event.
+
+    Hover shows the description, the source ids and the confidence. Events known only to
+    the month, as a range or approximately are drawn hollow, at the start of the period.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> fig = ck.plots.timeline_plot(ck.load_case("synthetic-example"))
+    >>> sorted({trace.name for trace in fig.data})[:3]
+    ['complaint', 'coverage', 'incident']
+    """
+    events = case.timeline
+    fig = go.Figure(layout={"template": template()})
+    for i, (kind, grp) in enumerate(events.groupby("kind", sort=True)):
+        exact = grp["date_precision"].isin(["hour", "day"])
+        fig.add_scatter(
+            x=grp["date"], y=grp["actor"], mode="markers", name=str(kind),
+            marker={"size": 12, "color": PALETTE[i % len(PALETTE)],
+                    "symbol": ["circle" if e else "circle-open" for e in exact],
+                    "line": {"width": 2}},
+            customdata=grp[["description", "source", "confidence", "date_precision"]].to_numpy(),
+            hovertemplate=("%{x|%Y-%m-%d}: %{customdata[0]}<br>source: %{customdata[1]}"
+                           "<br>confidence: %{customdata[2]}, date precision: "
+                           "%{customdata[3]}<extra>%{fullData.name}</extra>"))
+    present = [a for a in _ACTOR_ORDER if a in set(events["actor"])]
+    fig.update_layout(title=f"Timeline: {case.title}", xaxis_title="date",
+                      yaxis={"categoryorder": "array", "categoryarray": present[::-1],
+                             "title": None, "automargin": True},
+                      legend_title="kind of event")
+    return fig
+
+
+def normalised_plot(frame, *, horizon: float | None = 60.0) -> go.Figure:
+    """Cases on one axis (from :func:`casekit.reach.normalised`): share of the largest
+    recorded value against days since going public, up to ``horizon`` days.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> frame = ck.reach.normalised([ck.load_case("synthetic-example")])
+    >>> [trace.name for trace in ck.plots.normalised_plot(frame).data]
+    ['synthetic-example']
+    """
+    fig = go.Figure(layout={"template": template()})
+    shown = frame if horizon is None else frame[frame["t"].between(-7, horizon)]
+    for case_id, grp in shown.sort_values(["case", "t"]).groupby("case", sort=True):
+        fig.add_scatter(
+            x=grp["t"], y=grp["share"], mode="lines+markers", name=str(case_id),
+            customdata=grp[["metric", "value", "source", "confidence"]].to_numpy(),
+            hovertemplate=("day %{x:.2f}: %{y:.1%} of the largest recorded value"
+                           "<br>%{customdata[0]} = %{customdata[1]:,.0f}"
+                           "<br>source: %{customdata[2]} (%{customdata[3]})<extra></extra>"))
+    fig.update_layout(title="Share of the largest recorded reach, by days since going public",
+                      xaxis_title="days since going public",
+                      yaxis={"title": "share of largest recorded value", "tickformat": ".0%"})
     return fig

@@ -72,6 +72,8 @@ __all__ = [
     "PRED_COLUMNS",
     "SUMMARY_COLUMNS",
     "DEFAULT_CURVES",
+    "normalised",
+    "NORMALISED_COLUMNS",
 ]
 
 CONFIDENCE_WEIGHTS: Mapping[str, float] = MappingProxyType(
@@ -2516,3 +2518,44 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
                            f"curve ({parts}). Not enough data to fit: {need}.")
     return DescriptiveReach(case_id=case.id, _table=table, fittable=fittable,
                             explanation=explanation)
+
+
+NORMALISED_COLUMNS = ("case", "metric", "time", "t", "value", "share", "source", "confidence")
+"""Column contract of :func:`normalised`."""
+
+
+def normalised(cases, *, min_points: int = 3) -> pd.DataFrame:
+    """Every case's main reach series on one axis: days since going public and share of the
+    largest value recorded for that series.
+
+    The main series is the first fittable metric of :func:`describe` (the case's own
+    ``analysis.metric`` when it names one). Cases whose main series has fewer than
+    ``min_points`` observations, or none at all, are left out; the frame's
+    ``attrs["left_out"]`` maps each to the reason. The share is of the largest *recorded*
+    value, not of a fitted saturation: it compares shapes and timing, not sizes.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> df = ck.reach.normalised([ck.load_case("synthetic-example")])
+    >>> float(df["share"].max())
+    1.0
+    """
+    frames, left_out = [], {}
+    for case in cases:
+        desc = describe(case)
+        if not desc.fittable:
+            left_out[case.id] = "no fittable reach series"
+            continue
+        metric = desc.fittable[0]
+        s = case.series(metric)
+        if len(s) < min_points:
+            left_out[case.id] = f"{len(s)} observations of {metric} (< {min_points})"
+            continue
+        frames.append(s.assign(case=case.id, metric=metric,
+                               share=s["value"] / s["value"].max()))
+    cols = list(NORMALISED_COLUMNS)
+    out = (pd.concat(frames, ignore_index=True)[cols] if frames
+           else pd.DataFrame(columns=cols))
+    out.attrs["left_out"] = left_out
+    return out

@@ -34,11 +34,13 @@ market_index: str = "GSPC"  # ticker of the market index in prices_dir
 peers: list[str] = []  # peer tickers in prices_dir for a second benchmark; [] = market index only
 
 # %%
-import plotly.express as px
 from IPython.display import Markdown
+
+import pandas as pd
 
 import casekit as ck
 
+pd.set_option("display.max_rows", 500)  # show every row: a report must not hide evidence
 c = ck.load_case(case)
 described = ck.reach.describe(c)
 metric = metric or (described.fittable[0] if described.fittable else c.metrics[0])
@@ -62,12 +64,7 @@ c
 
 # %%
 timeline = c.timeline
-fig = px.scatter(
-    timeline, x="date", y="actor", color="kind", hover_data=["description", "source"],
-    title=f"Timeline: {c.title}", template=ck.plots.template(),
-)
-fig.update_traces(marker_size=12)
-fig
+ck.plots.timeline_plot(c)
 
 # %%
 Markdown("*Figure 1 sources:* " + ", ".join(sorted(set(timeline["source"].str.split(";").explode()))))
@@ -91,10 +88,7 @@ fit = comparison.best if comparison is not None and comparison.fits else None
 comparison if comparison is not None else Markdown(f"**No growth curve:** {described.explanation}")
 
 # %%
-(comparison.plot(horizon=horizon) if fit is not None else
- px.scatter(c.series(metric), x="t", y="value", color="source", symbol="kind",
-            labels={"t": "days since going public", "value": metric},
-            title=f"{metric}: observations (nothing fitted)", template=ck.plots.template()))
+comparison.plot(horizon=horizon) if fit is not None else described.plot()
 
 # %%
 reach_sources = ", ".join(sorted(set(c.series(metric)["source"].str.split(";").explode())))

@@ -26,11 +26,11 @@ min_points: int = 3  # a case needs this many observations of its main metric to
 
 # %%
 import pandas as pd
-import plotly.express as px
 from IPython.display import Markdown
 
 import casekit as ck
 
+pd.set_option("display.max_rows", 500)  # show every row of the side-by-side tables
 catalog = ck.list_cases()
 ids = cases or list(catalog.loc[catalog["valid"], "id"])
 loaded = [ck.load_case(i) for i in ids]
@@ -39,9 +39,9 @@ catalog.loc[catalog["id"].isin(ids), ["id", "title", "company", "going_public", 
 # %% [markdown]
 # ## Reach on one axis
 #
-# For each case, the first reach metric a growth curve can be fitted to (see the
-# table), divided by the largest value recorded for it, against days since going
-# public.
+# For each case, its main reach metric (the case's own choice, or the first a
+# growth curve can be fitted to; see the table), divided by the largest value
+# recorded for it, against days since going public.
 
 # %%
 described = {c.id: ck.reach.describe(c) for c in loaded}
@@ -51,31 +51,16 @@ pd.DataFrame(
 )
 
 # %%
-curves_by_case = {c.id: c.series(described[c.id].fittable[0]).assign(
-    case=c.id, metric=described[c.id].fittable[0]) for c in loaded if described[c.id].fittable}
-reach = pd.concat(
-    [*curves_by_case.values(), pd.DataFrame(columns=["case", "metric", "t", "value", "source"])],
-    ignore_index=True,
-)
-reach["share of final reach"] = reach["value"] / reach.groupby("case")["value"].transform("max")
-drawn = reach[reach.groupby("case")["value"].transform("size") >= min_points]
-fig = px.line(
-    drawn[drawn["t"].between(-7, horizon)].sort_values(["case", "t"]),
-    x="t", y="share of final reach", color="case", markers=True,
-    hover_data=["metric", "value", "source"],
-    labels={"t": "days since going public"},
-    title="Share of final recorded reach, by days since going public",
-    template=ck.plots.template(),
-)
-fig
+reach = ck.reach.normalised(loaded, min_points=min_points)
+ck.plots.normalised_plot(reach, horizon=horizon)
 
 # %%
 Markdown(
     "*Figure sources:* "
     + "; ".join(f"{c}: {', '.join(sorted(set(g['source'].str.split(';').explode())))}"
-                for c, g in drawn.groupby("case"))
-    + f"\n\nNot drawn (no fittable metric, or fewer than {min_points} observations): "
-    + (", ".join(sorted(set(ids) - set(drawn["case"]))) or "none")
+                for c, g in reach.groupby("case"))
+    + "\n\nNot drawn: "
+    + ("; ".join(f"{c} ({why})" for c, why in reach.attrs["left_out"].items()) or "none")
 )
 
 # %% [markdown]

@@ -374,3 +374,10 @@ def test_source_list_shows_every_source_in_full():
     assert ", nan." not in text and "(nan)" not in text and " nan " not in text
     html = case.source_list()._repr_html_()
     assert html.count("<li>") == len(case.sources)
+
+
+def test_unchanged_folder_is_not_read_twice_but_a_changed_one_is(case_dir):
+    first = ck.load_case(case_dir)
+    assert ck.load_case(case_dir) is first
+    replace_line(case_dir / "case.yaml", "currency: GBP", "currency: EUR")
+    assert ck.load_case(case_dir).currency == "EUR"

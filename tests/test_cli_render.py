@@ -49,7 +49,8 @@ def test_params_lists_notebooks_and_their_parameters():
     assert set(res.output.split()) >= set(R.NOTEBOOKS)
     res = run("params", "case_report")
     assert res.exit_code == 0
-    assert "horizon: int = 60  # " in res.output
+    assert "horizon: int = 30  # days past the last observation" in res.output
+    assert "loss: str = ''  # ols | log | robust | robust_log" in res.output
 
 
 @pytest.mark.parametrize(("args", "message"), [

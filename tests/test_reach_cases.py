@@ -103,3 +103,18 @@ def test_case_analysis_block_sets_metric_loss_and_waves():
     cmp = reach.compare(case)
     assert cmp.metric == "youtube_views_song1" and cmp.loss == "log"
     assert cmp.best.spec.k > 3  # a multi-wave curve beats every single wave on this series
+
+
+def test_normalised_puts_cases_on_one_axis_and_says_who_is_left_out():
+    cases = [ck.load_case(i) for i in ("united-breaks-guitars", "werder-bremen-wiesenhof",
+                                       "range-rover-colchester")]
+    df = reach.normalised(cases)
+    assert list(df.columns) == list(reach.NORMALISED_COLUMNS)
+    assert set(df["case"]) == {"united-breaks-guitars", "werder-bremen-wiesenhof"}
+    assert df.groupby("case")["share"].max().eq(1.0).all() and (df["share"] > 0).all()
+    assert set(df.loc[df["case"] == "united-breaks-guitars", "metric"]) == {"youtube_views_song1"}
+    assert df.attrs["left_out"] == {"range-rover-colchester": "no fittable reach series"}
+    ubg = cases[0].series("youtube_views_song1")
+    np.testing.assert_allclose(
+        df.loc[df["case"] == "united-breaks-guitars", "share"].to_numpy(),
+        ubg["value"].to_numpy() / ubg["value"].max())
