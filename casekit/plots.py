@@ -397,16 +397,20 @@ def reach_plot(fit, *, horizon: float | None = None, log_y: bool = False,
     return fig
 
 
-def compare_plot(comparison, *, log_y: bool = False, horizon: float | None = None,
+def compare_plot(comparison, *, log_y: bool | None = None, horizon: float | None = None,
                  show_events: bool = True, band: bool = True, x: str = "time",
                  log_x: bool = False, title: str | None = None) -> go.Figure:
     """All fitted curves of a :class:`casekit.reach.Comparison` over the observations.
 
     The best curve (lowest AICc) is drawn thickest, with its confidence band when
-    ``band``; the legend gives each curve's delta AICc. Other arguments as in
-    :func:`reach_plot`.
+    ``band``; the legend gives each curve's delta AICc. ``log_y=None`` draws a log axis
+    when the curves were fitted on the log scale (the scale the fit was judged on).
+    Other arguments as in :func:`reach_plot`.
     """
     import numpy as np
+
+    if log_y is None:
+        log_y = str(getattr(comparison, "loss", "")).endswith("log")
 
     tab = comparison.table
     fitted = [c for c in tab["curve"] if c in comparison.fits]
