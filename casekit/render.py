@@ -819,7 +819,11 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
             # IPC transport: no TCP ports to race for between parallel kernels (papermill
             # #239), and no "running over TCP without encryption" warning in every log.
             config = Config({"KernelManager": {"transport": "ipc"}})
-            with redirect, _environ(PLOTLY_RENDERER="plotly_mimetype",
+            # The "python3" kernelspec that ipykernel installs runs plain `python` from PATH:
+            # put this interpreter's folder first so the kernel imports this casekit, also
+            # when `casekit` is called from a virtual environment that is not activated.
+            path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+            with redirect, _environ(PLOTLY_RENDERER="plotly_mimetype", PATH=path,
                                     CASEKIT_RENDERING="1", MPLBACKEND="Agg"):
                 nb = pm.execute_notebook(
                     nb_in, str(workdir / "executed.ipynb"), parameters=job.params,
