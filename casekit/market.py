@@ -881,7 +881,8 @@ class EventStudy:
                                  "market value")
                     if not 0.8 <= ratio <= 1.25:
                         sentence += (f", so {abs(claim_pct):g} % and {_fmt_usd(abs(claim_usd))} "
-                                     "cannot both hold")
+                                     "cannot both hold (they would need to agree within a "
+                                     "factor of 0.8 to 1.25)")
                 out.append(sentence + ".")
         elif claim_usd is not None:
             out.append("No shares outstanding were given, so the dollar claim was not checked.")

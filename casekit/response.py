@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from casekit.cases import Case
-from casekit.exceptions import FitError, InsufficientDataError, ParameterError
+from casekit.exceptions import CasekitError, FitError, InsufficientDataError, ParameterError
 
 __all__ = [
     "Delays",
@@ -1394,7 +1394,7 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
     if actual_delay is None:
         try:
             t_a, act_note = _response_t(fit, None)
-        except Exception as err:  # noqa: BLE001 - a missing case must not stop the curve
+        except (CasekitError, LookupError, ValueError) as err:  # a missing or broken case
             t_a, act_note = None, f"unknown ({err})"
         actual_delay = t_a
     grid = np.asarray(DEFAULT_DELAYS if delays is None else list(delays), dtype=float)
@@ -1444,8 +1444,9 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
         "final reach read at": h_note,
         "curve": f"{cm.name} fitted to {getattr(fit, 'metric', None)!r}: "
                  + ", ".join(f"{nm}={v:.4g}" for nm, v in zip(cm.names, cm.theta)),
-        "delay": "days after the fit's origin (the case's going_public key date), at which the "
-                 "response takes effect immediately and fully",
+        "delay": (f"days after the fit's origin t = 0 ("
+                  f"{'none' if getattr(fit, 'origin', None) is None else pd.Timestamp(fit.origin).date()}"
+                  "), at which the response takes effect immediately and fully"),
         "actual delay": act_note if actual_delay is not None else f"unknown: {act_note}",
         "bands": f"{1 - alpha:.0%} percentile bands over parameter draws; {dnote}; they do not "
                  "include uncertainty in e or in the choice of curve (see sensitivity())",
@@ -1578,7 +1579,9 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
     rows.append(("CPM", f"{lo_c:g} per 1,000", f"{hi_c:g} per 1,000", base_reach * lo_c / 1000,
                  base_reach * hi_c / 1000))
     other = "rate" if model == "flow" else "flow"
-    model_note = "flow and rate damping compared"
+    model_note = (f"flow damping read at the base horizon ({'saturation' if horizon is None else horizon}"
+                  f"), rate damping at its default horizon (the last observation): at an "
+                  f"infinite horizon rate damping saves nothing for a saturating curve")
     try:
         r_other = extra(fit, effectiveness, other, None)
     except ParameterError as err:  # e.g. a multi-wave curve has no single rate to damp
@@ -1721,7 +1724,7 @@ WTP_FIGURES: dict[str, dict[str, Any]] = {
         "fast": 17.00, "fast_label": "reply within 4 minutes",
         "any": 8.35, "any_label": "any reply (average)",
         "slow": 3.50, "slow_label": "reply after more than 20 minutes",
-        "fast_minutes": 4.0, "slow_minutes": 20.0,
+        "fast_minutes": 4.0, "slow_minutes": 20.0, "fast_inclusive": True,  # "<= 4 min"
         "unit": "USD per month", "currency": "USD",
         "source": "Twitter cross-industry study (2016) [L2]: telecom reply <= 4 min +$17/month, "
                   "> 20 min +$3.50 ($3.52), average +$8.35 (10 %)",
@@ -1756,7 +1759,9 @@ def wtp_uplift(minutes: float | None, industry: str) -> float:
     f = WTP_FIGURES[industry]
     if minutes is None or not np.isfinite(minutes):
         return 0.0
-    if minutes < f["fast_minutes"]:
+    fast = (minutes <= f["fast_minutes"]) if f.get("fast_inclusive") else \
+        (minutes < f["fast_minutes"])
+    if fast:
         return f["fast"]
     if minutes <= f["slow_minutes"]:
         return f["any"]
@@ -1805,9 +1810,9 @@ class MoneyLenses(_ResultMixin):
                  "never added up."]
         for _, r in self.table.iterrows():
             if r["supported"]:
-                lines.append(f"- {r['lens']}: {_fmt_num(r['central'])} {r['unit']} "
-                             f"(range {_fmt_num(r['low'])} to {_fmt_num(r['high'])}). "
-                             f"{r['statement']}")
+                lines.append(f"- {r['lens']}: {_fmt_num(r['low'])} to {_fmt_num(r['high'])} "
+                             f"{r['unit']} (central {_fmt_num(r['central'])}). "
+                             f"{r['statement']} Assumes: {r['assumptions']}")
             else:
                 lines.append(f"- {r['lens']}: not supported. {r['statement']}")
         return "\n".join(lines)
@@ -1953,11 +1958,13 @@ def money_lenses(case: Case, delay_cost: DelayCost | None = None,
         else:
             minutes = (fr - fc) / pd.Timedelta(minutes=1)
             actual = wtp_uplift(minutes, industry)
+            band_label = {f["fast"]: f["fast_label"], f["any"]: f["any_label"],
+                          f["slow"]: f["slow_label"]}[actual]
             rows.append(_lens(
                 "willingness to pay by response time", max(f["any"] - actual, 0.0),
                 f["fast"] - actual, f["fast"], f"{f['unit']}, per complaining customer",
                 f"industry estimate, stated preference, platform-sponsored: {f['source']}. "
-                f"Actual reply after {_fmt_days(minutes / 1440)} counts as '{f['slow_label']}' "
+                f"Actual reply after {_fmt_days(minutes / 1440)} counts as '{band_label}' "
                 f"(+{actual:.2f}) if it counts as a reply. Low = '{f['any_label']}' "
                 f"(+{f['any']:.2f}) "
                 f"as target; central = '{f['fast_label']}' (+{f['fast']:.2f}) as target; high = "
@@ -2143,6 +2150,7 @@ class Severity(_ResultMixin):
     first_response: pd.Timestamp | None
     table: pd.DataFrame
     assumptions: dict[str, Any]
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(SEVERITY_THRESHOLDS))
     _title = "Severity (Shitstorm scale 0-6)"
 
     @property
@@ -2151,7 +2159,7 @@ class Severity(_ResultMixin):
 
     @property
     def params(self) -> dict[str, Any]:
-        return {"case_id": self.case_id, "thresholds": dict(SEVERITY_THRESHOLDS)}
+        return {"case_id": self.case_id, "thresholds": dict(self.thresholds)}
 
     def _html_body(self) -> str:
         changes = self.table[self.table["level"].diff().fillna(1) != 0]
@@ -2169,7 +2177,8 @@ class Severity(_ResultMixin):
         else:
             lines.append("The first response is not dated.")
         lines.append("An ordinal label from heuristic rules (see severity()); tone is not "
-                     "measured.")
+                     "measured. Thresholds: "
+                     + ", ".join(f"{k}={v:,}" for k, v in self.thresholds.items()) + ".")
         return "\n".join(lines)
 
     def _extra_dict(self) -> dict[str, Any]:
@@ -2298,4 +2307,4 @@ def severity(case: Case, *, days_after: int = 60,
         "not measured": "tone and whether critics are the majority",
     }
     return Severity(case_id=case.id, level=int(table["level"].iloc[-1]), level_at_response=at_resp,
-                    first_response=fr, table=table, assumptions=assumptions)
+                    first_response=fr, table=table, assumptions=assumptions, thresholds=th)

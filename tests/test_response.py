@@ -490,7 +490,9 @@ def test_wtp_step_function():
     assert rs.wtp_uplift(22, "airline") == 8.98
     assert rs.wtp_uplift(61, "airline") == 2.33
     assert rs.wtp_uplift(None, "airline") == 0.0
-    assert rs.wtp_uplift(4, "telecom") == 8.35 and rs.wtp_uplift(3, "telecom") == 17.0
+    # the telecom study says "within 4 minutes" (<= 4), the airline one "under 6 minutes" (< 6)
+    assert rs.wtp_uplift(4, "telecom") == 17.0 and rs.wtp_uplift(4.5, "telecom") == 8.35
+    assert rs.wtp_uplift(6, "airline") == 8.98
     assert rs.wtp_uplift(21, "telecom") == 3.5
 
 
@@ -768,3 +770,11 @@ def test_sensitivity_of_a_multiwave_fit_leaves_out_the_rate_model():
     s = rs.sensitivity(fit, curves=["logistic"])
     assert "model" not in set(s.table["factor"])
     assert s.assumptions["model"].startswith("model factor left out: rate damping")
+
+
+def test_severity_reports_the_thresholds_it_used():
+    case = ck.load_case("synthetic-example")
+    sev = rs.severity(case, thresholds={"community": 5})
+    assert sev.params["thresholds"]["community"] == 5
+    assert "community=5" in sev.summary
+    assert rs.severity(case).params["thresholds"] == rs.SEVERITY_THRESHOLDS
