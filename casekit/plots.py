@@ -513,11 +513,18 @@ def money_lenses_plot(result) -> go.Figure:
 def reach_describe_plot(desc, case=None, *, log_y: bool = True) -> go.Figure:
     """The raw reach figures of a case, one marker series per metric (for data that
     cannot be fitted, :class:`casekit.reach.DescriptiveReach`). Hover: source, kind,
-    confidence and whether the metric is cumulative."""
-    import casekit as ck
+    confidence and whether the metric is cumulative.
 
-    case = case if case is not None else ck.load_case(desc.case_id)
-    reach_df = case.reach
+    The figures come from ``case.reach`` when ``case`` is given, else from the figures
+    ``desc`` kept (``desc.figures``); only a summary without them reloads the case."""
+    if case is not None:
+        reach_df = case.reach
+    elif getattr(desc, "figures", None) is not None:
+        reach_df = desc.figures
+    else:
+        import casekit as ck
+
+        reach_df = ck.load_case(desc.case_id).reach
     fig = go.Figure()
     for i, m in enumerate(desc.table["metric"]):
         g = reach_df[reach_df["metric"] == m]
@@ -581,6 +588,10 @@ def timeline_plot(case) -> go.Figure:
 def normalised_plot(frame, *, horizon: float | None = 60.0) -> go.Figure:
     """Cases on one axis (from :func:`casekit.reach.normalised`): share of the largest
     recorded value against days since going public, up to ``horizon`` days.
+
+    With a ``horizon``, only days -7 to ``horizon`` are drawn: points more than a week
+    before going public, or after the horizon, are left out of the plot (the frame keeps
+    them). ``horizon=None`` draws every point.
 
     Examples
     --------

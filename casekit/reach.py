@@ -51,7 +51,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize, special
-from scipy import stats as sps
 
 from casekit.exceptions import FitError, InsufficientDataError
 
@@ -735,6 +734,7 @@ class _Prepared:
     metric: str | None
     events: pd.DataFrame       # t, date, kind, actor, description
     weights: str
+    n_dropped: int = 0         # rows left out for a missing (NaN) time or value
 
 
 _OBS_COLUMNS = ("t", "time", "y", "weight", "source", "confidence", "qualifier", "kind", "quote")
@@ -876,7 +876,7 @@ def _prepare(data, *, metric=None, t=None, kinds=("observed", "reported"), weigh
     cols["weight"] = w[idx]
     obs = pd.DataFrame({c: cols[c] for c in _OBS_COLUMNS})
     return _Prepared(obs=obs, origin=origin, case_id=case_id, metric=metric,
-                     events=events, weights=wlabel)
+                     events=events, weights=wlabel, n_dropped=int(len(t_arr) - len(idx)))
 
 
 def _to_days(tt, origin):
@@ -1115,6 +1115,10 @@ def _irls(prob: _Problem, tr: _Transform, x0, c, tol, maxfev, msgs, iters: int =
 def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
     """Best solution over the starts. Returns (theta, cost, n_converged, messages).
 
+    ``theta`` is None when no polished solution converged. ``n_converged`` counts the starts
+    run (all of them, unless stopped early) whose solution converged, at the loose tolerance
+    or once polished.
+
     MINPACK Levenberg-Marquardt on log/logit-transformed parameters (so bounds hold):
     the starts are run to a loose tolerance (stopping early once two of them agree on
     the best optimum), the two best are polished to 1e-12.
@@ -1135,13 +1139,12 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
             return _irls(prob, tr, x0, c, tol, maxfev, msgs)
         return _lm(resid_x, x0, tol, maxfev, msgs)
 
-    cands, n_ok = [], 0
+    cands = []   # (x, cost, converged) per start that returned a solution
     for s_ in starts:
         u0 = np.clip(np.asarray(s_, dtype=float) / prob.scale_vec, lo_i, hi_i)
         out = run(tr.to_x(u0), 1e-6, max_nfev or 60 * (p + 1))
         if out is not None:
             cands.append(out)
-            n_ok += bool(out[2])
             # stop early once two converged starts agree on the best optimum so far
             ok_costs = sorted(c_[1] for c_ in cands if c_[2])
             if len(ok_costs) >= 2 and ok_costs[1] - ok_costs[0] <= 1e-7 * max(ok_costs[0], 1e-300) \
@@ -1149,14 +1152,18 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
                 break
     if not cands:
         return None, None, 0, msgs
-    cands.sort(key=lambda o: o[1])
+    order = sorted(range(len(cands)), key=lambda i: cands[i][1])
+    ok = [bool(c_[2]) for c_ in cands]
     best = None
-    for x, cost, _ in [c_ for c_ in cands[:2] if c_[1] <= 1.1 * cands[0][1]]:
-        out = run(x, 1e-12, max_nfev or 200 * (p + 1))
-        if out is not None and out[2] and (best is None or out[1] < best[1]):
-            best = out
+    for i in [i for i in order[:2] if cands[i][1] <= 1.1 * cands[order[0]][1]]:
+        out = run(cands[i][0], 1e-12, max_nfev or 200 * (p + 1))
+        if out is not None and out[2]:
+            ok[i] = True    # a start whose polished solution converged counts as converged
+            if best is None or out[1] < best[1]:
+                best = out
+    n_ok = int(sum(ok))
     if best is None:
-        return None, None, 0, msgs
+        return None, None, n_ok, msgs
     u, best_cost = tr.to_v(best[0]), best[1]
     if not prob.robust:
         tol = 1e-7 * np.maximum(1.0, np.abs(u))
@@ -1173,7 +1180,7 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
                         u, best_cost = res.x, res.cost
                 except (ValueError, np.linalg.LinAlgError):
                     pass
-    return u * prob.scale_vec, best_cost, max(n_ok, 1), msgs
+    return u * prob.scale_vec, best_cost, n_ok, msgs
 
 
 def _covariance(prob: _Problem, theta, f_scale=None):
@@ -1309,7 +1316,8 @@ def _batch_fit(prob: _Problem, Z, theta0, f_scale=None, iters=60):
 
 @functools.lru_cache(maxsize=256)
 def _t_quantile(q: float, df: int) -> float:
-    return float(sps.t.ppf(q, df))
+    # the Student t quantile (same values as scipy.stats.t.ppf, without importing scipy.stats)
+    return float(special.stdtrit(df, q))
 
 
 def _readonly(a) -> np.ndarray:
@@ -1357,9 +1365,13 @@ class ReachFit:
     f_scale : float or None
         The Huber threshold on the fitting scale (robust losses only).
     converged : bool
-        Whether the optimiser reported convergence from at least one start.
+        Whether the optimiser reported convergence from at least one start
+        (``n_starts_ok >= 1``). :func:`fit` raises FitError instead of returning a fit
+        whose chosen solution did not converge, so a fresh fit always has True here.
     n_starts_ok : int
-        Starts that converged (of ``n_starts``).
+        Starts whose solution converged (at the loose tolerance or once polished), of the
+        ``n_starts`` given; the fitter stops early once two converged starts agree, so the
+        remaining starts are not run and not counted.
     notes : tuple of str
         Caveats (parameters on a bound, approximate standard errors...).
     """
@@ -1717,7 +1729,9 @@ class ReachFit:
         pandas.DataFrame
             Columns ``t, time, yhat, yhat_lower, yhat_upper`` (:data:`PRED_COLUMNS`).
             With the log losses the bands are computed on the log scale and
-            transformed back, so they are asymmetric.
+            transformed back, so they are asymmetric. A delta-method band always
+            contains ``yhat``; a bootstrap percentile band need not (when the replicates
+            are skewed), and it is reported as computed, not widened to contain it.
 
         Examples
         --------
@@ -1764,8 +1778,6 @@ class ReachFit:
             lo, hi = zhat - half, zhat + half
             if self._log:
                 lo, hi = np.exp(lo), np.exp(hi)
-        lo = np.minimum(lo, yhat)
-        hi = np.maximum(hi, yhat)
         return pd.DataFrame({"t": days, "time": pd.to_datetime(times), "yhat": yhat,
                              "yhat_lower": lo, "yhat_upper": hi})
 
@@ -2070,7 +2082,7 @@ def fit(data, curve: str | CurveSpec = "logistic", *, metric: str | None = None,
         Default interval level of the result (0.05 = 95 %).
     n_starts : int, optional
         Number of starting points (the curve's own plus random perturbations); the
-        best converged solution wins. Default 4, or 12 for curves with more than 4
+        best converged solution wins. Default 4, or 10 for curves with more than 4
         parameters.
     seed : int
         Seed of the random starts.
@@ -2115,6 +2127,31 @@ def fit(data, curve: str | CurveSpec = "logistic", *, metric: str | None = None,
                          seed=seed, f_scale=f_scale)
 
 
+def _check_positive_on_log_scale(spec: CurveSpec, t, y, theta, where: str) -> None:
+    """Raise FitError if the fitted curve is 0 (or negligibly small) at an observation.
+
+    On the log scale such a point has a residual of about log(1e-300) = -690: the fit is
+    meaningless however well the optimiser converged (bass and expsat are 0 at t = 0).
+    """
+    with np.errstate(all="ignore"):
+        fv = np.asarray(spec.f(t, *theta), dtype=float)
+    floor = 1e-12 * float(np.min(y))
+    bad = ~(fv > floor)
+    if not bad.any():
+        return
+    nb = int(bad.sum())
+    obs_txt = f"{nb} observation{'s' if nb != 1 else ''}"
+    if np.all(t[bad] <= 0) and np.all(spec.f(np.array([0.0]), *theta) <= floor):
+        msg = (f"{spec.name} is 0 at t <= 0, so it cannot be fitted on the log scale to the "
+               f"{obs_txt} at or before the origin")
+    else:
+        days = ", ".join(f"{v:g}" for v in np.unique(t[bad])[:5])
+        msg = (f"the fitted {spec.name} curve is 0 (or negligibly small) at the {obs_txt} at "
+               f"t = {days}{' ...' if np.unique(t[bad]).size > 5 else ''}, so it cannot be "
+               f"fitted to them on the log scale")
+    raise FitError(f"{where}{msg}; use loss='ols' or drop them")
+
+
 def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed,
                   f_scale) -> ReachFit:
     obs = prep.obs
@@ -2137,6 +2174,9 @@ def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_sta
     starts = _starts(spec, t, y, start, int(n_starts), seed)
     fs_internal = None
     notes = []
+    if prep.n_dropped:
+        notes.append(f"{prep.n_dropped} observation{'s' if prep.n_dropped != 1 else ''} without "
+                     f"a value or time {'were' if prep.n_dropped != 1 else 'was'} left out")
     if prob.robust:
         pre = _make_problem(spec, t, y, w, "log" if prob.log else "ols")
         th0, _, ok0, _ = _solve(pre, starts)
@@ -2158,6 +2198,8 @@ def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_sta
         raise FitError(f"{where}the {spec.name} curve did not converge from any of "
                        f"{len(starts)} starting points{detail}; try other starting values "
                        f"(start=...), another loss, or a simpler curve")
+    if prob.log:
+        _check_positive_on_log_scale(spec, t, y, theta, where)
     cov, _, _ = _covariance(prob, theta, f_scale)
     lo, hi = prob.lo, prob.hi
     tol = 1e-6 * np.maximum(1.0, np.abs(theta))
@@ -2175,7 +2217,7 @@ def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_sta
                     loss=loss, weights=prep.weights, alpha=float(alpha), case_id=prep.case_id,
                     metric=prep.metric, origin=prep.origin,
                     f_scale=None if f_scale is None else float(f_scale),
-                    converged=True, n_starts=len(starts), n_starts_ok=n_ok,
+                    converged=n_ok >= 1, n_starts=len(starts), n_starts_ok=n_ok,
                     notes=tuple(notes), events=prep.events)
 
 
@@ -2222,10 +2264,23 @@ class Comparison:
 
     @property
     def best(self) -> ReachFit:
-        """The fit with the lowest AICc."""
+        """The fit with the lowest AICc.
+
+        Raises FitError if no curve could be fitted, or if none has a finite AICc (every
+        fitted curve has n <= k + 2 observations for its k parameters, so AICc cannot rank
+        them).
+        """
         if not self.fits:
             raise FitError("no curve could be fitted: " + "; ".join(
                 f"{k}: {v}" for k, v in self.errors.items()))
+        aicc = self._table["aicc"].to_numpy(dtype=float)
+        if not np.any(aicc < np.inf):    # all NaN (failed) or +inf (too few observations)
+            n = int(self._table["nobs"].max())
+            raise FitError(
+                f"no best curve: with {n} observations none of the fitted curves "
+                f"({', '.join(self.fits)}) has a finite AICc, which needs more than k + 2 "
+                f"observations for a curve with k parameters; add observations, or pick a "
+                f"fit yourself from .fits")
         return self.fits[self._table["curve"].iloc[0]]
 
     def plot(self, **kwargs):
@@ -2347,7 +2402,7 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
             t90 = pk = float("nan")
         rows.append({"curve": spec.name, "k": spec.k, "nobs": res.nobs, "rss": res.rss,
                      "loglik": res.loglik, "aicc": res.aicc, "saturation": res.saturation,
-                     "peak_time": pk, "t90": t90, "converged": True, "error": None,
+                     "peak_time": pk, "t90": t90, "converged": res.converged, "error": None,
                      "notes": "; ".join(res.notes) if res.notes else None})
     tab = pd.DataFrame(rows, columns=[c for c in COMPARE_COLUMNS])
     a = tab["aicc"].to_numpy(dtype=float)
@@ -2387,6 +2442,13 @@ class DescriptiveReach:
     _table: pd.DataFrame
     fittable: tuple[str, ...]
     explanation: str
+    _figures: pd.DataFrame | None = field(default=None, repr=False)
+
+    @property
+    def figures(self) -> pd.DataFrame | None:
+        """The case's reach rows (all kinds) of the described metrics, as ``Case.reach``
+        gives them; what :meth:`plot` draws. ``None`` if not kept."""
+        return None if self._figures is None else self._figures.copy()
 
     @property
     def table(self) -> pd.DataFrame:
@@ -2517,7 +2579,8 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
             explanation = (f"{case.id} has too few dated cumulative figures to fit a growth "
                            f"curve ({parts}). Not enough data to fit: {need}.")
     return DescriptiveReach(case_id=case.id, _table=table, fittable=fittable,
-                            explanation=explanation)
+                            explanation=explanation,
+                            _figures=reach[reach["metric"].isin(metrics)].reset_index(drop=True))
 
 
 NORMALISED_COLUMNS = ("case", "metric", "time", "t", "value", "share", "source", "confidence")

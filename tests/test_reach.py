@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -106,7 +107,11 @@ def test_curves_emit_no_warnings_at_extremes():
     t = np.array([-1e6, -1e3, 0.0, 1e3, 1e6])
     for name, spec in reach.CURVES.items():
         theta = [TRUE.get(name, {}).get(p, 1.0) for p in spec.param_names]
-        out = spec.f(t, *theta)
+        # numpy's default error state (underflow to 0 is silent), whatever the caller set
+        with warnings.catch_warnings(), np.errstate(divide="warn", over="warn",
+                                                    invalid="warn", under="ignore"):
+            warnings.simplefilter("error")   # any warning (overflow, 0/0...) fails the test
+            out = spec.f(t, *theta)
         assert np.all(np.isfinite(out)), name
 
 
@@ -478,6 +483,55 @@ def test_compare_lists_failures_instead_of_raising():
     assert "needs at least 5" in tab.loc["richards", "error"]
     assert tab.loc["expsat", "converged"]
     assert tab["aicc"].isna().iloc[-1]
+    # 4 points: every fitted curve has n <= k + 2, so AICc is infinite for all of them
+    assert not np.isfinite(tab["aicc"].to_numpy(dtype=float)).any()
+    with pytest.raises(FitError, match="no best curve: with 4 observations"):
+        _ = cmp.best
+
+
+def test_log_loss_rejects_curves_that_are_zero_at_the_origin():
+    # bass and expsat are exactly 0 at t = 0: log(0) would be a residual of about -690
+    case = ck.load_case("werder-bremen-wiesenhof")
+    cmp = reach.compare(case, loss="log", metric="facebook_group_supporters")
+    tab = cmp.table.set_index("curve")
+    for name in ("bass", "expsat"):
+        assert not tab.loc[name, "converged"]
+        assert tab.loc[name, "error"].endswith(
+            f"{name} is 0 at t <= 0, so it cannot be fitted on the log scale to the 1 "
+            f"observation at or before the origin; use loss='ols' or drop them")
+        assert name not in cmp.fits
+    assert cmp.best.curve == "logistic"
+    t, y, _ = synthetic("bass")
+    with pytest.raises(FitError, match="2 observations at or before the origin"):
+        reach.fit(np.r_[[50.0, 80.0], y], "expsat", t=np.r_[[-1.0, 0.0], t],
+                  loss="robust_log")
+    # on the observed scale the same data fit (the point at t = 0 is just a residual)
+    assert reach.fit(np.r_[[50.0, 80.0], y], "bass", t=np.r_[[-1.0, 0.0], t]).converged
+
+
+def test_rows_without_time_or_value_are_left_out_with_a_note():
+    t, y, _ = synthetic("logistic")
+    t, y = t.copy(), y.copy()
+    y[3] = np.nan
+    t[7] = np.nan
+    res = reach.fit(y, t=t)
+    assert res.nobs == len(y) - 2
+    assert "2 observations without a value or time were left out" in res.notes
+    t0, y0, _ = synthetic("logistic")
+    y1 = y0.copy()
+    y1[3] = np.nan
+    assert "1 observation without a value or time was left out" in reach.fit(y1, t=t0).notes
+    assert not any("left out" in n for n in reach.fit(y0, t=t0).notes)
+
+
+def test_converged_starts_are_counted(example):
+    res = reach.fit(example, "logistic", metric="video_views", n_starts=6)
+    assert res.converged and 1 <= res.n_starts_ok <= res.n_starts == 6
+    # a start that cannot converge is not counted: 1 good start of 2 run to the end
+    t, y, theta = synthetic("logistic")
+    prob = reach._make_problem(reach.CURVES["logistic"], t, y, np.ones_like(y), "ols")
+    _, _, n_ok, _ = reach._solve(prob, [theta, [1e12, 50.0, -40.0]], max_nfev=8)
+    assert n_ok == 1
 
 
 def test_compare_rejects_unknown_arguments(example):

@@ -40,8 +40,12 @@ def test_ubg_ranked_fits_with_bands(ubg_compare):
 def test_ubg_song2_wave_is_identified(ubg_compare):
     name = [c for c in ubg_compare.fits if "43" in c][0]
     res = ubg_compare.fits[name]
-    # the second wave sits at the Song 2 release (day 43 after 2009-07-06)
-    assert 40 <= res.params["t0_2"] <= 103
+    # the second wave sits at the Song 2 release (day 43 after 2009-07-06). The anchor
+    # only bounds t0_2 to 40..103; the data put it at day 43.5, the same optimum from
+    # every random-start seed. +-1.5 days absorbs optimiser and platform noise while
+    # keeping the bound (40) and the next observations (day 87) well outside.
+    assert res.params["t0_2"] == pytest.approx(43.5, abs=1.5)
+    assert not any("t0_2" in n for n in res.notes)   # not on a bound
     assert res.params["K_2"] > 5e5
     # and it beats every single curve on AICc
     tab = ubg_compare.table.set_index("curve")
@@ -118,3 +122,16 @@ def test_normalised_puts_cases_on_one_axis_and_says_who_is_left_out():
     np.testing.assert_allclose(
         df.loc[df["case"] == "united-breaks-guitars", "share"].to_numpy(),
         ubg["value"].to_numpy() / ubg["value"].max())
+
+
+def test_describe_plot_uses_the_figures_it_kept(monkeypatch):
+    case = ck.load_case("range-rover-colchester")
+    d = reach.describe(case)
+    assert len(d.figures) == 9
+
+    def no_reload(*args, **kwargs):
+        raise AssertionError("reach_describe_plot reloaded the case")
+
+    monkeypatch.setattr(ck, "load_case", no_reload)
+    assert sum(len(tr.y) for tr in d.plot().data) == 9
+    assert sum(len(tr.y) for tr in ck.plots.reach_describe_plot(d, case).data) == 9
