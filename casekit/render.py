@@ -164,11 +164,26 @@ class Param:
 
 
 def _parameters_source(path: Path) -> str:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise ParameterError(
+            f"notebook {path}: not UTF-8 text (byte {err.start}: {err.reason}); save it as "
+            f"UTF-8") from None
     if path.suffix == ".ipynb":
-        nb = json.loads(text)
+        try:
+            nb = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ParameterError(
+                f"notebook {path}: not valid JSON (line {err.lineno}, column {err.colno}: "
+                f"{err.msg}); an .ipynb file must be a notebook saved by Jupyter, or give "
+                f"the jupytext .py version") from None
+        if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
+            raise ParameterError(
+                f"notebook {path}: not a Jupyter notebook (expected a JSON object with a "
+                f"'cells' list)")
         for cell in nb.get("cells", []):
-            if cell.get("cell_type") == "code":
+            if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 if "parameters" in cell.get("metadata", {}).get("tags", []):
                     src = cell.get("source", "")
                     return "".join(src) if isinstance(src, list) else src
@@ -383,6 +398,11 @@ class _Job:
     @property
     def stem(self) -> Path:
         return Path(self.out_dir) / self.folder / self.notebook
+
+    def output(self, suffix: str) -> Path:
+        """``<out>/<folder>/<notebook><suffix>``; not ``stem.with_suffix``, which would cut a
+        notebook name with a dot (``tiny.v2``) to ``tiny`` and collide with ``tiny.py``."""
+        return Path(self.out_dir) / self.folder / f"{self.notebook}{suffix}"
 
 
 def _case_ids() -> dict[str, Path]:
@@ -752,7 +772,7 @@ def _stderr_to(fh):
 
 
 def _sidecar(job: _Job) -> Path:
-    return job.stem.with_suffix(".json")
+    return job.output(".json")
 
 
 def _cached(job: _Job) -> dict | None:
@@ -761,8 +781,8 @@ def _cached(job: _Job) -> dict | None:
     except (OSError, ValueError):
         return None
     if (meta.get("status") == "ok" and meta.get("key") == job.key
-            and job.stem.with_suffix(".html").is_file()
-            and job.stem.with_suffix(".ipynb").is_file()):
+            and job.output(".html").is_file()
+            and job.output(".ipynb").is_file()):
         return meta
     return None
 
@@ -776,10 +796,9 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
     """Render one checked job. Never raises for a notebook failure: returns status 'failed'."""
     import logging
 
-    stem = job.stem
-    html_path, ipynb_path, log_path = (stem.with_suffix(s) for s in (".html", ".ipynb", ".log"))
-    failed_nb = stem.with_suffix(".failed.ipynb")
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    html_path, ipynb_path, log_path = (job.output(s) for s in (".html", ".ipynb", ".log"))
+    failed_nb = job.output(".failed.ipynb")
+    job.stem.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     if not force:
         meta = _cached(job)
@@ -895,7 +914,7 @@ def _run_in_worker(job: _Job, force: bool) -> RenderResult:
         return _run(job, force, quiet_stderr=True)
     except Exception as exc:  # e.g. the disk is full: still report, never hang the batch
         return RenderResult(job.notebook, job.case, job.params, "failed", 0.0, None, None,
-                            job.stem.with_suffix(".log"), _error_summary(exc))
+                            job.output(".log"), _error_summary(exc))
 
 
 # ---------------------------------------------------------------------------
@@ -990,9 +1009,15 @@ def render_batch(
             raise ParameterError(f"report {j.label} requested twice in one batch; "
                                  f"render different parameter sets into different --out folders")
         seen[j.label] = 1
-    out.mkdir(parents=True, exist_ok=True)
-    if prepared:
-        _ensure_plotly_js(out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if prepared:
+            _ensure_plotly_js(out)
+    except OSError as err:
+        raise ParameterError(
+            f"output folder {out} cannot be created or written to "
+            f"({err.strerror or type(err).__name__}: {err.filename or out}); choose an output "
+            f"folder (--out) that you may write to and whose parents are folders") from None
     results: list[RenderResult | None] = [None] * len(prepared)
     jobs = max(1, min(int(jobs), len(prepared) or 1))
     bar = _Progress(len(prepared), progress)
@@ -1005,14 +1030,14 @@ def render_batch(
                 threading.Thread(target=_prewarm, args=(show_code,), daemon=True).start()
             for i, job in enumerate(prepared):
                 bar.update(running=1)
-                results[i] = _run(job, force, quiet_stderr=True)
+                results[i] = _run_in_worker(job, force)
                 bar.finish_one(results[i].ok)
         else:
             todo = []
             for i, job in enumerate(prepared):  # reuse unchanged reports without a worker
                 if not force and _cached(job) is not None:
-                    results[i] = _run(job)
-                    bar.finish_one(True)
+                    results[i] = _run_in_worker(job, False)
+                    bar.finish_one(results[i].ok)
                 else:
                     todo.append(i)
             if todo:
@@ -1065,7 +1090,7 @@ def _run_parallel(prepared: Sequence[_Job], force: bool, jobs: int,
                 except Exception as exc:  # the worker process died
                     job = prepared[i]
                     results[i] = RenderResult(job.notebook, job.case, job.params, "failed", 0.0,
-                                              None, None, job.stem.with_suffix(".log"),
+                                              None, None, job.output(".log"),
                                               _error_summary(exc))
                 bar.finish_one(results[i].ok)
 
@@ -1138,8 +1163,8 @@ def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
     specs = []
     for c in ids:
         p = for_nb("case_report")
-        market = _case_market(c)
-        if prices and "ticker" not in p and market:
+        market = _case_market(c) if prices and "ticker" not in p else {}
+        if market:
             p.update({"ticker": market["ticker"], "peers": list(market.get("peers", []))})
             if market.get("index"):
                 p["market_index"] = market["index"]
@@ -1170,18 +1195,18 @@ def write_index(out_dir: str | os.PathLike = "reports") -> Path:
     body = []
     for side, meta in rows:
         folder = side.parent.name
-        stem = side.with_suffix("")
-        html_rel = f"{folder}/{stem.name}.html"
-        log_rel = f"{folder}/{stem.name}.log"
-        ok = meta.get("status") == "ok" and stem.with_suffix(".html").is_file()
+        name = side.name[:-len(".json")]  # not with_suffix: a notebook name may hold dots
+        html_rel = f"{folder}/{name}.html"
+        log_rel = f"{folder}/{name}.log"
+        ok = meta.get("status") == "ok" and (side.parent / f"{name}.html").is_file()
         status = meta.get("last_run", meta.get("status")) if ok else "failed"
         link = (f'<a href="{html.escape(html_rel)}">{html.escape(meta["notebook"])}</a>' if ok
                 else html.escape(meta["notebook"]))
         params = ", ".join(f"{k}={v!r}" for k, v in (meta.get("params") or {}).items()
                            if k not in ("case",))
         err = meta.get("error") or ""
-        log = f'<a href="{html.escape(log_rel)}">log</a>' if stem.with_suffix(".log").is_file() \
-            else ""
+        log = (f'<a href="{html.escape(log_rel)}">log</a>'
+               if (side.parent / f"{name}.log").is_file() else "")
         body.append(
             f'<tr class="{html.escape(status)}"><td>{link}</td>'
             f"<td>{html.escape(meta.get('case') or 'all cases')}</td>"

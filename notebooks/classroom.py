@@ -39,8 +39,9 @@ from IPython.display import Markdown
 import casekit as ck
 
 c = ck.load_case(case)
-described = ck.reach.describe(c)
-fit = ck.reach.compare(c, metric=(described.fittable or c.metrics)[0]).best
+# the case's own metric (analysis block), else the first one a curve can be fitted to; a
+# case with nothing to fit stops here with ck.reach's plain explanation of why
+fit = ck.reach.compare(c).best
 Markdown(
     f"## {c.title}\n\n"
     + ("**Synthetic example data: made up for teaching.**\n\n" if c.synthetic else "")
@@ -60,9 +61,9 @@ ck.response.delays(c)
 fit.plot()
 
 # %%
-Markdown("*Sources of the reach data:* "
-         + ", ".join(sorted(set(fit.data["source"].str.split(";").explode())))
-         if "source" in fit.data else "")
+reach_sources = (", ".join(sorted(set(fit.data["source"].str.split(";").explode())))
+                 if "source" in fit.data else "")
+Markdown("*Sources of the reach data:* " + reach_sources if reach_sources else "")
 
 # %% [markdown]
 # ## What if?
@@ -108,6 +109,12 @@ px.line(
     title=f"{c.title}: what if the company had answered on day N?",
 )
 
+# %%
+Markdown(f"*Figure sources:* the {fit.curve} curve fitted above to `{fit.metric}` "
+         f"({reach_sources or 'sources not recorded'}), run through the what-if model "
+         "described above: the scenarios are model output, not observations. Full references "
+         "under *Sources* below.")
+
 # %% [markdown]
 # ## Questions for students
 #
@@ -122,6 +129,15 @@ px.line(
 #    response. Name one reason this could be wrong in each direction.
 # 5. Which numbers in this case come from a single source? How would your answer
 #    to question 2 change if they were 30 % too high?
+
+# %% [markdown]
+# ## Sources
+#
+# Every source declared in the case folder; the figure captions above name the
+# ones each figure uses.
+
+# %%
+c.source_list()
 
 # %% [markdown]
 # ## About this notebook

@@ -26,7 +26,7 @@ min_points: int = 3  # a case needs this many observations of its main metric to
 
 # %%
 import pandas as pd
-from IPython.display import Markdown
+from IPython.display import Markdown, display
 
 import casekit as ck
 
@@ -84,6 +84,16 @@ pd.concat(
 pd.concat([c.costs.assign(case=c.id) for c in loaded], ignore_index=True)[
     ["case", "item", "category", "value", "unit", "qualifier", "kind", "source"]
 ]
+
+# %% [markdown]
+# ## Sources
+#
+# Every source declared in each case's folder, case by case; the figure caption
+# and the `source` columns above name the ones each number comes from.
+
+# %%
+for c in loaded:
+    display(Markdown(f"### {c.title}"), c.source_list())
 
 # %% [markdown]
 # ## About this report

@@ -73,6 +73,32 @@ def test_bad_input_fails_before_any_kernel(args, message, tmp_path):
     assert not out.exists()  # nothing started, nothing written
 
 
+def test_unreadable_notebook_or_out_folder_is_a_message_not_a_traceback(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [', encoding="utf-8")
+    latin1 = tmp_path / "latin1.py"
+    latin1.write_bytes((HEADER + '# %% tags=["parameters"]\ncase: str = "Zürich"  # x\n')
+                       .encode("latin-1"))
+    a_file = tmp_path / "a-file"
+    a_file.write_text("not a folder", encoding="utf-8")
+    out = tmp_path / "reports"
+    for args, message in [
+        (["--notebook", str(broken), "synthetic-example", "--out", str(out)],
+         f"notebook {broken}: not valid JSON (line 1, column 12"),
+        (["--notebook", str(latin1), "synthetic-example", "--out", str(out)],
+         f"notebook {latin1}: not UTF-8 text"),
+        (["synthetic-example", "--out", str(a_file / "reports")],
+         f"output folder {a_file / 'reports'} cannot be created"),
+    ]:
+        res = run("render", *args)
+        assert res.exit_code == 1, res.output
+        assert message in res.stderr
+        assert "Traceback" not in res.output + res.stderr
+    assert not out.exists()
+    res = run("params", str(broken))
+    assert res.exit_code == 1 and "not valid JSON" in res.stderr
+
+
 def test_parameter_error_shows_valid_parameters_with_types_and_help(tmp_path):
     res = run("render", "synthetic-example", "-p", "horizn", "3", "--out", str(tmp_path))
     for p in R.notebook_params("case_report"):

@@ -9,6 +9,7 @@ starting the kernels again.
 from __future__ import annotations
 
 import ast
+import html
 import io
 import re
 import tokenize
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+import casekit as ck
 from casekit import render as R
 
 NOTEBOOK_FILES = sorted(R.notebooks_dir().glob("*.py"))
@@ -138,7 +140,10 @@ def test_notebook_renders(rendered, name):
     assert page.count('class="plotly-graph-div casekit-figure"') == n_figs
     assert len(page.encode()) < 1_000_000, f"{name}: {len(page) / 1e6:.2f} MB"
     assert "import casekit" not in page  # code hidden
-    assert "About this" in page and "casekit" in page  # the provenance footer
+    # the provenance footer: versions, and for a case the hash of its data
+    assert "About this" in page
+    assert re.search(r"<td>casekit</td>\s*<td>" + re.escape(ck.__version__) + "</td>", page)
+    assert ("<td>case data sha256</td>" in page) == (r.case is not None)
     assert not re.search(r"Traceback|Error:", page)
 
 
@@ -151,6 +156,40 @@ def test_case_report_has_every_section(rendered):
     # no price data given: the market section says how to supply it
     assert "prices_dir" in page and R.PRICES_ENV in page
     assert "Synthetic example data" in page
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("name", ["case_report", "compare_cases", "classroom"])
+def test_report_lists_every_source_of_its_case(rendered, name):
+    page = rendered[name].html.read_text(encoding="utf-8")
+    assert re.search(r'<h2 id="[^"]*Sources">', page), "no Sources section"
+    tail = page[re.search(r'<h2 id="[^"]*Sources">', page).end():]
+    for title in ck.load_case(CASE).sources["title"]:
+        assert html.escape(title, quote=False) in tail, title
+
+
+@pytest.mark.notebook
+def test_classroom_figures_name_their_sources(rendered):
+    import nbformat
+
+    nb = nbformat.read(rendered["classroom"].ipynb, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    sources = ", ".join(sorted(set(ck.load_case(CASE).series("video_views")["source"]
+                                   .str.split(";").explode())))
+    for i, cell in enumerate(code):
+        if any(R._PLOTLY_MIME in o.get("data", {}) for o in cell.outputs):
+            caption = "".join(o.get("data", {}).get("text/markdown", "")
+                              for o in code[i + 1].outputs)
+            assert "sources" in caption.lower() and sources in caption, (cell.source, caption)
+
+
+@pytest.mark.notebook
+def test_classroom_without_reach_data_says_why(tmp_path, monkeypatch):
+    ck.cases.new_case("empty-case", tmp_path / "cases")
+    monkeypatch.setenv("CASEKIT_DATA", str(tmp_path / "cases"))
+    with pytest.raises(R.RenderError,
+                       match="InsufficientDataError: empty-case has no reach figures at all"):
+        R.render("empty-case", "classroom", out_dir=tmp_path / "reports")
 
 
 @pytest.mark.notebook

@@ -215,6 +215,11 @@ def test_html_draws_figures_from_the_shared_script(tiny):
     assert "Plotly.newPlot" in page
     assert len(page) < 1_000_000  # plotly.js is not inlined
     assert "cdnjs" not in page and "require.min.js" not in page  # nothing from the network
+    # no script, style sheet or other resource loaded from the network (links to sources,
+    # <a href="http...">, are fine: they load nothing)
+    assert not re.search(r"""\bsrc\s*=\s*["']?(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"""<link\b[^>]*\bhref\s*=\s*["']?(https?:)?//""", page, re.IGNORECASE)
+    assert not re.search(r"""@import\s+(url\()?["']?(https?:)?//""", page, re.IGNORECASE)
     assert "import plotly" not in page  # code hidden by default
     assert "<\\/script><b>x<\\/b>" in page
 
@@ -246,7 +251,9 @@ def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_pa
     R.render("synthetic-example", nb, params={"n": 4}, out_dir=out)
     again = R.render("synthetic-example", nb, params={"n": 4}, out_dir=out)
     assert again.status == "cached"
-    assert "cached" in (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'<tr class="cached"><td><a href="synthetic-example/tiny.html">',
+                          index)) == 1
     assert R.render("synthetic-example", nb, params={"n": 4}, out_dir=out,
                     force=True).status == "ok"
     assert R.render("synthetic-example", nb, params={"n": 5}, out_dir=out).status == "ok"
@@ -292,7 +299,9 @@ def test_failure_raises_with_log_and_leaves_no_report(tmp_path):
     assert stem.with_suffix(".failed.ipynb").is_file()
     meta = json.loads(stem.with_suffix(".json").read_text(encoding="utf-8"))
     assert meta["status"] == "failed"
-    assert "failed" in (out / "index.html").read_text(encoding="utf-8")
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'<tr class="failed"><td>boom</td>', index)) == 1
+    assert 'href="synthetic-example/boom.html"' not in index
 
 
 def test_provenance_lists_versions_and_data_hash():
@@ -310,3 +319,48 @@ def test_bundled_specs_add_the_market_test_when_prices_are_available(monkeypatch
         "ticker": "UAL", "market_index": "GSPC",
         "peers": ["DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW"]}
     assert specs["synthetic-example"].params == {}
+
+
+def test_a_dot_in_the_notebook_name_does_not_collide(tiny):
+    base, _, out, _ = tiny
+    folder = out / "synthetic-example"
+    tiny_files = [folder / f"tiny{suffix}" for suffix in (".html", ".ipynb", ".json", ".log")]
+    before = [p.read_bytes() for p in tiny_files]
+    nb = write_nb(base, "tiny.v2", FIGURE_NB.replace('"tiny"', '"tiny v2"'))
+    r = R.render("synthetic-example", nb, params={"n": 2}, out_dir=out)
+    assert r.status == "ok" and r.notebook == "tiny.v2"
+    assert r.html == folder / "tiny.v2.html" and r.ipynb == folder / "tiny.v2.ipynb"
+    assert r.log == folder / "tiny.v2.log" and (folder / "tiny.v2.json").is_file()
+    assert "tiny v2" in r.html.read_text(encoding="utf-8")
+    assert [p.read_bytes() for p in tiny_files] == before  # tiny.py's report untouched
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert '<a href="synthetic-example/tiny.v2.html">tiny.v2</a>' in index
+    assert '<a href="synthetic-example/tiny.html">tiny</a>' in index
+    assert R.render("synthetic-example", nb, params={"n": 2}, out_dir=out).status == "cached"
+
+
+def test_sequential_batch_survives_an_error_outside_the_notebook(tmp_path, monkeypatch):
+    nb = write_nb(tmp_path, "tiny", FIGURE_NB)
+    real = R._write_sidecar
+
+    def broken_for_one_case(job, result, *args, **kwargs):
+        if job.case == "synthetic-example":
+            raise OSError(28, "No space left on device")
+        return real(job, result, *args, **kwargs)
+
+    monkeypatch.setattr(R, "_write_sidecar", broken_for_one_case)
+    out = tmp_path / "reports"
+    batch = R.render_batch([R.Spec(str(nb), "synthetic-example"),
+                            R.Spec(str(nb), "united-breaks-guitars")],
+                           jobs=1, out_dir=out, progress=False)
+    bad, good = batch.results
+    assert not batch.ok and batch.failed == [bad]
+    assert bad.status == "failed" and "No space left on device" in bad.error
+    assert good.status == "ok" and good.html.is_file()
+    table = batch.table()
+    assert re.search(r"^synthetic-example/tiny\s+failed\s.*No space left on device", table,
+                     re.MULTILINE)
+    assert "2 report(s), 1 failed" in table
+    index = (out / "index.html").read_text(encoding="utf-8")
+    assert batch.index == out / "index.html"
+    assert '<a href="united-breaks-guitars/tiny.html">tiny</a>' in index
