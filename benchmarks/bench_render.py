@@ -136,6 +136,10 @@ def main() -> None:
     ratio_stock = ours / med["papermill, stock options"]
     ratio_machinery = (med["casekit.render.render (the floor notebook)"]
                        / med["papermill, shutdown_kernel='immediate'"])
+    # Runs alternate, so each round's report and floor ran under the same load: the spread of
+    # the per-round ratios shows how much of the headline ratio is the machine's noise.
+    per_round = [a / b for a, b in zip(times["casekit.render.render (case_report)"],
+                                       times["papermill, shutdown_kernel='immediate'"])]
     html = work / "reports" / case / "case_report.html"
     html_kb = html.stat().st_size / 1024
     # Where the report's time goes beyond the floor: papermill's per-cell durations.
@@ -197,7 +201,9 @@ Case `{case}`. Medians of {args.repeat} alternating runs after one warm-up run e
 |---|---|---|
 {rows_a}
 
-**Overhead ratio: {ratio_strict:.2f}** against papermill with `shutdown_kernel='immediate'`
+**Overhead ratio: {ratio_strict:.2f}** (ratio of medians; per round
+{' '.join(f'{r:.2f}' for r in per_round)}, their median {statistics.median(per_round):.2f})
+against papermill with `shutdown_kernel='immediate'`
 (the strict floor: kernel start + the same imports + loading the case), {ratio_stock:.2f}
 against stock papermill. Target <= 1.2: {verdict_a}.
 The floor notebook imports what the report imports (casekit, pandas, plotly.graph_objects,
