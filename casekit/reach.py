@@ -2459,6 +2459,19 @@ class DescriptiveReach:
         return self._table.copy()
 
     @property
+    def main_metric(self) -> str | None:
+        """The metric a report should tell the story with: the first fittable one (the
+        case's own choice first), else the one with the most figures, else ``None``
+        (no reach figures at all)."""
+        if self.fittable:
+            return self.fittable[0]
+        table = self._table
+        if table.empty:
+            return None
+        return str(table.sort_values("n_all_kinds", ascending=False, kind="stable")
+                   ["metric"].iloc[0])
+
+    @property
     def summary(self) -> pd.DataFrame:
         return self.table
 

@@ -2242,6 +2242,10 @@ def severity(case: Case, *, days_after: int = 60,
     tl = case.timeline
     kd = [case.key_date(k) for k in ("incident", "first_complaint", "going_public")]
     known = [d for d in kd if d is not None]
+    if not known and tl.empty:
+        raise InsufficientDataError(
+            f"{case.id} has no dated events and no key dates, so its severity cannot be "
+            "followed over time: add rows to timeline.csv or dates to case.yaml's key_dates")
     start = min(known) if known else tl["date"].min()
     gp = case.key_date("going_public")
     end = (gp if gp is not None else tl["date"].max()) + pd.Timedelta(days=days_after)

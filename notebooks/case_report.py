@@ -43,7 +43,7 @@ import casekit as ck
 pd.set_option("display.max_rows", 500)  # show every row: a report must not hide evidence
 c = ck.load_case(case)
 described = ck.reach.describe(c)
-metric = metric or (described.fittable[0] if described.fittable else c.metrics[0])
+metric = metric or described.main_metric or ""
 fittable = metric in described.fittable
 Markdown(
     f"## {c.title}\n\n"
@@ -91,7 +91,8 @@ comparison if comparison is not None else Markdown(f"**No growth curve:** {descr
 comparison.plot(horizon=horizon) if fit is not None else described.plot()
 
 # %%
-reach_sources = ", ".join(sorted(set(c.series(metric)["source"].str.split(";").explode())))
+reach_sources = ", ".join(sorted(set(c.reach.loc[c.reach["metric"] == metric, "source"]
+                                      .str.split(";").explode()))) or "no reach figures"
 Markdown(f"*Figure 2 sources:* {reach_sources}")
 
 # %%

@@ -135,3 +135,14 @@ def test_describe_plot_uses_the_figures_it_kept(monkeypatch):
     monkeypatch.setattr(ck, "load_case", no_reload)
     assert sum(len(tr.y) for tr in d.plot().data) == 9
     assert sum(len(tr.y) for tr in ck.plots.reach_describe_plot(d, case).data) == 9
+
+
+def test_main_metric_prefers_the_fittable_then_the_richest_then_none(tmp_path):
+    assert reach.describe(ck.load_case("united-breaks-guitars")).main_metric == \
+        "youtube_views_song1"
+    rr = reach.describe(ck.load_case("range-rover-colchester"))
+    assert rr.fittable == () and rr.main_metric in ck.load_case("range-rover-colchester").metrics
+    assert rr.main_metric == rr.table.sort_values("n_all_kinds", ascending=False,
+                                                  kind="stable")["metric"].iloc[0]
+    empty = ck.load_case(ck.new_case("empty-case", tmp_path))
+    assert reach.describe(empty).main_metric is None
