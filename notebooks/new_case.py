@@ -36,11 +36,10 @@
 # %% tags=["parameters"]
 case: str = "synthetic-example"  # your case: its id (folder in CASEKIT_DATA) or, in JupyterLab, its path
 curve: str = "logistic"  # growth curve to fit: logistic | gompertz | bass
-metric: str = ""  # reach metric to fit; "" = the metric with the most observations
+metric: str = ""  # reach metric to fit; "" = the first fittable one, else the one with most figures
 effectiveness: float = 0.5  # share of further spread a response would have stopped (0 to 1)
 
 # %%
-import plotly.express as px
 from IPython.display import Markdown
 
 import casekit as ck
@@ -61,7 +60,8 @@ Markdown(
 
 # %%
 c = ck.load_case(case)
-metric = metric or c.metrics[0]
+described = ck.reach.describe(c)
+metric = metric or described.main_metric or ""
 c
 
 # %% [markdown]
@@ -71,12 +71,7 @@ c
 # series cumulative, are the dates right?
 
 # %%
-reach = c.series(metric)
-px.scatter(
-    reach, x="t", y="value", color="source", symbol="kind",
-    labels={"t": f"days since {c.origin_key.replace('_', ' ')}", "value": metric},
-    title=f"{c.id}: {metric}", template=ck.plots.template(),
-)
+described.plot()
 
 # %% [markdown]
 # ## Step 3: fit a growth curve
@@ -85,7 +80,6 @@ px.scatter(
 # parameters; with fewer, casekit says so instead of guessing.
 
 # %%
-described = ck.reach.describe(c)
 described
 
 # %%
