@@ -12,10 +12,12 @@ import sys
 import time
 from pathlib import Path
 
-from casekit.market import event_study, load_prices
+import casekit as ck
+from casekit.market import case_event_study, event_study, load_prices
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PRICES = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT.parent / "shared" / "research" / "prices"
+PRICES = (Path(sys.argv[1]) if len(sys.argv) > 1
+          else REPO_ROOT.parent / "shared" / "research" / "prices")
 PEERS = ("DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW")
 
 
@@ -32,16 +34,22 @@ def timeit(fn, repeat=50):
 def main() -> None:
     if not (PRICES / "UAL_2009_yahoo.csv").is_file():
         sys.exit(f"reference prices not found at {PRICES}")
-    study = event_study(PRICES, shares_outstanding=167_040_862)
+    case = ck.load_case("united-breaks-guitars")
+    claim = case.claims.iloc[0]
+    ual = {"ticker": "UAL", "event_date": "2009-07-06", "market": "GSPC", "peers": PEERS}
+    study = case_event_study(case, PRICES)
     cases = {
         "load_prices (8 files, validated)": lambda: load_prices(PRICES, ["UAL", "GSPC", *PEERS]),
-        "event_study UAL 2009-07-06, market+peers": lambda: event_study(PRICES),
-        "  same, with shares_outstanding": lambda: event_study(PRICES, shares_outstanding=167_040_862),
+        "event_study UAL 2009-07-06, market+peers": lambda: event_study(PRICES, **ual),
+        "  same, with shares_outstanding": lambda: event_study(
+            PRICES, **ual, shares_outstanding=167_040_862),
         "  same, + market_adjusted": lambda: event_study(
-            PRICES, benchmarks=("market", "peers", "market_adjusted")),
+            PRICES, **ual, benchmarks=("market", "peers", "market_adjusted")),
+        "case_event_study (shares, news from the case)": lambda: case_event_study(case, PRICES),
         "event_study 2 events (UAL 07-06, 07-22) pooled": lambda: event_study(
-            PRICES, events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")]),
-        "verdict() on a finished study": lambda: study.verdict(),
+            PRICES, events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")], market="GSPC",
+            peers=PEERS),
+        "verdict(claim) on a finished study": lambda: study.verdict(claim),
         "plot() on a finished study": lambda: study.plot(),
         "to_dict() on a finished study": lambda: study.to_dict(),
     }

@@ -121,7 +121,9 @@ def machine():
                  ("Architecture", "Model name", "CPU(s)", "Thread(s) per core")]
     except OSError:
         lines = []
-    import pandas, plotly, scipy  # noqa: E401
+    import pandas
+    import plotly
+    import scipy
 
     return lines, {
         "python": platform.python_version(), "numpy": np.__version__,

@@ -101,7 +101,8 @@ def params_cmd(notebook: str | None) -> None:
 @cli.command("render")
 @click.argument("cases", nargs=-1)
 @click.option("--all", "all_", is_flag=True,
-              help="Every bundled case's report, plus compare_cases and classroom.")
+              help="Every case's report, plus compare_cases, and classroom for each case "
+                   "marked `classroom: true` in its case.yaml.")
 @click.option("--notebook", "-n", default=None, metavar="NAME",
               help="Notebook name (default case_report; `casekit params` lists them) or a "
                    "path to a notebook file.")

@@ -34,9 +34,8 @@ market_index: str = "GSPC"  # ticker of the market index in prices_dir
 peers: list[str] = []  # peer tickers in prices_dir for a second benchmark; [] = market index only
 
 # %%
-from IPython.display import Markdown
-
 import pandas as pd
+from IPython.display import Markdown
 
 import casekit as ck
 
@@ -172,14 +171,17 @@ Markdown("*Figure 5 sources:* the timeline (Figure 1) and the reach figures of c
 # study needs daily prices of the company and of a market index around the date.
 
 # %%
-shares = c.costs.loc[c.costs["category"] == "shares_outstanding", "value"]
-study = (ck.market.event_study(
-    prices_dir, ticker=ticker, event_date=c.key_date("going_public"), market=market_index,
-    peers=peers, benchmarks=("market", "peers") if peers else ("market",),
-    shares_outstanding=float(shares.iloc[0]) if len(shares) else None)
-    if prices_dir and ticker else None)
-Markdown(
-    study.verdict() if study is not None else
+from casekit import format as fmt
+
+# the case names its ticker, index and peers (case.yaml analysis.market), the event date and
+# the share count; a ticker given as a parameter replaces them
+market_args = {"ticker": ticker, "market": market_index, "peers": peers} if ticker else {}
+study = (ck.market.case_event_study(c, prices_dir, **market_args)
+         if prices_dir and (ticker or "market" in c.analysis) else None)
+Markdown(  # case text escaped; "$" too, or Markdown reads "$180 M ... $56 M" as math
+    "\n\n".join(fmt.html_text(study.verdict(claim)) for _, claim in c.claims.iterrows())
+    .replace("$", "&#36;") or fmt.html_text(study.verdict()).replace("$", "&#36;")
+    if study is not None else
     "**No market test in this report: "
     + ("no price data was supplied" if not prices_dir else "no share ticker was given")
     + ".** To add one, put daily price files named `<TICKER>_<year>_yahoo.csv` (Yahoo "
@@ -195,7 +197,7 @@ study.plot() if study is not None else None
 
 # %%
 Markdown(f"*Figure 6 sources:* daily prices from `{prices_dir}` (files "
-         f"{', '.join([ticker, market_index, *peers])}).") if study is not None else None
+         f"{', '.join(study.settings['files'].values())}).") if study is not None else None
 
 # %%
 study.summary if study is not None else None

@@ -207,7 +207,7 @@ def test_case_id_must_match_folder(case_dir):
     replace_line(case_dir / "case.yaml", "id: synthetic-example", "id: ../../etc")
     msgs = problems_of(case_dir)
     assert msgs == ["case.yaml, column 'id': '../../etc' is not a valid case id "
-                    "(expected lower-case words joined by '-', e.g. united-breaks-guitars)"]
+                    "(expected lower-case words joined by '-', e.g. acme-broken-kettle)"]
 
 
 @pytest.mark.parametrize("ref", ["../united-breaks-guitars", "..", "united/../../x", "Bad Id"])
@@ -253,7 +253,8 @@ def test_invalid_utf8(case_dir):
     path.write_bytes(raw)
     offset = raw.index(b"\xe9")
     assert problems_of(case_dir) == [
-        f"timeline.csv, line 2: byte {offset} is not valid UTF-8 (expected the file saved as UTF-8)"]
+        f"timeline.csv, line 2: byte {offset} is not valid UTF-8 "
+        "(expected the file saved as UTF-8)"]
 
 
 def test_very_large_file_is_refused_before_reading(case_dir):
@@ -287,7 +288,7 @@ def test_derived_rows_need_a_method(case_dir):
                  "exact,derived,,synthetic-timeline,a replacement")
     assert problems_of(case_dir) == [
         "costs.csv, line 2, column 'method': a derived figure must say how it was derived "
-        "(expected the computation, e.g. '3.34 x 167,040,862 shares')"]
+        "(expected the computation, e.g. 'close price x shares outstanding')"]
 
 
 def test_all_problems_reported_in_one_pass(case_dir):
@@ -360,7 +361,7 @@ def test_analysis_block_errors(case_dir):
     assert "case.yaml, column 'analysis.loss': unknown loss 'squared' " \
            "(expected ols | log | robust | robust_log)" in msgs
     assert "case.yaml, column 'analysis.colour': unknown analysis key " \
-           "(expected metric, loss, curves, waves, market)" in msgs
+           "(expected metric, loss, curves, waves, market, classroom)" in msgs
     assert any("analysis.metric': metric 'tiktok_views' has no rows in reach.csv" in m
                for m in msgs)
 
@@ -381,3 +382,156 @@ def test_unchanged_folder_is_not_read_twice_but_a_changed_one_is(case_dir):
     assert ck.load_case(case_dir) is first
     replace_line(case_dir / "case.yaml", "currency: GBP", "currency: EUR")
     assert ck.load_case(case_dir).currency == "EUR"
+
+
+def test_analysis_classroom_flag_is_validated(case_dir):
+    replace_line(case_dir / "case.yaml", "key_dates:", "analysis:\n  classroom: yes please\n"
+                 "key_dates:")
+    assert problems_of(case_dir) == [
+        "case.yaml, column 'analysis.classroom': 'yes please' is not true/false "
+        "(expected true for the case the classroom notebook teaches with, else false)"]
+    replace_line(case_dir / "case.yaml", "classroom: yes please", "classroom: true")
+    case = ck.load_case(case_dir)
+    assert case.analysis["classroom"] is True
+    assert case.to_dict()["analysis"] == {"classroom": True}
+    assert "classroom" not in ck.load_case("synthetic-example").analysis
+
+
+@pytest.mark.parametrize("event_date, stored", [
+    ("going_public", "going_public"), ("2024-03-05", "2024-03-05")])
+def test_market_event_date_is_a_key_date_or_a_day(case_dir, event_date, stored):
+    replace_line(case_dir / "case.yaml", "key_dates:",
+                 f"analysis:\n  market: {{ticker: KTL, event_date: {event_date}}}\nkey_dates:")
+    assert ck.load_case(case_dir).analysis["market"]["event_date"] == stored
+
+
+def test_market_event_date_errors(case_dir):
+    replace_line(case_dir / "case.yaml", "key_dates:",
+                 "analysis:\n  market: {ticker: KTL, event_date: 2024-03}\nkey_dates:")
+    assert problems_of(case_dir) == [
+        "case.yaml, column 'analysis.market.event_date': '2024-03' is neither a key date nor a "
+        "day (expected incident | first_complaint | going_public | first_response | resolution, "
+        "or an ISO date such as 2024-03-04)"]
+
+
+# --- claims -------------------------------------------------------------------------------------
+
+CLAIM = """claims:
+  - id: press-share-fall
+    claim: The video cost the kettle maker 5 % of its share value.
+    by: Simulated Press
+    date: 2024-03-09
+    source: synthetic-press
+    quote: "shares slid 5 per cent, wiping 2.5 million off the company's value"
+    confidence: medium
+    price_change_pct: -5
+    value_change: -2500000
+    window: [0, 2]
+"""
+
+
+def add_claims(case_dir, text):
+    replace_line(case_dir / "case.yaml", "sources:\n", text + "sources:\n")
+
+
+def test_claims_table(case_dir):
+    add_claims(case_dir, CLAIM + "  - id: forum-boycott\n    claim: A forum called for a boycott.\n"
+               "    by: a forum user\n    source: synthetic-counter;synthetic-timeline\n"
+               "    quote: boycott them\n    confidence: low\n    currency: EUR\n")
+    case = ck.load_case(case_dir)
+    claims = case.claims
+    assert claims.columns.tolist() == list(ck.cases.CLAIM_COLUMNS) == [
+        "id", "claim", "by", "date", "date_precision", "source", "quote", "confidence",
+        "price_change_pct", "value_change", "currency", "window", "note", "line"]
+    first, second = claims.to_dict("records")
+    assert first["id"] == "press-share-fall" and first["by"] == "Simulated Press"
+    assert first["date"] == pd.Timestamp("2024-03-09") and first["date_precision"] == "day"
+    assert first["price_change_pct"] == -5.0 and first["value_change"] == -2.5e6
+    assert first["currency"] == "GBP"  # the case's currency when the claim gives none
+    assert first["window"] == (0, 2) and first["line"] == 25
+    assert pd.isna(second["date"]) and pd.isna(second["price_change_pct"])
+    assert second["window"] is None and second["currency"] == "EUR"
+    assert second["source"] == "synthetic-counter;synthetic-timeline"
+    claims.loc[0, "quote"] = "changed"
+    assert case.claims.loc[0, "quote"] != "changed"
+    d = case.to_dict()["claims"]
+    assert d[0]["window"] == [0, 2] and d[0]["date"].startswith("2024-03-09")
+    assert d[1]["price_change_pct"] is None and "line" not in d[1]
+    import json
+
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_no_claims_is_an_empty_table_with_the_columns(case_dir):
+    claims = ck.load_case(case_dir).claims
+    assert claims.empty and claims.columns.tolist() == list(ck.cases.CLAIM_COLUMNS)
+    assert ck.load_case(case_dir).to_dict()["claims"] == []
+
+
+def test_claim_errors_name_file_line_and_column(case_dir):
+    bad = (CLAIM.replace("    quote: \"shares slid", "    quoted: \"shares slid")
+           .replace("source: synthetic-press", "source: synthetic-press;daily-rumour")
+           .replace("confidence: medium", "confidence: sure")
+           .replace("window: [0, 2]", "window: [2, 0]")
+           .replace("value_change: -2500000", "value_change: lots")
+           .replace("date: 2024-03-09", "date: March 2024"))
+    add_claims(case_dir, bad + "  - id: Press Fall\n    claim: x\n    by: y\n"
+               "    source: synthetic-press\n    quote: z\n    confidence: low\n"
+               "    currency: pounds\n"
+               "  - id: press-share-fall\n    claim: again\n    by: y\n"
+               "    source: synthetic-press\n    quote: z\n    confidence: low\n  - just text\n")
+    assert problems_of(case_dir) == [
+        "case.yaml, line 25, column 'claims[0].quote': missing or empty "
+        "(expected the source's words for the claim)",
+        "case.yaml, line 30, column 'claims[0].quoted': unknown claim field (expected id, "
+        "claim, by, date, source, quote, confidence, price_change_pct, value_change, currency, "
+        "window, note)",
+        "case.yaml, line 29, column 'claims[0].source': unknown source id 'daily-rumour' "
+        "(expected an id declared under `sources:` (several separated by ';'))",
+        "case.yaml, line 31, column 'claims[0].confidence': unknown confidence 'sure' "
+        "(expected high | medium | low | unverified (that the claim was made as recorded))",
+        "case.yaml, line 28, column 'claims[0].date': cannot read 'March 2024' as a date "
+        "(expected the ISO date it was claimed: YYYY, YYYY-MM or YYYY-MM-DD)",
+        "case.yaml, line 33, column 'claims[0].value_change': 'lots' is not a number "
+        "(expected a number; a loss is negative, e.g. -2500000)",
+        "case.yaml, line 34, column 'claims[0].window': [2, 0] is not a window of trading "
+        "days (expected [t1, t2]: the first and last trading day the claim is about, "
+        "e.g. [0, 3])",
+        "case.yaml, line 35, column 'claims[1].id': 'Press Fall' is not a valid claim id "
+        "(expected lower-case words joined by '-', e.g. press-share-fall)",
+        "case.yaml, line 41, column 'claims[1].currency': 'pounds' is not a currency code "
+        "(expected an ISO 4217 code such as USD (default: the case's currency))",
+        "case.yaml, line 42, column 'claims[2].id': duplicate claim id 'press-share-fall' "
+        "(expected each claim id once)",
+        "case.yaml, line 24, column 'claims[3]': not a mapping "
+        "(expected id, claim, by, source, quote, confidence ...)",
+    ]
+
+
+def test_claims_must_be_a_list(case_dir):
+    add_claims(case_dir, "claims: {id: x}\n")
+    assert problems_of(case_dir) == [
+        "case.yaml, line 24, column 'claims': not a list (expected a list of mappings: id, "
+        "claim, by, source, quote, confidence ...)"]
+
+
+# --- a case's own dates travel with it ---------------------------------------------------------
+
+def test_context_carries_the_dates_of_an_edited_copy(tmp_path):
+    import shutil
+
+    bundled = ck.load_case("united-breaks-guitars")
+    copy = tmp_path / "united-breaks-guitars"
+    shutil.copytree(bundled.path, copy)
+    replace_line(copy / "case.yaml",
+                 "first_response:  {date: 2009-07-07, date_end: 2009-07-08, precision: range,",
+                 "first_response:  {date: 2009-07-20, precision: day,")
+    edited = ck.load_case(copy)
+    assert edited.path == copy.resolve() and edited.context.path == str(copy.resolve())
+    assert edited.context.key_dates["first_response"].date == pd.Timestamp("2009-07-20")
+    assert edited.context.key_date("first_response") == pd.Timestamp("2009-07-20")
+    assert edited.context.key_dates["first_response"].precision == "day"
+    # the bundled case keeps its own date
+    assert bundled.context.key_date("first_response") == pd.Timestamp("2009-07-07")
+    assert ck.load_case("united-breaks-guitars").context.key_date("first_response") == \
+        pd.Timestamp("2009-07-07")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import SEED_CASES
 
 import casekit as ck
-from conftest import SEED_CASES
 
 
 @pytest.fixture(scope="module", params=SEED_CASES)
@@ -21,7 +21,7 @@ def test_seed_case_is_valid_and_real(case):
 
 def test_every_row_cites_a_declared_source(case):
     declared = set(case.sources["id"])
-    for table in (case.timeline, case.reach, case.costs):
+    for table in (case.timeline, case.reach, case.costs, case.claims):
         for ids in table["source"]:
             assert set(i.strip() for i in ids.split(";")) <= declared
     for kd in case.key_dates.values():
@@ -31,7 +31,7 @@ def test_every_row_cites_a_declared_source(case):
 
 def test_every_source_is_cited_somewhere(case):
     cited = set()
-    for table in (case.timeline, case.reach, case.costs):
+    for table in (case.timeline, case.reach, case.costs, case.claims):
         for ids in table["source"]:
             cited |= {i.strip() for i in ids.split(";")}
     cited |= {i for kd in case.key_dates.values() if kd for i in kd.source.split(";")}
@@ -72,3 +72,40 @@ def test_wiesenhof_group_growth_is_time_stamped():
     views = ck.load_case("werder-bremen-wiesenhof").series("facebook_group_supporters")
     assert len(views) >= 10
     assert (views["time_precision"] == "hour").any()
+
+
+def test_claims_carry_quotes_and_match_the_claim_rows_of_costs(case):
+    claims = case.claims
+    assert claims["quote"].str.len().gt(0).all() and claims["by"].str.len().gt(0).all()
+    costs = case.costs[case.costs["kind"] == "claim"]
+    for c in claims.itertuples():
+        first_source = c.source.split(";")[0]
+        rows = costs[costs["source"].str.split(";").map(lambda ids, s=first_source: s in ids)]
+        # a claimed number is the same figure that costs.csv records (there as a positive
+        # value with the direction in the item; here a fall or a loss is negative)
+        if not pd.isna(c.value_change):
+            loss = rows[(rows["category"] == "claimed_loss") & (rows["unit"] == c.currency)]
+            assert (loss["value"] == -c.value_change).any(), c.id
+        if not pd.isna(c.price_change_pct):
+            move = rows[(rows["category"] == "market_move") & (rows["unit"] == "percent")]
+            assert (move["value"] == abs(c.price_change_pct)).any(), c.id
+
+
+def test_ubg_claims_the_market_verdict_tests():
+    claims = ck.load_case("united-breaks-guitars").claims.set_index("id")
+    assert {"times-share-fall", "daily-mail-share-fall"} <= set(claims.index)
+    times = claims.loc["times-share-fall"]
+    assert times["by"] == "The Times (London)" and times["date"] == pd.Timestamp("2009-07-22")
+    assert times["price_change_pct"] == -10 and times["value_change"] == -180e6
+    assert times["currency"] == "USD" and times["window"] == (0, 3)
+    assert "plunged by 10 per cent, costing shareholders $180 million" in times["quote"]
+    timeline_quotes = set(ck.load_case("united-breaks-guitars").timeline["quote"].dropna())
+    assert times["quote"] in timeline_quotes
+    assert claims.loc["daily-mail-share-fall", "quote"] in timeline_quotes
+    assert claims.loc["daily-mail-share-fall", "source"].startswith("daily-mail-2009-07-23")
+
+
+def test_exactly_one_bundled_case_is_the_classroom_case():
+    flagged = [c for c in SEED_CASES if ck.load_case(c).analysis.get("classroom")]
+    assert flagged == ["united-breaks-guitars"]
+    assert "classroom" not in ck.load_case("synthetic-example").analysis

@@ -9,7 +9,6 @@ import tomllib
 import zipfile
 
 import yaml
-
 from conftest import REPO_ROOT
 
 
@@ -31,13 +30,19 @@ def test_wheel_carries_cases_and_works_outside_the_checkout(tmp_path):
     for case_id in ("united-breaks-guitars", "range-rover-colchester", "werder-bremen-wiesenhof"):
         assert f"casekit/_bundled_datasets/{case_id}/reach.csv" in names
     assert "casekit/examples/synthetic-example/case.yaml" in names
+    for template in ("index.html.j2", "casekit_report.html.j2"):  # report templates
+        assert f"casekit/render/templates/{template}" in names
     zipfile.ZipFile(wheel).extractall(tmp_path / "site")
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     out = subprocess.run(
         [sys.executable, "-c", "import casekit as ck; c = ck.load_case('united-breaks-guitars');"
-         "print(c.path); print(len(ck.list_cases()))"],
+         "print(c.path); print(len(ck.list_cases())); print(ck.render.TEMPLATES);"
+         "print(ck.render.write_index('reports'))"],
         cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.split()
     assert out[0].startswith(str(tmp_path / "site"))
-    assert int(out[1]) == 4
+    bundled = [d for d in (REPO_ROOT / "datasets").iterdir() if (d / "case.yaml").is_file()]
+    assert int(out[1]) == len(bundled) + 1  # every case of datasets/, and the synthetic example
+    assert out[2].startswith(str(tmp_path / "site"))  # the templates of the installed wheel
+    assert "0 report(s)" in (elsewhere / "reports" / "index.html").read_text(encoding="utf-8")

@@ -13,7 +13,7 @@ import pytest
 
 import casekit as ck
 from casekit import reach
-from casekit.exceptions import FitError, InsufficientDataError
+from casekit.exceptions import FitError, InsufficientDataError, ParameterError
 
 TRUE = {
     "logistic": {"K": 120000.0, "r": 0.9, "t0": 3.0},
@@ -124,7 +124,7 @@ def test_register_curve():
         formula="K (1 - exp(-r t))")
     reach.register_curve(spec)
     try:
-        with pytest.raises(ValueError, match="already registered"):
+        with pytest.raises(ParameterError, match="already registered"):
             reach.register_curve(spec)
         t, y, _ = synthetic("expsat")
         res = reach.fit(y, "test-linear-sat", t=t)
@@ -137,10 +137,10 @@ def test_register_curve():
 
 
 def test_curvespec_validates():
-    with pytest.raises(ValueError, match="bounds"):
+    with pytest.raises(ParameterError, match="bounds"):
         reach.CurveSpec(name="x", param_names=("a", "b"), bounds=((0, 1),), f=None, p0=None,
                         saturation=None, peak_time=None, rate_param="a", formula="")
-    with pytest.raises(ValueError, match="rate_param"):
+    with pytest.raises(ParameterError, match="rate_param"):
         reach.CurveSpec(name="x", param_names=("a",), bounds=((0, 1),), f=None, p0=None,
                         saturation=None, peak_time=None, rate_param="z", formula="")
 
@@ -205,11 +205,11 @@ def test_multiwave_anchors(example):
     assert spec.definition["anchors"] == [None, 2.0]  # 2024-03-06 coverage, origin 2024-03-04
     spec = reach.multiwave("logistic", 2, anchors=(None, "2024-03-10"), case=example)
     assert spec.definition["anchors"][1] == 6.0
-    with pytest.raises(ValueError, match="midpoint"):
+    with pytest.raises(ParameterError, match="midpoint"):
         reach.multiwave("bass", 2)
-    with pytest.raises(ValueError, match="anchors"):
+    with pytest.raises(ParameterError, match="anchors"):
         reach.multiwave("logistic", 2, anchors=(None,))
-    with pytest.raises(FitError, match="anchor"):
+    with pytest.raises(ParameterError, match="anchor"):
         reach.multiwave("logistic", 2, anchors=(None, "not a date"))
 
 
@@ -251,7 +251,7 @@ def test_confidence_weights(example):
     assert abs(custom.params["K"] - 120000) < abs(plain.params["K"] - 120000) + 1e-9
     arr = reach.fit(example, metric="video_views", weights=np.ones(28))
     assert np.allclose(arr.params, plain.params)
-    with pytest.raises(ValueError, match="one per observation"):
+    with pytest.raises(ParameterError, match="one per observation"):
         reach.fit(example, metric="video_views", weights=np.ones(3))
 
 
@@ -270,7 +270,8 @@ def test_too_few_points_is_a_plain_insufficient_data_error():
 def test_non_cumulative_metric_and_no_origin(example):
     with pytest.raises(InsufficientDataError, match="not cumulative"):
         reach.fit(example, metric="forum_posts")
-    with pytest.raises(KeyError, match="no reach metric"):
+    with pytest.raises(ParameterError, match="no reach metric 'nope'; it has: video_views, "
+                                             "forum_posts"):
         reach.fit(example, metric="nope")
 
 
@@ -295,11 +296,11 @@ def test_non_convergence_is_a_fit_error():
 
 def test_bad_arguments():
     t, y, _ = synthetic("logistic")
-    with pytest.raises(ValueError, match="loss"):
+    with pytest.raises(ParameterError, match="loss"):
         reach.fit(y, t=t, loss="l1")
-    with pytest.raises(ValueError, match="unknown curve"):
+    with pytest.raises(ParameterError, match="unknown curve"):
         reach.fit(y, "weibull", t=t)
-    with pytest.raises(ValueError, match="t="):
+    with pytest.raises(ParameterError, match="t="):
         reach.fit(y)
 
 
@@ -339,7 +340,7 @@ def test_conf_int_methods_agree_roughly(example_fit):
         assert np.all(np.abs(other["upper"] - a["upper"]) < 0.35 * width_a)
     est = example_fit.params
     assert np.all((p["lower"] < est) & (est < p["upper"]))
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ParameterError, match="method"):
         example_fit.conf_int(method="bayes")
 
 
@@ -365,7 +366,7 @@ def test_profile_interval_is_where_the_profile_t_hits_the_quantile(example_fit):
 def test_predict_bands(example_fit, interval):
     p = example_fit.predict(np.linspace(0, 30, 61), interval=interval)
     assert tuple(p.columns) == reach.PRED_COLUMNS
-    assert (p["yhat_lower"] <= p["yhat"]).all() and (p["yhat"] <= p["yhat_upper"]).all()
+    assert (p["lower"] <= p["yhat"]).all() and (p["yhat"] <= p["upper"]).all()
     assert p["time"].iloc[0] == pd.Timestamp("2024-03-04")
     assert pd.api.types.is_datetime64_any_dtype(p["time"])
 
@@ -373,9 +374,9 @@ def test_predict_bands(example_fit, interval):
 def test_prediction_band_is_wider_and_covers_the_data(example_fit):
     c = example_fit.predict(interval="confidence")
     p = example_fit.predict(interval="prediction", alpha=0.01)
-    assert ((p["yhat_upper"] - p["yhat_lower"]) > (c["yhat_upper"] - c["yhat_lower"])).all()
+    assert ((p["upper"] - p["lower"]) > (c["upper"] - c["lower"])).all()
     y = example_fit.data["y"].to_numpy()
-    inside = (p["yhat_lower"] <= y) & (y <= p["yhat_upper"])
+    inside = (p["lower"] <= y) & (y <= p["upper"])
     assert inside.mean() >= 0.9
 
 
@@ -391,10 +392,10 @@ def test_bootstrap_bands(example_fit):
     p = example_fit.predict([1.0, 3.0, 10.0], interval="prediction", bootstrap=500, seed=2)
     c = example_fit.predict([1.0, 3.0, 10.0], interval="confidence", bootstrap=500, seed=2)
     a = example_fit.predict([1.0, 3.0, 10.0], interval="confidence")
-    assert (p["yhat_upper"] - p["yhat_lower"] >= c["yhat_upper"] - c["yhat_lower"]).all()
+    assert (p["upper"] - p["lower"] >= c["upper"] - c["lower"]).all()
     # bootstrap and delta-method confidence bands agree within a factor of two
-    wb = (c["yhat_upper"] - c["yhat_lower"]).to_numpy()
-    wa = (a["yhat_upper"] - a["yhat_lower"]).to_numpy()
+    wb = (c["upper"] - c["lower"]).to_numpy()
+    wa = (a["upper"] - a["lower"]).to_numpy()
     assert np.all((wb / wa > 0.5) & (wb / wa < 2))
     # deterministic for a seed
     again = example_fit.predict([1.0, 3.0, 10.0], interval="confidence", bootstrap=500, seed=2)
@@ -404,9 +405,9 @@ def test_bootstrap_bands(example_fit):
 def test_log_loss_bands_are_asymmetric(example):
     res = reach.fit(example, metric="video_views", loss="log")
     p = res.predict([0.5, 3.0, 10.0])
-    up, down = p["yhat_upper"] - p["yhat"], p["yhat"] - p["yhat_lower"]
+    up, down = p["upper"] - p["yhat"], p["yhat"] - p["lower"]
     assert (up > down).all()
-    assert (p["yhat_lower"] > 0).all()
+    assert (p["lower"] > 0).all()
 
 
 def test_milestones_and_time_to_share(example_fit):
@@ -421,7 +422,7 @@ def test_milestones_and_time_to_share(example_fit):
     assert t90["time"] == pd.Timestamp("2024-03-04") + pd.Timedelta(days=t90["estimate"]).round("s")
     boot = example_fit.time_to_share(0.9, method="bootstrap", n_boot=300)
     assert boot["lower"] < t90["estimate"] < boot["upper"]
-    with pytest.raises(ValueError, match="share"):
+    with pytest.raises(ParameterError, match="share"):
         example_fit.time_to_share(1.5)
 
 
@@ -445,6 +446,28 @@ def test_to_dict_round_trips(example_fit):
     pd.testing.assert_series_equal(back.params, example_fit.params)
     pd.testing.assert_frame_equal(back.predict([1.0, 5.0]), example_fit.predict([1.0, 5.0]))
     assert d["loss"] == "ols" and d["weights"] == "none" and d["case_id"] == "synthetic-example"
+    assert d["type"] == "ReachFit" and d["settings"]["case"] == "synthetic-example"
+    assert back.context.id == "synthetic-example"
+    assert back.context.path == example_fit.context.path
+    assert str(back) == str(example_fit) == d["text"]
+
+
+def test_result_vocabulary(example_fit):
+    tab = example_fit.table
+    assert list(tab.columns) == list(example_fit.data.columns) + ["yhat", "residual"]
+    np.testing.assert_allclose(tab["yhat"], example_fit.fitted)
+    np.testing.assert_allclose(tab["residual"], tab["y"] - tab["yhat"])
+    st = example_fit.settings
+    assert (st["curve"], st["metric"], st["loss"], st["weights"], st["alpha"]) == (
+        "logistic", "video_views", "ols", "none", 0.05)
+    assert st["origin"] == pd.Timestamp("2024-03-04") and st["n_starts"] == 4
+    assert example_fit.has_intervals
+    pd.testing.assert_frame_equal(example_fit.summary.loc[["K", "r", "t0"], ["lower", "upper"]],
+                                  example_fit.conf_int(), check_names=False)
+    text = str(example_fit)
+    assert text.startswith("synthetic-example: logistic fit of video_views")
+    assert "K = 125,090 (123,870–126,311)" in text
+    assert "\nSettings:\n  - curve: logistic" in text
 
 
 def test_multiwave_to_dict_round_trips():
@@ -471,7 +494,24 @@ def test_compare_ranks_by_aicc(example):
     assert cmp.best.curve == tab["curve"].iloc[0] == "logistic"
     assert set(cmp.fits) == set(reach.DEFAULT_CURVES)
     assert "<table" in cmp._repr_html_()
-    json.dumps(cmp.to_dict(), allow_nan=False)
+    d = json.loads(json.dumps(cmp.to_dict(), allow_nan=False))
+    back = reach.Comparison.from_dict(d)
+    assert back.to_dict() == d and str(back) == str(cmp)
+    pd.testing.assert_frame_equal(back.table, tab)
+    assert set(back.fits) == set(cmp.fits)
+    pd.testing.assert_series_equal(back.best.params, cmp.best.params)
+    # params and conf_int: every fitted curve, best first
+    par, ci = cmp.params, cmp.conf_int()
+    assert list(par.columns) == ["curve", "term", "estimate"]
+    assert list(ci.columns) == ["curve", "term", "lower", "upper"]
+    assert par["curve"].unique().tolist() == tab["curve"].tolist()
+    best = par[par["curve"] == "logistic"].set_index("term")["estimate"]
+    pd.testing.assert_series_equal(best, cmp.fits["logistic"].params, check_names=False)
+    np.testing.assert_allclose(ci.loc[ci["curve"] == "logistic", ["lower", "upper"]],
+                               cmp.fits["logistic"].conf_int())
+    assert cmp.settings["metric"] == "video_views" and cmp.settings["loss"] == "ols"
+    assert str(cmp).startswith("synthetic-example: 5 growth curves for video_views")
+    assert "Best: logistic" in str(cmp)
 
 
 def test_compare_lists_failures_instead_of_raising():
@@ -535,7 +575,7 @@ def test_converged_starts_are_counted(example):
 
 
 def test_compare_rejects_unknown_arguments(example):
-    with pytest.raises(TypeError, match="unknown"):
+    with pytest.raises(ParameterError, match="unknown"):
         reach.compare(example, metric="video_views", colour="red")
 
 
@@ -548,7 +588,16 @@ def test_describe_fittable_case(example):
     tab = d.table.set_index("metric")
     assert tab.loc["video_views", "n"] == 28
     assert not tab.loc["forum_posts", "fittable"]
-    json.dumps(d.to_dict(), allow_nan=False)
+    dd = json.loads(json.dumps(d.to_dict(), allow_nan=False))
+    back = reach.DescriptiveReach.from_dict(dd)
+    assert back.to_dict() == dd and str(back) == str(d)
+    pd.testing.assert_frame_equal(back.table, d.table)
+    pd.testing.assert_frame_equal(back.figures, d.figures)
+    assert str(d).startswith(d.explanation + "\nSettings:")
+    assert d.settings["kinds"] == "observed, reported"
+    assert list(d.params.columns) == ["metric", "n", "first_time", "last_time", "min", "max",
+                                      "last_value"]
+    assert not d.has_intervals
 
 
 # -- plots ----------------------------------------------------------------------------
@@ -578,3 +627,124 @@ def test_compare_plot(example):
     lines = [tr for tr in fig.data if tr.mode == "lines"]
     assert len(lines) == 5
     fig.to_json()
+
+
+# -- bad arguments: ParameterError everywhere --------------------------------------------
+
+@pytest.fixture(scope="module")
+def plain_fit():
+    t, y, _ = synthetic("logistic")
+    return reach.fit(y, t=t)
+
+
+def _spec(**change):
+    kw = dict(name="x", param_names=("a", "b"), bounds=((0, 1), (0, 1)), f=None, p0=None,
+              saturation=None, peak_time=None, rate_param="a", formula="")
+    kw.update(change)
+    return reach.CurveSpec(**kw)
+
+
+T, Y, _ = synthetic("logistic")
+BAD_ARGUMENTS = {
+    # curves and the registry
+    "curvespec bounds": lambda ex, f, pf: _spec(bounds=((0, 1),)),
+    "curvespec rate_param": lambda ex, f, pf: _spec(rate_param="z"),
+    "curvespec scale_params": lambda ex, f, pf: _spec(scale_params=("z",)),
+    "register a name": lambda ex, f, pf: reach.register_curve("logistic"),
+    "register twice": lambda ex, f, pf: reach.register_curve(reach.CURVES["logistic"]),
+    # multiwave
+    "multiwave unknown base": lambda ex, f, pf: reach.multiwave("weibull"),
+    "multiwave base without t0": lambda ex, f, pf: reach.multiwave("bass", 2),
+    "multiwave k = 0": lambda ex, f, pf: reach.multiwave("logistic", 0),
+    "multiwave k not whole": lambda ex, f, pf: reach.multiwave("logistic", 2.5),
+    "multiwave anchor count": lambda ex, f, pf: reach.multiwave("logistic", 2, anchors=(None,)),
+    "multiwave anchors as text": lambda ex, f, pf: reach.multiwave("logistic", 2, anchors="ab"),
+    "multiwave unreadable anchor": lambda ex, f, pf: reach.multiwave(
+        "logistic", 2, anchors=(None, "not a date")),
+    "multiwave event kind without case": lambda ex, f, pf: reach.multiwave(
+        "logistic", 2, anchors=(None, "coverage")),
+    "multiwave window": lambda ex, f, pf: reach.multiwave("logistic", 2, window=(5, 1)),
+    # fit: curve and options
+    "unknown curve": lambda ex, f, pf: reach.fit(Y, "weibull", t=T),
+    "curve of a wrong type": lambda ex, f, pf: reach.fit(Y, 3, t=T),
+    "loss": lambda ex, f, pf: reach.fit(Y, t=T, loss="l1"),
+    "alpha out of range": lambda ex, f, pf: reach.fit(Y, t=T, alpha=1.5),
+    "alpha as text": lambda ex, f, pf: reach.fit(Y, t=T, alpha="0.05"),
+    "n_starts": lambda ex, f, pf: reach.fit(Y, t=T, n_starts=0),
+    "seed": lambda ex, f, pf: reach.fit(Y, t=T, seed=-1),
+    "f_scale": lambda ex, f, pf: reach.fit(Y, t=T, loss="robust", f_scale=0.0),
+    "start length": lambda ex, f, pf: reach.fit(Y, t=T, start=[1.0, 2.0]),
+    "start mapping": lambda ex, f, pf: reach.fit(Y, t=T, start={"K": 1.0}),
+    "start text": lambda ex, f, pf: reach.fit(Y, t=T, start=["a", "b", "c"]),
+    # fit: data
+    "array without t": lambda ex, f, pf: reach.fit(Y),
+    "times and values differ": lambda ex, f, pf: reach.fit(Y, t=T[:-1]),
+    "times as text": lambda ex, f, pf: reach.fit(Y, t=["a"] * len(Y)),
+    "values as text": lambda ex, f, pf: reach.fit(["x"] * len(T), t=T),
+    "frame without values": lambda ex, f, pf: reach.fit(pd.DataFrame({"t": T, "views": Y})),
+    "frame without times": lambda ex, f, pf: reach.fit(pd.DataFrame({"value": Y})),
+    "origin": lambda ex, f, pf: reach.fit(Y, t=T, origin="not a date"),
+    "weights word": lambda ex, f, pf: reach.fit(Y, t=T, weights="equal"),
+    "weights shape": lambda ex, f, pf: reach.fit(Y, t=T, weights=np.ones(3)),
+    "weights negative": lambda ex, f, pf: reach.fit(Y, t=T, weights=-np.ones(len(Y))),
+    "weights mapping without a level": lambda ex, f, pf: reach.fit(
+        ex, metric="video_views", weights={"high": 1.0}),
+    "weights mapping value": lambda ex, f, pf: reach.fit(
+        ex, metric="video_views", weights={"high": "1", "medium": 1, "low": 1,
+                                           "unverified": 1}),
+    "metric not in the case": lambda ex, f, pf: reach.fit(ex, metric="nope"),
+    "kinds": lambda ex, f, pf: reach.fit(ex, metric="video_views", kinds=("rumour",)),
+    "min_confidence": lambda ex, f, pf: reach.fit(ex, metric="video_views",
+                                                  min_confidence="sure"),
+    # the result
+    "conf_int alpha": lambda ex, f, pf: f.conf_int(1.5),
+    "conf_int method": lambda ex, f, pf: f.conf_int(method="bayes"),
+    "conf_int n_boot": lambda ex, f, pf: f.conf_int(method="bootstrap", n_boot=0),
+    "bootstrap_params n_boot": lambda ex, f, pf: f.bootstrap_params(n_boot=2.5),
+    "predict interval": lambda ex, f, pf: f.predict([1.0], interval="band"),
+    "predict alpha": lambda ex, f, pf: f.predict([1.0], alpha=0),
+    "predict times as text": lambda ex, f, pf: f.predict(["soon"]),
+    "predict dates without origin": lambda ex, f, pf: pf.predict(
+        pd.DatetimeIndex(["2024-03-07"])),
+    "predict bootstrap": lambda ex, f, pf: f.predict([1.0], bootstrap=5),
+    "predict seed": lambda ex, f, pf: f.predict([1.0], seed=-1),
+    "time_to_share range": lambda ex, f, pf: f.time_to_share(1.5),
+    "time_to_share text": lambda ex, f, pf: f.time_to_share("0.9"),
+    "peak_time method": lambda ex, f, pf: f.peak_time(method="exact"),
+    "milestones shares": lambda ex, f, pf: f.milestones(shares=(2.0,)),
+    "from_dict of another type": lambda ex, f, pf: reach.ReachFit.from_dict(
+        {**f.to_dict(), "type": "Comparison"}),
+    # compare
+    "compare unknown argument": lambda ex, f, pf: reach.compare(ex, colour="red"),
+    "compare loss": lambda ex, f, pf: reach.compare(ex, metric="video_views", loss="l1"),
+    "compare alpha": lambda ex, f, pf: reach.compare(ex, metric="video_views", alpha=2),
+    "compare unknown curve": lambda ex, f, pf: reach.compare(ex, ["weibull"],
+                                                             metric="video_views"),
+    "compare metric": lambda ex, f, pf: reach.compare(ex, metric="nope"),
+    "comparison conf_int alpha": lambda ex, f, pf: reach.compare(
+        ex, ["logistic"], metric="video_views").conf_int(0),
+    "comparison from_dict of another type": lambda ex, f, pf: reach.Comparison.from_dict(
+        {"type": "ReachFit"}),
+    # describe and normalised
+    "describe metric": lambda ex, f, pf: reach.describe(ex, metric="nope"),
+    "describe min_n": lambda ex, f, pf: reach.describe(ex, min_n=0),
+    "describe kinds": lambda ex, f, pf: reach.describe(ex, kinds=("rumour",)),
+    "describe a case id": lambda ex, f, pf: reach.describe("synthetic-example"),
+    "normalised min_points": lambda ex, f, pf: reach.normalised([ex], min_points=0),
+}
+
+
+@pytest.mark.parametrize("what", list(BAD_ARGUMENTS))
+def test_bad_arguments_raise_parameter_error(what, example, example_fit, plain_fit):
+    with pytest.raises(ParameterError):
+        BAD_ARGUMENTS[what](example, example_fit, plain_fit)
+
+
+def test_a_missing_metric_names_the_metrics_there_are(example):
+    for call in (lambda: reach.fit(example, metric="views"),
+                 lambda: reach.compare(example, metric="views"),
+                 lambda: reach.describe(example, metric="views")):
+        with pytest.raises(ParameterError) as err:
+            call()
+        assert str(err.value) == ("case 'synthetic-example' has no reach metric 'views'; "
+                                  "it has: video_views, forum_posts")

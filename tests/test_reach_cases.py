@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import shutil
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import casekit as ck
+import casekit.cases
 from casekit import reach
-from casekit.exceptions import InsufficientDataError
+from casekit.exceptions import InsufficientDataError, ParameterError
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +38,7 @@ def test_ubg_ranked_fits_with_bands(ubg_compare):
     assert tab["nobs"].iloc[0] >= 40
     best = ubg_compare.best
     p = best.predict(np.geomspace(1, 4500, 50))
-    assert (p["yhat_lower"] <= p["yhat"]).all() and (p["yhat"] <= p["yhat_upper"]).all()
+    assert (p["lower"] <= p["yhat"]).all() and (p["yhat"] <= p["upper"]).all()
     json.dumps(ubg_compare.to_dict(), allow_nan=False)
 
 
@@ -146,3 +151,76 @@ def test_main_metric_prefers_the_fittable_then_the_richest_then_none(tmp_path):
                                                   kind="stable")["metric"].iloc[0]
     empty = ck.load_case(ck.new_case("empty-case", tmp_path))
     assert reach.describe(empty).main_metric is None
+
+
+# -- a case loaded from a folder: the fit carries that folder's facts ---------------------
+
+def _edited_copy(tmp_path: Path) -> Path:
+    """The bundled synthetic example, copied outside the catalog, going public a day
+    earlier (2024-03-03) and answered a day later (2024-03-09)."""
+    src = Path(ck.__file__).resolve().parent / "examples" / "synthetic-example"
+    folder = tmp_path / "synthetic-example"
+    shutil.copytree(src, folder)
+    text = (folder / "case.yaml").read_text(encoding="utf-8")
+    for old, new in (("going_public: {date: 2024-03-04", "going_public: {date: 2024-03-03"),
+                     ("first_response: {date: 2024-03-08", "first_response: {date: 2024-03-09")):
+        assert old in text
+        text = text.replace(old, new)
+    (folder / "case.yaml").write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_a_fit_of_a_copied_case_carries_the_copy_path_and_dates(tmp_path, monkeypatch):
+    bundled = ck.load_case("synthetic-example")
+    bundled_fit = reach.fit(bundled, metric="video_views")
+    folder = _edited_copy(tmp_path)
+    case = ck.load_case(folder)
+
+    def no_reload(*args, **kwargs):
+        raise AssertionError("casekit.reach loaded a case from disk")
+
+    monkeypatch.setattr(ck, "load_case", no_reload)
+    monkeypatch.setattr(casekit.cases, "load_case", no_reload)
+    fit = reach.fit(case, metric="video_views")
+    ctx = fit.context
+    assert ctx.path == str(folder) != str(bundled.path)
+    assert fit.case_id == ctx.id == "synthetic-example"
+    assert fit.origin == ctx.origin == pd.Timestamp("2024-03-03")
+    assert ctx.key_date("first_response") == pd.Timestamp("2024-03-09")
+    assert bundled_fit.context.key_date("first_response") == pd.Timestamp("2024-03-08")
+    assert list(ctx.responses["date"]) == list(case.context.responses["date"])
+    # the same figures, one day later on the copy's axis
+    assert fit.params["t0"] == pytest.approx(bundled_fit.params["t0"] + 1, abs=1e-6)
+    assert fit.data["t"].to_numpy() == pytest.approx(bundled_fit.data["t"].to_numpy() + 1)
+    assert fit.settings["origin"] == pd.Timestamp("2024-03-03")
+    assert "3 Mar 2024" in str(fit)
+    # to_dict keeps the context
+    back = reach.ReachFit.from_dict(json.loads(json.dumps(fit.to_dict(), allow_nan=False)))
+    assert back.context.path == str(folder)
+    assert back.context.key_date("first_response") == pd.Timestamp("2024-03-09")
+    pd.testing.assert_frame_equal(back.context.responses, ctx.responses)
+    # compare, multiwave anchors and describe work from the same Case object
+    cmp = reach.compare(case, ["logistic", "gompertz"], metric="video_views")
+    assert {f.context.path for f in cmp.fits.values()} == {str(folder)}
+    cmp_back = reach.Comparison.from_dict(json.loads(json.dumps(cmp.to_dict())))
+    assert cmp_back.fits["logistic"].context.path == str(folder)
+    spec = reach.multiwave("logistic", 2, anchors=(None, "coverage"), case=case)
+    assert spec.definition["anchors"] == [None, 3.0]  # coverage 2024-03-06, origin 03-03
+    assert reach.case_curves(case) == list(reach.DEFAULT_CURVES)
+    d = reach.describe(case)
+    assert d.fittable == ("video_views",) and d.plot().data
+
+
+def test_a_fit_of_plain_data_has_no_context():
+    s = ck.load_case("synthetic-example").series("video_views")
+    fit = reach.fit(s)
+    assert fit.context is None and fit.case_id is None and fit.settings["case"] is None
+    back = reach.ReachFit.from_dict(json.loads(json.dumps(fit.to_dict())))
+    assert back.context is None
+
+
+def test_a_description_without_figures_asks_for_the_case():
+    d = reach.describe(ck.load_case("range-rover-colchester"))
+    bare = dataclasses.replace(d, reach_figures=None)
+    with pytest.raises(ParameterError, match="pass the case"):
+        bare.plot()

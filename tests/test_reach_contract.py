@@ -51,7 +51,7 @@ def test_curve_contract(name):
     for interval in ("confidence", "prediction"):
         p = res.predict(np.linspace(0, 40, 81), interval=interval)
         assert tuple(p.columns) == reach.PRED_COLUMNS
-        assert np.all(p["yhat_lower"] <= p["yhat"]) and np.all(p["yhat"] <= p["yhat_upper"])
+        assert np.all(p["lower"] <= p["yhat"]) and np.all(p["yhat"] <= p["upper"])
         assert np.all(np.isfinite(p["yhat"]))
     # the curve increases and levels off at its saturation
     far = res.predict([1e4], interval=None)["yhat"].iloc[0]

@@ -163,6 +163,133 @@ def test_bundled_specs_cover_every_case_plus_comparison_and_classroom(monkeypatc
     assert all(s.params == {"horizon": 30} for s in specs if s.notebook != "classroom")
 
 
+def test_classroom_reports_follow_the_cases_own_flag(monkeypatch, tmp_path):
+    monkeypatch.delenv(R.PRICES_ENV, raising=False)
+    ids = list(ck.list_cases().query("valid")["id"])
+    flagged = [c for c in ids if ck.load_case(c).analysis.get("classroom")]
+    assert len(flagged) == 1  # a bundled case marks itself in its case.yaml
+    assert [s.case for s in R.bundled_specs() if s.notebook == "classroom"] == flagged
+
+    # a case of one's own marked `classroom: true` gets a classroom report as well
+    cases = tmp_path / "cases"
+    dst = cases / "my-classroom-case"
+    shutil.copytree(Path(ck.load_case("synthetic-example").path), dst)
+    yml = dst / "case.yaml"
+    text = yml.read_text(encoding="utf-8").replace("id: synthetic-example",
+                                                    "id: my-classroom-case")
+    assert "\nanalysis:" not in text
+    yml.write_text(text + "analysis:\n  classroom: true\n", encoding="utf-8")
+    assert ck.validate(dst) == []
+    monkeypatch.setenv("CASEKIT_DATA", str(cases))
+    classroom = [s for s in R.bundled_specs({"grid_delays": [0, 3]})
+                 if s.notebook == "classroom"]
+    assert [s.case for s in classroom] == [*flagged, "my-classroom-case"]
+    assert all(s.params == {"grid_delays": [0, 3]} for s in classroom)
+
+    # no case marked: no classroom report (nothing is picked in the case's place)
+    real = ck.cases.load_case
+
+    def unmarked(ref, **kwargs):
+        case = real(ref, **kwargs)
+        analysis = {k: v for k, v in case.analysis.items() if k != "classroom"}
+        return type("Unmarked", (), {"id": case.id, "analysis": analysis})()
+
+    monkeypatch.setattr(ck.cases, "load_case", unmarked)
+    specs = R.bundled_specs()
+    assert [s.notebook for s in specs].count("classroom") == 0
+    assert [s.notebook for s in specs].count("compare_cases") == 1
+
+
+def test_render_code_names_no_case_ticker_or_claim():
+    """Defaults that belong to a case live in its case.yaml, not in casekit.render."""
+    root = Path(R.__file__).parent
+    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(root.rglob("*"))
+                     if p.suffix in (".py", ".j2"))
+    for case_id in ck.list_cases().query("valid")["id"]:
+        case = ck.load_case(case_id)
+        if case.synthetic:  # the fictional example is what doctests run on
+            continue
+        assert case_id not in text
+        market = case.analysis.get("market") or {}
+        for ticker in [market.get("ticker"), market.get("index"), *market.get("peers", ())]:
+            if ticker:
+                assert not re.search(rf"\b{re.escape(ticker)}\b", text), ticker
+    assert "180" not in text
+
+
+def test_progress_bar_only_on_a_terminal_unless_asked(capsys, monkeypatch):
+    import threading
+
+    threads = threading.active_count()
+
+    def run_bar(enabled):
+        bar = R.batch._Progress(2, enabled)
+        bar.update(running=2)
+        bar.finish_one(True)
+        bar.finish_one(False)
+        bar.close()
+        return capsys.readouterr().err
+
+    assert run_bar(None) == ""  # stderr is not a terminal here
+    assert run_bar(False) == ""
+    err = run_bar(True)
+    assert "running 2" in err and "2/2" in err
+    assert "done 1  failed 1  running 0" in err
+
+    import io
+    import sys
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    term = Terminal()
+    monkeypatch.setattr(sys, "stderr", term)
+    bar = R.batch._Progress(1, None)
+    bar.finish_one(True)
+    bar.close()
+    assert "done 1  failed 0  running 0" in term.getvalue()
+    assert R.batch._Progress(0, True).enabled is False  # nothing to count
+    # no monitor thread: parallel batches must still be able to fork their workers
+    assert threading.active_count() == threads
+
+
+def test_package_fingerprint_covers_subpackages_and_templates(tmp_path, monkeypatch):
+    import casekit
+
+    pkg = tmp_path / "casekit"
+    files = {"__init__.py": "", "render/__init__.py": "", "render/templates/index.html.j2": "a",
+             "reach/curves.py": "x = 1", "_bundled_notebooks/n.py": "nb", "data.csv": "1"}
+    for name, text in files.items():
+        (pkg / name).parent.mkdir(parents=True, exist_ok=True)
+        (pkg / name).write_text(text, encoding="utf-8")
+    monkeypatch.setattr(casekit, "__file__", str(pkg / "__init__.py"))
+    base = R.jobs._package_fingerprint()
+    assert R.jobs._package_fingerprint() == base
+    for name, changes in [("reach/curves.py", True), ("render/templates/index.html.j2", True),
+                          ("_bundled_notebooks/n.py", False), ("data.csv", False)]:
+        before = R.jobs._package_fingerprint()
+        (pkg / name).write_text(files[name] + " edited", encoding="utf-8")
+        assert (R.jobs._package_fingerprint() != before) is changes, name
+
+
+def test_index_escapes_what_the_sidecars_say(tmp_path):
+    folder = tmp_path / "synthetic-example"
+    folder.mkdir()
+    (folder / "x.json").write_text(json.dumps({
+        "notebook": "x", "key": "k", "case": "<i>case</i>", "status": "failed",
+        "params": {"label": "</code><script>alert(1)</script>"},
+        "error": "ValueError: <b>bad</b> & worse", "seconds": 1.5}), encoding="utf-8")
+    (folder / "x.log").write_text("log", encoding="utf-8")
+    page = R.write_index(tmp_path).read_text(encoding="utf-8")
+    assert "<script>" not in page and "<b>bad</b>" not in page and "<i>case</i>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "failed: ValueError: &lt;b&gt;bad&lt;/b&gt; &amp; worse" in page
+    assert re.search(r'<tr class="failed"><td>x</td><td>&lt;i&gt;case&lt;/i&gt;</td>', page)
+    assert '<a href="synthetic-example/x.log">log</a>' in page
+    assert "1 report(s)" in page and 'href="synthetic-example/x.html"' not in page
+
+
 # --- HTML post-processing --------------------------------------------------------------
 
 def test_figure_html_escapes_script_breakers():
@@ -247,7 +374,7 @@ def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_pa
                                                                       monkeypatch):
     _, nb, out, _ = tiny
     # casekit's own source is part of the fingerprint; others may be editing it right now
-    monkeypatch.setattr(R, "_package_fingerprint", lambda: "fixed for this test")
+    monkeypatch.setattr(R.jobs, "_package_fingerprint", lambda: "fixed for this test")
     R.render("synthetic-example", nb, params={"n": 4}, out_dir=out)
     again = R.render("synthetic-example", nb, params={"n": 4}, out_dir=out)
     assert again.status == "cached"
@@ -341,14 +468,14 @@ def test_a_dot_in_the_notebook_name_does_not_collide(tiny):
 
 def test_sequential_batch_survives_an_error_outside_the_notebook(tmp_path, monkeypatch):
     nb = write_nb(tmp_path, "tiny", FIGURE_NB)
-    real = R._write_sidecar
+    real = R.run._write_sidecar
 
     def broken_for_one_case(job, result, *args, **kwargs):
         if job.case == "synthetic-example":
             raise OSError(28, "No space left on device")
         return real(job, result, *args, **kwargs)
 
-    monkeypatch.setattr(R, "_write_sidecar", broken_for_one_case)
+    monkeypatch.setattr(R.run, "_write_sidecar", broken_for_one_case)
     out = tmp_path / "reports"
     batch = R.render_batch([R.Spec(str(nb), "synthetic-example"),
                             R.Spec(str(nb), "united-breaks-guitars")],

@@ -102,7 +102,7 @@ def test_delays_unknown_dates_stay_unknown(rr):
     assert nc["days"].isna().all()
     assert nc.set_index("delay").loc["decision_delay", "reason"] == (
         "first_complaint unknown in the sources")
-    assert "not computable" in d.summary
+    assert "not computable" in str(d)
 
 
 def test_delays_range_precision_ubg(ubg):
@@ -227,7 +227,7 @@ def test_detection_cumulative_sparse_is_stated(syn, ubg):
     det = rs.detection_replay(syn, "video_views")
     assert det.first_alert is None
     assert not det.table["evaluable"].any()
-    assert "could have known cannot be dated" in det.summary
+    assert "could have known cannot be dated" in str(det)
     det_u = rs.detection_replay(ubg)
     assert det_u.first_alert is None
     assert any("never one hour or one day apart" in st for st in det_u.statements)
@@ -288,8 +288,10 @@ def test_monotone_and_infinite_delay_reproduces_fit(fits, curve, model):
         assert dc.fitted_final == pytest.approx(fitted, rel=1e-9)
     # the bands are monotone too (each draw's curve is)
     dcb = rs.delay_cost(fit, delays=grid, effectiveness=0.5, model=model, n_draws=200)
-    for col in ("lower", "upper", "cost_lower", "cost_upper"):
-        v = dcb.table[col].to_numpy()
+    ci = dcb.conf_int()
+    cost = ci[ci["quantity"] == "cost_of_delay"]
+    for v in (dcb.table["lower"], dcb.table["upper"], cost["lower"], cost["upper"]):
+        v = v.to_numpy()
         assert np.all(np.diff(v) >= -1e-9 * np.nanmax(np.abs(v)))
     # e = 0 reproduces the fit at every delay
     dc0 = rs.delay_cost(fit, delays=grid, effectiveness=0.0, model=model, n_draws=0)
@@ -343,7 +345,7 @@ def test_rate_default_horizon_is_last_observation(fits):
     fit = fits["logistic"]
     dc = rs.delay_cost(fit, delays=[0], model="rate", n_draws=0)
     assert dc.horizon == pytest.approx(fit.data["t"].max())
-    assert "saves nothing at an infinite horizon" in dc.assumptions["final reach read at"]
+    assert "saves nothing at an infinite horizon" in dc.settings["final reach read at"]
 
 
 def test_bands_from_draws_match_independent_quantiles(fits):
@@ -369,7 +371,7 @@ def test_bands_from_draws_match_independent_quantiles(fits):
 def test_bootstrap_bands(fits):
     dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=60, bands="bootstrap")
     assert dc.draws.shape[1] == 3 and dc.table["lower"].notna().all()
-    assert "bootstrap" in dc.assumptions["bands"]
+    assert "bootstrap" in dc.settings["bands"]
 
 
 def test_actual_delay_and_assumptions(fits, syn):
@@ -377,11 +379,14 @@ def test_actual_delay_and_assumptions(fits, syn):
     assert dc.actual_delay == 4.0
     assert dc.actual["delay_days"] == 4.0 and dc.table["actual"].sum() == 1
     for key in ("intervention model", "effectiveness e", "final reach read at", "bands"):
-        assert key in dc.assumptions and key in dc.summary
-    assert "Herhausen" in dc.assumptions["effectiveness e"]
+        assert key in dc.settings and key in str(dc)
+    assert "Herhausen" in dc.settings["effectiveness e"]
+    assert dc.assumptions == dc.settings  # the old name still reads
     assert list(dc.table.columns) == list(rs.DELAY_COST_COLUMNS)
     d = json.loads(json.dumps(dc.to_dict()))
-    assert d["params"]["effectiveness"] == 0.5
+    assert d["fields"]["effectiveness"] == 0.5
+    assert d["settings"]["effectiveness e"].startswith("0.5 ")
+    assert d["params"]["final_reach"] == pytest.approx(dc.actual["final_reach"])
     fig = dc.plot()
     assert any("actual delay" in (tr.name or "") for tr in fig.data)
     assert "<table" in dc._repr_html_()
@@ -416,7 +421,7 @@ def test_ubg_delay_cost_one_day(ubg):
     y1 = logistic(1, K, r, t0)
     assert row["final_reach"] == pytest.approx(y1 + 0.5 * (K - y1), rel=1e-10)
     assert row["lower"] < row["final_reach"] < row["upper"]
-    assert "range" in dc.assumptions["actual delay"]
+    assert "range" in dc.settings["actual delay"]
 
 
 # ---------------------------------------------------------------------------
@@ -435,7 +440,7 @@ def test_reach_while_waiting_by_hand(fits):
     for q in ("before_response", "after_response", "final", "share_before"):
         assert w.value(q, "lower") <= w.value(q) <= w.value(q, "upper")
     assert w.peak_t == pytest.approx(t0)
-    assert "after the curve's peak" in w.summary
+    assert "after the curve's peak" in str(w)
     w2 = rs.reach_while_waiting(fit, response="2024-03-06", horizon=10.0, n_draws=0)
     assert w2.response_t == 2.0
     assert w2.value("final") == pytest.approx(logistic(10.0, K, r, t0), rel=1e-10)
@@ -513,7 +518,7 @@ def test_money_lenses_ubg(ubg):
     assert m.row("market value")["statement"].startswith(
         "market lens: not computed (no price data supplied)")
     assert not any("total" in x.lower() for x in m.table["lens"])
-    assert "never added up" in m.summary
+    assert "never added up" in str(m)
     assert list(m.table.columns) == list(rs.MONEY_COLUMNS)
     json.dumps(m.to_dict())
 
@@ -651,7 +656,7 @@ def test_severity_cases(syn, ubg, rr, wh):
 
 
 def test_market_lens_with_the_event_study(ubg, prices_dir):
-    study = ck.market.event_study(prices_dir, shares_outstanding=167_040_862)
+    study = ck.market.case_event_study(ubg, prices_dir, shares_outstanding=167_040_862)
     m = rs.money_lenses(ubg, event_study=study)
     r = m.row("market value")
     ct = study.car_table
@@ -695,7 +700,7 @@ def test_more_plots_and_html(syn, fits):
     tab = m.plot().data[0]
     assert list(tab.cells.values[0]) == m.table["lens"].tolist()
     html = rs.delay_cost(fits["logistic"], n_draws=50)._repr_html_()
-    assert "<details>" in html and "Assumptions" in html
+    assert "<details>" in html and "Settings and assumptions" in html
 
 
 def test_sensitivity_of_a_series_fit(syn):
@@ -703,7 +708,7 @@ def test_sensitivity_of_a_series_fit(syn):
     fit = ck.reach.fit(s[s["source"] == "synthetic-counter"], origin=syn.origin)
     assert fit.case_id is None
     sens = rs.sensitivity(fit, actual_delay=4.0, curves=["logistic", "gompertz"])
-    assert "gompertz" in sens.assumptions["curves compared"]
+    assert "gompertz" in sens.settings["curves compared"]
     with pytest.raises(InsufficientDataError):
         rs.sensitivity(fit)  # no case, no actual delay
 
@@ -717,7 +722,7 @@ def test_reach_while_waiting_checks(fits):
     with pytest.raises(ParameterError):
         rs.reach_while_waiting(fits["logistic"], horizon=2.0)
     dc = rs.delay_cost(fits["logistic"], actual_delay=-1.0, n_draws=0)
-    assert not dc.table["actual"].any() and "before going public" in dc.assumptions["actual delay"]
+    assert not dc.table["actual"].any() and "before going public" in dc.settings["actual delay"]
 
 
 def test_detection_daily_cumulative_differencing(case_dir):
@@ -768,18 +773,236 @@ def test_sensitivity_of_a_multiwave_fit_leaves_out_the_rate_model():
     fit = ck.reach.fit(case, curve=two, metric="video_views", loss="log")
     s = rs.sensitivity(fit, curves=["logistic"])
     assert "model" not in set(s.table["factor"])
-    assert s.assumptions["model"].startswith("model factor left out: rate damping")
+    assert s.settings["model"].startswith("model factor left out: rate damping")
 
 
 def test_severity_reports_the_thresholds_it_used():
     case = ck.load_case("synthetic-example")
     sev = rs.severity(case, thresholds={"community": 5})
-    assert sev.params["thresholds"]["community"] == 5
-    assert "community=5" in sev.summary
-    assert rs.severity(case).params["thresholds"] == rs.SEVERITY_THRESHOLDS
+    assert sev.thresholds["community"] == 5
+    assert "community=5" in sev.settings["thresholds"] and "community=5" in str(sev)
+    assert rs.severity(case).thresholds == rs.SEVERITY_THRESHOLDS
 
 
 def test_severity_of_a_case_with_no_dates_says_what_is_missing(tmp_path):
     empty = ck.load_case(ck.new_case("no-dates-yet", tmp_path))
     with pytest.raises(ck.InsufficientDataError, match="no dated events and no key dates"):
         rs.severity(empty)
+
+
+# ---------------------------------------------------------------------------
+# no hidden reads: the dates come from the fit, never from the catalog
+# ---------------------------------------------------------------------------
+
+def _copy_case(src: Path, dest: Path, new_id: str | None = None) -> Path:
+    import shutil
+
+    shutil.copytree(src, dest)
+    if new_id is not None:
+        _edit_yaml(dest, "id: synthetic-example", f"id: {new_id}")
+    return dest
+
+
+def test_a_case_loaded_from_a_folder_outside_the_catalog(case_dir, tmp_path):
+    # a copy under an id the catalog does not know: reloading it by id is impossible
+    folder = _copy_case(case_dir, tmp_path / "elsewhere" / "copied-kettle", "copied-kettle")
+    with pytest.raises(ck.CaseNotFoundError):
+        ck.load_case("copied-kettle")
+    case = ck.load_case(folder)
+    fit = ck.reach.fit(case, metric="video_views")
+    K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0)
+    assert dc.actual_delay == 4.0 and dc.case_id == "copied-kettle"
+    y4 = logistic(4.0, K, r, t0)
+    assert dc.actual["final_reach"] == pytest.approx(y4 + 0.5 * (K - y4), rel=1e-10)
+    assert dc.settings["actual delay"].startswith("first_response key date 8 Mar 2024")
+    w = rs.reach_while_waiting(fit, n_draws=50)
+    assert w.response_t == 4.0
+    assert w.value("before_response") == pytest.approx(y4, rel=1e-10)
+    s = rs.sensitivity(fit, curves=["logistic", "gompertz"], n_draws=0)
+    assert s.base_reach == pytest.approx(0.5 * (y4 - logistic(0.0, K, r, t0)), rel=1e-9)
+    assert s.unit == "GBP"
+
+
+def test_an_edited_copy_of_a_bundled_case_uses_its_own_dates(case_dir):
+    # the copy keeps the bundled id, so a reload by id would find the bundled dates (day 4)
+    _edit_yaml(case_dir, "first_response: {date: 2024-03-08", "first_response: {date: 2024-03-11")
+    case = ck.load_case(case_dir)
+    assert case.id == "synthetic-example"
+    assert ck.load_case("synthetic-example").key_date("first_response") == pd.Timestamp(
+        "2024-03-08")
+    fit = ck.reach.fit(case, metric="video_views")
+    K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
+    dc = rs.delay_cost(fit, delays=[0, 4], n_draws=0)
+    assert dc.actual_delay == 7.0
+    assert dc.table.set_index("delay_days").loc[7.0, "actual"]
+    assert not dc.table.set_index("delay_days").loc[4.0, "actual"]
+    w = rs.reach_while_waiting(fit, n_draws=0)
+    assert w.response_t == 7.0
+    assert w.value("before_response") == pytest.approx(logistic(7.0, K, r, t0), rel=1e-10)
+    s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=0)
+    extra = 0.5 * (logistic(7.0, K, r, t0) - logistic(0.0, K, r, t0))
+    assert s.base == pytest.approx(extra * 4 / 1000, rel=1e-9)
+    assert s.settings["actual delay"].startswith("day 7: first_response key date 11 Mar 2024")
+
+
+def test_a_fit_of_plain_data_has_no_response_time(syn):
+    s = syn.series("video_views")
+    fit = ck.reach.fit(s[s["source"] == "synthetic-counter"], origin=syn.origin)
+    with pytest.raises(InsufficientDataError, match="response time is unknown"):
+        rs.reach_while_waiting(fit)
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0)
+    assert dc.actual_delay is None and dc.actual is None
+    assert dc.settings["actual delay"].startswith("unknown: the response time is unknown")
+    assert "actual delay is unknown" in str(dc)
+    # given explicitly, it is used
+    w = rs.reach_while_waiting(fit, response="2024-03-08", n_draws=0)
+    assert w.response_t == 4.0
+    # a case passed to sensitivity supplies the dates a plain fit lacks
+    sens = rs.sensitivity(fit, curves=["logistic"], case=syn, n_draws=0)
+    assert sens.settings["actual delay"].startswith("day 4")
+
+
+# ---------------------------------------------------------------------------
+# the result contract: intervals, settings, round trips
+# ---------------------------------------------------------------------------
+
+def test_delay_cost_conf_int_against_independent_quantiles(fits):
+    fit = fits["logistic"]
+    e = 0.4
+    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=5)
+    K, r, t0 = (dc.draws[:, [i]] for i in range(3))
+    d = dc.table["delay_days"].to_numpy()[None, :]
+    y = K / (1 + np.exp(-r * (d - t0)))
+    final = y + (1 - e) * (K - y)
+    y0 = K / (1 + np.exp(r * t0))
+    for alpha in (0.05, 0.2):
+        ci = dc.conf_int(alpha).set_index("quantity")
+        for q, values in (("final_reach", final), ("reach_avoided", K - final),
+                          ("cost_of_delay", final - (y0 + (1 - e) * (K - y0)))):
+            lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2], axis=0)
+            assert np.allclose(ci.loc[q, "lower"], lo, rtol=1e-9)
+            assert np.allclose(ci.loc[q, "upper"], hi, rtol=1e-9)
+    # at the result's own level the table's band is the final-reach interval
+    ci = dc.conf_int().query("quantity == 'final_reach'")
+    assert np.array_equal(ci["lower"].to_numpy(), dc.table["lower"].to_numpy())
+    assert dc.has_intervals and dc.summary["quantity"].iloc[0].startswith("final reach, no")
+    none = rs.delay_cost(fit, delays=[0, 1], n_draws=0).conf_int()
+    assert none[["lower", "upper"]].isna().all().all()
+
+
+def test_waiting_and_sensitivity_conf_int(fits):
+    fit = fits["logistic"]
+    w = rs.reach_while_waiting(fit, n_draws=300, alpha=0.1)
+    ci = w.conf_int()  # the result's own level
+    assert np.allclose(ci["lower"], w.table["lower"]) and np.allclose(ci["upper"], w.table["upper"])
+    wide = w.conf_int(0.01).set_index("quantity")
+    assert (wide["lower"] <= ci.set_index("quantity")["lower"]).all()
+    K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
+    s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=300, seed=2)
+    dc = rs.delay_cost(fit, delays=[0.0], n_draws=300, seed=2)  # the same draws
+    Kd, rd, td = (dc.draws[:, i] for i in range(3))
+    y = lambda t: Kd / (1 + np.exp(-rd * (t - td)))  # noqa: E731
+    extra = 0.5 * (y(4.0) - y(0.0))
+    lo, hi = np.quantile(extra, [0.025, 0.975])
+    base = s.conf_int().set_index("quantity")
+    assert base.loc["base_reach", "lower"] == pytest.approx(lo, rel=1e-9)
+    assert base.loc["base", "upper"] == pytest.approx(hi * 4 / 1000, rel=1e-9)
+    assert base.loc["base", "estimate"] == pytest.approx(
+        0.5 * (logistic(4, K, r, t0) - logistic(0, K, r, t0)) * 4 / 1000)
+
+
+def test_params_are_estimates_and_settings_hold_the_arguments(syn, fits):
+    dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=100, seed=3)
+    assert set(dc.params.index) == {"fitted_final", "final_reach", "reach_avoided",
+                                    "cost_of_delay"}
+    assert dc.settings["seed"] == 3 and dc.settings["n_draws"] == 100
+    assert dc.settings["case"] == "synthetic-example"
+    d = rs.delays(syn)
+    assert d.params["decision_delay"] == 35.0 and "case" in d.settings
+    det = rs.detection_replay(syn, "forum_posts")
+    assert det.params.to_dict() == {"detection_lag_days": 2.0, "decision_lag_days": 2.0,
+                                    "response_lag_days": 4.0}
+    sev = rs.severity(syn)
+    assert sev.params.to_dict() == {"level": 4, "level_at_response": 3}
+    m = rs.money_lenses(syn)
+    assert list(m.params.index) == m.supported
+    for r in (dc, d, det, sev, m):
+        assert isinstance(r.summary, pd.DataFrame)
+        assert str(r).splitlines()[-1].startswith("  - ")  # the Settings block closes the prose
+        assert "\nSettings:\n" in str(r)
+
+
+@pytest.mark.parametrize("make", [
+    lambda c, f: rs.delay_cost(f, delays=[0, 1], n_draws=0),
+    lambda c, f: rs.delay_cost(f, delays=[0, 1, np.inf], n_draws=50, model="rate"),
+    lambda c, f: rs.reach_while_waiting(f, n_draws=0, horizon=20.0),
+    lambda c, f: rs.detection_replay(ck.load_case("united-breaks-guitars")),
+    lambda c, f: rs.delays(ck.load_case("range-rover-colchester")),
+    lambda c, f: rs.severity(ck.load_case("range-rover-colchester")),
+    lambda c, f: rs.money_lenses(ck.load_case("range-rover-colchester")),
+    lambda c, f: rs.sensitivity(f, curves=["logistic"], n_draws=0),
+], ids=["cost-no-draws", "cost-rate", "waiting-no-draws", "detection-none-fired",
+        "delays-unknown", "severity", "money-unsupported", "sensitivity-no-draws"])
+def test_round_trip_edge_cases(syn, fits, make):
+    r = make(syn, fits["logistic"])
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))
+    back = type(r).from_dict(d)
+    assert back.to_dict() == d and str(back) == str(r)
+    pd.testing.assert_frame_equal(back.table, r.table, check_dtype=False)
+
+
+def test_bad_arguments_raise_parameter_error(syn, fits):
+    fit = fits["logistic"]
+    bad_calls = [
+        lambda: rs.delay_cost(fit, n_draws=-1),
+        lambda: rs.delay_cost(fit, n_draws=1.5),
+        lambda: rs.delay_cost(fit, n_draws=True),
+        lambda: rs.delay_cost(fit, seed=-1),
+        lambda: rs.delay_cost(fit, effectiveness=True),
+        lambda: rs.delay_cost(fit, effectiveness=-0.1),
+        lambda: rs.delay_cost(fit, effectiveness=float("nan")),
+        lambda: rs.delay_cost(fit, effectiveness="0.5"),
+        lambda: rs.delay_cost(fit, delays=[0, float("nan")]),
+        lambda: rs.delay_cost(fit, delays=[]),
+        lambda: rs.delay_cost(fit, delays="0,1"),
+        lambda: rs.delay_cost(fit, delays=[True, 2]),
+        lambda: rs.delay_cost(fit, actual_delay=float("nan")),
+        lambda: rs.delay_cost(fit, horizon=float("nan")),
+        lambda: rs.delay_cost(fit, horizon=0),
+        lambda: rs.delay_cost(fit, alpha=0),
+        lambda: rs.delay_cost(fit, alpha=True),
+        lambda: rs.delay_cost(fit, bands="jackknife"),
+        lambda: rs.delay_cost("not a fit"),
+        lambda: rs.reach_while_waiting(fit, response=float("nan")),
+        lambda: rs.reach_while_waiting(fit, response=True),
+        lambda: rs.reach_while_waiting(fit, response="not a date"),
+        lambda: rs.reach_while_waiting(fit, n_draws=-5),
+        lambda: rs.reach_while_waiting(fit, horizon=float("nan")),
+        lambda: rs.sensitivity(fit, effectiveness_range=(0.2,)),
+        lambda: rs.sensitivity(fit, effectiveness_range=(0.2, 1.5)),
+        lambda: rs.sensitivity(fit, reference_delay=-1),
+        lambda: rs.sensitivity(fit, cpm=(1, 2)),
+        lambda: rs.sensitivity(fit, model="hawkes"),
+        lambda: rs.sensitivity(fit, case="synthetic-example"),
+        lambda: rs.what_if(fit, delay=1.0, effectiveness=True),
+        lambda: rs.what_if(fit, delay=float("nan")),
+        lambda: rs.severity(syn, days_after=-1),
+        lambda: rs.severity(syn, thresholds={"nope": 1}),
+        lambda: rs.severity(syn, thresholds={"community": -1}),
+        lambda: rs.severity("synthetic-example"),
+        lambda: rs.delays("synthetic-example"),
+        lambda: rs.money_lenses(syn, delay_cost="cost"),
+        lambda: rs.money_lenses(syn, market_window=(0,)),
+        lambda: rs.detection_replay(syn, "no_such_metric"),
+        lambda: rs.detection_replay(syn, rules=["social_1h_vs_12h"]),
+        lambda: rs.replay_rules(pd.Series([1.0, 2.0, 3.0])),
+        lambda: rs.SpikeRule("x", "ratio", pd.Timedelta(0), pd.Timedelta(days=1), 2.0, "s"),
+        lambda: rs.level_from_indicators(1, True, 0, 0, False, {"mass": "big"}),
+    ]
+    for i, call in enumerate(bad_calls):
+        with pytest.raises(ParameterError):
+            call()
+            pytest.fail(f"bad call {i} did not raise")
+    # n_draws = 0 stays valid: it means no bands, as documented
+    assert rs.delay_cost(fit, delays=[0], n_draws=0).table["lower"].isna().all()

@@ -45,7 +45,7 @@ def main() -> None:
                      f"{v:.0f}", "views", "true", "about", "reported", "", "synthetic-press",
                      f"about {v:,.0f} views", "medium",
                      "rounded press figure, about 8 % above the counter"])
-    # Daily forum posts (per-day counts, not cumulative): the derivative of the curve, Poisson noise.
+    # Daily forum posts (per-day counts, not cumulative): the curve's derivative, Poisson noise.
     for day in range(-6, 15):
         lam = 5.0 + 0.004 * (logistic(day + 1) - logistic(day))
         n = int(rng.poisson(lam))

@@ -1,0 +1,225 @@
+"""The one generic fitter, :func:`fit`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+
+from casekit import format as fmt
+from casekit.exceptions import FitError, InsufficientDataError, ParameterError
+from casekit.reach._solver import _covariance, _make_problem, _readonly, _solve, _starts
+from casekit.reach.curves import CurveSpec, _get_spec
+from casekit.reach.data import _prepare, _Prepared
+from casekit.reach.result import ReachFit
+from casekit.results import check_alpha
+
+__all__ = ["fit", "LOSSES"]
+
+LOSSES = ("ols", "log", "robust", "robust_log")
+"""Losses :func:`fit` accepts.
+
+``ols``: least squares on the observed scale. ``log``: least squares on
+log(y), for counts spanning orders of magnitude (a multiplicative error model).
+``robust``: Huber loss on the observed scale; ``robust_log``: Huber loss on
+log(y). The Huber threshold ``f_scale`` defaults to 1.345 robust standard
+deviations (1.4826 x the median absolute residual of the least-squares fit on
+the same scale). With a robust loss the standard errors are approximate (from
+the iteratively reweighted least-squares weights at the solution); check them
+with ``conf_int(method="bootstrap")``.
+"""
+
+
+def _check_loss(loss) -> str:
+    if loss not in LOSSES:
+        raise ParameterError(f"loss must be one of {', '.join(LOSSES)}, not {loss!r}")
+    return loss
+
+
+def _check_options(*, loss, alpha, n_starts, seed, f_scale) -> None:
+    """ParameterError for a bad fitting option (shared by :func:`fit` and ``compare``)."""
+    _check_loss(loss)
+    check_alpha(alpha)
+    if n_starts is not None and (isinstance(n_starts, bool) or not isinstance(
+            n_starts, (int, np.integer)) or n_starts < 1):
+        raise ParameterError(f"n_starts must be a whole number, at least 1, not {n_starts!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed must be a whole number >= 0, not {seed!r}")
+    if f_scale is not None and (isinstance(f_scale, bool) or not isinstance(
+            f_scale, (int, float, np.integer, np.floating)) or not np.isfinite(f_scale)
+            or f_scale <= 0):
+        raise ParameterError(f"f_scale must be a positive number, not {f_scale!r}")
+
+
+def fit(data, curve: str | CurveSpec = "logistic", *, metric: str | None = None, t=None,
+        loss: str = "ols", weights=None, kinds: Iterable[str] = ("observed", "reported"),
+        min_confidence: str = "unverified", start=None, alpha: float = 0.05,
+        n_starts: int | None = None, seed: int = 0, f_scale: float | None = None,
+        origin=None) -> ReachFit:
+    """Fit a growth curve to cumulative reach observations.
+
+    Parameters
+    ----------
+    data : Case, pandas.Series, pandas.DataFrame or array-like
+        A :class:`~casekit.Case` (with ``metric``); a Series of values indexed by days
+        since the origin or by dates (then ``origin``, default the first date's
+        midnight); a DataFrame with ``value`` and ``t`` or ``time`` columns (for
+        example :meth:`Case.series` output; ``source``, ``confidence``, ``qualifier``
+        are kept when present); or an array of values with ``t=``.
+    curve : str or CurveSpec
+        A name in :data:`CURVES` or a spec, e.g. from :func:`multiwave`.
+    metric : str, optional
+        The case's metric. Default: the cumulative metric with most observations.
+    t : array-like, optional
+        Times (days since origin, or dates) for array or Series data.
+    loss : {"ols", "log", "robust", "robust_log"}
+        See :data:`LOSSES`.
+    weights : None, "confidence", mapping or array
+        ``"confidence"`` uses :data:`CONFIDENCE_WEIGHTS` (high 1, medium 0.5, low 0.25,
+        unverified 0.1); a mapping overrides them; an array gives one weight per
+        observation, in the order the data are given.
+    kinds : iterable of str
+        Kinds of case figures to use (default observed and reported).
+    min_confidence : str
+        Drop case figures less confident than this.
+    start : sequence or mapping, optional
+        Starting values (one vector, or several rows); default from the curve's ``p0``.
+    alpha : float
+        Default interval level of the result (0.05 = 95 %).
+    n_starts : int, optional
+        Number of starting points (the curve's own plus random perturbations); the
+        best converged solution wins. Default 4, or 10 for curves with more than 4
+        parameters.
+    seed : int
+        Seed of the random starts.
+    f_scale : float, optional
+        Huber threshold for robust losses, on the fitting scale (default 1.345 robust
+        standard deviations of the least-squares residuals).
+    origin : date-like, optional
+        The date of t = 0 (overrides the case's origin).
+
+    Returns
+    -------
+    ReachFit
+
+    Raises
+    ------
+    InsufficientDataError
+        Fewer observations (or distinct times) than the curve needs, a metric that is not
+        cumulative, or no origin date; the message says which, in plain words.
+    FitError
+        No start converged, or the data cannot identify the curve's parameters.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> case = ck.load_case("synthetic-example")
+    >>> res = ck.reach.fit(case, "gompertz", metric="video_views", loss="log")
+    >>> res.loss, res.nobs, res.df_resid
+    ('log', 28, 25)
+    >>> ck.reach.fit([1.0, 2.0, 3.0], t=[0, 1, 2])
+    Traceback (most recent call last):
+    ...
+    casekit.exceptions.InsufficientDataError: 3 observations of y, but ... at least 4 ...
+    """
+    spec = _get_spec(curve)
+    _check_options(loss=loss, alpha=alpha, n_starts=n_starts, seed=seed, f_scale=f_scale)
+    prep = _prepare(data, metric=metric, t=t, kinds=kinds, weights=weights,
+                    origin=origin, min_confidence=min_confidence)
+    return _fit_prepared(prep, spec, loss=loss, start=start, alpha=alpha, n_starts=n_starts,
+                         seed=seed, f_scale=f_scale)
+
+
+def _check_positive_on_log_scale(spec: CurveSpec, t, y, theta, where: str) -> None:
+    """Raise FitError if the fitted curve is 0 (or negligibly small) at an observation.
+
+    On the log scale such a point has a residual of about log(1e-300) = -690: the fit is
+    meaningless however well the optimiser converged (bass and expsat are 0 at t = 0).
+    """
+    with np.errstate(all="ignore"):
+        fv = np.asarray(spec.f(t, *theta), dtype=float)
+    floor = 1e-12 * float(np.min(y))
+    bad = ~(fv > floor)
+    if not bad.any():
+        return
+    nb = int(bad.sum())
+    obs_txt = f"{nb} observation{'s' if nb != 1 else ''}"
+    if np.all(t[bad] <= 0) and np.all(spec.f(np.array([0.0]), *theta) <= floor):
+        msg = (f"{spec.name} is 0 at t <= 0, so it cannot be fitted on the log scale to the "
+               f"{obs_txt} at or before the origin")
+    else:
+        days = ", ".join(f"{v:g}" for v in np.unique(t[bad])[:5])
+        msg = (f"the fitted {spec.name} curve is 0 (or negligibly small) at the {obs_txt} at "
+               f"t = {days}{' ...' if np.unique(t[bad]).size > 5 else ''}, so it cannot be "
+               f"fitted to them on the log scale")
+    raise FitError(f"{where}{msg}; use loss='ols' or drop them")
+
+
+def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed,
+                  f_scale) -> ReachFit:
+    obs = prep.obs
+    t = obs["t"].to_numpy(dtype=float)
+    y = obs["y"].to_numpy(dtype=float)
+    w = obs["weight"].to_numpy(dtype=float)
+    n, p = len(y), spec.k
+    what = prep.metric or "y"
+    where = f"{prep.case_id}: " if prep.case_id else ""
+    n_times = len(np.unique(t))
+    if n <= p or n_times < p:
+        raise InsufficientDataError(
+            f"{where}{n} observation{'s' if n != 1 else ''} of {what}"
+            f"{f' at {n_times} distinct times' if n_times != n else ''}, but the {spec.name} "
+            f"curve has {p} parameters ({', '.join(spec.param_names)}): a fit needs at least "
+            f"{p + 1} dated observations at {p} or more distinct times.")
+    if n_starts is None:
+        n_starts = 4 if p <= 4 else 10
+    prob = _make_problem(spec, t, y, w, loss)
+    starts = _starts(spec, t, y, start, int(n_starts), seed)
+    fs_internal = None
+    notes = []
+    if prep.n_dropped:
+        notes.append(f"{prep.n_dropped} observation{'s' if prep.n_dropped != 1 else ''} without "
+                     f"a value or time {'were' if prep.n_dropped != 1 else 'was'} left out")
+    if prob.robust:
+        pre = _make_problem(spec, t, y, w, "log" if prob.log else "ols")
+        th0, _, ok0, _ = _solve(pre, starts)
+        if th0 is None:
+            raise FitError(f"{where}the {spec.name} curve did not converge from any of "
+                           f"{len(starts)} starting points (least-squares pre-fit for the "
+                           f"robust loss); try other starting values (start=...)")
+        if f_scale is None:
+            r0 = pre.resid(th0)
+            mad = 1.4826 * float(np.median(np.abs(r0 - np.median(r0))))
+            f_scale = 1.345 * (mad if mad > 0 else float(np.std(r0)) or 1.0)
+        fs_internal = f_scale / (1.0 if prob.log else prob.yscale)
+        starts = [th0] + starts
+        notes.append("robust loss: standard errors are approximate (IRLS weights at the "
+                     "solution); compare conf_int(method='bootstrap')")
+    theta, res, n_ok, msgs = _solve(prob, starts, fs_internal)
+    if theta is None:
+        detail = f" (last message: {msgs[-1]})" if msgs else ""
+        raise FitError(f"{where}the {spec.name} curve did not converge from any of "
+                       f"{len(starts)} starting points{detail}; try other starting values "
+                       f"(start=...), another loss, or a simpler curve")
+    if prob.log:
+        _check_positive_on_log_scale(spec, t, y, theta, where)
+    cov, _, _ = _covariance(prob, theta, f_scale)
+    lo, hi = prob.lo, prob.hi
+    tol = 1e-6 * np.maximum(1.0, np.abs(theta))
+    at_bound = [nm for nm, v, a, b in zip(spec.param_names, theta, lo, hi)
+                if (np.isfinite(a) and v - a < tol[spec.param_names.index(nm)])
+                or (np.isfinite(b) and b - v < tol[spec.param_names.index(nm)])]
+    if at_bound:
+        notes.append(f"parameter(s) {', '.join(at_bound)} at a bound: their standard errors "
+                     f"and intervals are not reliable")
+    sat = float(spec.saturation(*theta))
+    if sat > 100 * float(np.max(y)):
+        notes.append(f"the saturation ({fmt.compact(sat)}) is over 100 times the largest "
+                     f"observation: the data do not show the curve levelling off")
+    return ReachFit(spec=spec, theta=_readonly(theta), cov_matrix=_readonly(cov), obs=obs,
+                    loss=loss, weights=prep.weights, alpha=float(alpha), metric=prep.metric,
+                    origin=prep.origin, context=prep.context,
+                    f_scale=None if f_scale is None else float(f_scale),
+                    converged=n_ok >= 1, n_starts=len(starts), n_starts_ok=n_ok,
+                    notes=tuple(notes), events=prep.events)
+

@@ -1,0 +1,511 @@
+"""The result of :func:`casekit.reach.fit`: :class:`ReachFit`."""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from casekit import format as fmt
+from casekit.cases import CaseContext
+from casekit.exceptions import FitError, ParameterError
+from casekit.reach import intervals as _iv
+from casekit.reach._solver import _make_problem, _Problem
+from casekit.reach.curves import _TINY, CurveSpec
+from casekit.reach.prose import fit_text
+from casekit.reach.storage import fit_from_dict, fit_to_dict
+from casekit.results import Result, check_alpha, html_table
+
+__all__ = ["ReachFit", "PRED_COLUMNS", "SUMMARY_COLUMNS"]
+
+PRED_COLUMNS = ("t", "time", "yhat", "lower", "upper")
+"""Columns of :meth:`ReachFit.predict`."""
+
+SUMMARY_COLUMNS = ("kind", "estimate", "std_err", "lower", "upper")
+"""Columns of :attr:`ReachFit.summary`."""
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class ReachFit(Result):
+    """A fitted growth curve. Immutable; every table it returns is a fresh copy.
+
+    Build it with :func:`fit`. Parameters are on the curve's canonical scale
+    (t in days since ``origin``); standard errors and the asymptotic intervals use
+    the covariance ``s^2 (J'J)^-1`` with ``s^2 = RSS / (n - p)``, the convention of
+    R's ``nls``, and t quantiles with ``n - p`` degrees of freedom.
+
+    Attributes
+    ----------
+    spec : CurveSpec
+        The curve.
+    curve, loss, weights : str
+        Curve name, the loss (see :data:`LOSSES`) and the weighting used
+        (``"none"``, ``"confidence"``, ``"user"``...).
+    metric : str or None
+        The metric fitted.
+    context : CaseContext or None
+        The case the data came from (its id, folder, key dates and responses), when
+        :func:`fit` was given a :class:`~casekit.Case`; ``None`` for plain data.
+    case_id : str or None
+        ``context.id``.
+    origin : pandas.Timestamp or None
+        The date of t = 0.
+    alpha : float
+        Default level of intervals (0.05 = 95 %).
+    f_scale : float or None
+        The Huber threshold on the fitting scale (robust losses only).
+    converged : bool
+        Whether the optimiser reported convergence from at least one start
+        (``n_starts_ok >= 1``). :func:`fit` raises FitError instead of returning a fit
+        whose chosen solution did not converge, so a fresh fit always has True here.
+    n_starts_ok : int
+        Starts whose solution converged (at the loose tolerance or once polished), of the
+        ``n_starts`` given; the fitter stops early once two converged starts agree, so the
+        remaining starts are not run and not counted.
+    notes : tuple of str
+        Caveats (parameters on a bound, approximate standard errors...).
+    """
+
+    spec: CurveSpec
+    theta: np.ndarray
+    cov_matrix: np.ndarray
+    obs: pd.DataFrame
+    loss: str
+    weights: str
+    alpha: float
+    metric: str | None
+    origin: pd.Timestamp | None
+    f_scale: float | None
+    converged: bool
+    n_starts: int
+    n_starts_ok: int
+    notes: tuple[str, ...]
+    events: pd.DataFrame
+    context: CaseContext | None = None
+    _cache: dict = field(default_factory=dict, repr=False, compare=False)
+
+    has_intervals: ClassVar[bool] = True
+    title: ClassVar[str] = "Growth curve fit"
+
+    # -- basic ------------------------------------------------------------------
+    @property
+    def curve(self) -> str:
+        return self.spec.name
+
+    @property
+    def param_names(self) -> tuple[str, ...]:
+        return self.spec.param_names
+
+    @property
+    def params(self) -> pd.Series:
+        """Estimates, indexed by parameter name."""
+        return pd.Series(np.array(self.theta), index=list(self.param_names), name="estimate")
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Parameter covariance matrix."""
+        names = list(self.param_names)
+        return pd.DataFrame(np.array(self.cov_matrix), index=names, columns=names)
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors of the parameters."""
+        return pd.Series(np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
+                         index=list(self.param_names), name="std_err")
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The observations used: t, time, y, weight, source, confidence, qualifier, kind, quote."""
+        return self.obs.copy()
+
+    @property
+    def nobs(self) -> int:
+        return int(len(self.obs))
+
+    @property
+    def df_resid(self) -> int:
+        return self.nobs - self.spec.k
+
+    @property
+    def _log(self) -> bool:
+        return self.loss in ("log", "robust_log")
+
+    @property
+    def _robust(self) -> bool:
+        return self.loss in ("robust", "robust_log")
+
+    def _problem(self) -> _Problem:
+        return _make_problem(self.spec, self.obs["t"].to_numpy(dtype=float),
+                             self.obs["y"].to_numpy(dtype=float),
+                             self.obs["weight"].to_numpy(dtype=float), self.loss)
+
+    @property
+    def fitted(self) -> np.ndarray:
+        """Fitted values at the observation times."""
+        return self.spec.f(self.obs["t"].to_numpy(dtype=float), *self.theta)
+
+    @property
+    def residuals(self) -> pd.Series:
+        """Unweighted residuals on the fitting scale: y - yhat (ols, robust) or
+        log y - log yhat (log losses)."""
+        y = self.obs["y"].to_numpy(dtype=float)
+        fv = self.fitted
+        r = np.log(y) - np.log(np.maximum(fv, _TINY)) if self._log else y - fv
+        return pd.Series(r, name="residual")
+
+    @property
+    def rss(self) -> float:
+        """Weighted residual sum of squares on the fitting scale (plain, not Huber)."""
+        r = self.residuals.to_numpy()
+        return float(np.sum(self.obs["weight"].to_numpy(dtype=float) * r ** 2))
+
+    @property
+    def sigma(self) -> float:
+        """Residual standard error sqrt(RSS / (n - p)) on the fitting scale (for weight 1)."""
+        return math.sqrt(self.rss / self.df_resid) if self.df_resid > 0 else float("nan")
+
+    @property
+    def loglik(self) -> float:
+        """Gaussian log-likelihood of y, as R's ``logLik.nls``.
+
+        For the log losses the density of log y is converted to a density of y
+        (minus sum(log y)), so AIC is comparable with ``loss="ols"`` on the same data.
+        With a robust loss this is the Gaussian quasi-likelihood of the same residuals.
+        """
+        n = self.nobs
+        w = self.obs["weight"].to_numpy(dtype=float)
+        rss = self.rss
+        if rss <= 0:
+            return float("inf")
+        ll = -n / 2 * (math.log(2 * math.pi) + 1 - math.log(n) - np.sum(np.log(w)) / n
+                       + math.log(rss))
+        if self._log:
+            ll -= float(np.sum(np.log(self.obs["y"].to_numpy(dtype=float))))
+        return float(ll)
+
+    @property
+    def _k_ll(self) -> int:
+        return self.spec.k + 1   # + the residual variance, as R counts it
+
+    @property
+    def aic(self) -> float:
+        return -2 * self.loglik + 2 * self._k_ll
+
+    @property
+    def aicc(self) -> float:
+        k, n = self._k_ll, self.nobs
+        return self.aic + (2 * k * (k + 1) / (n - k - 1) if n - k - 1 > 0 else float("inf"))
+
+    @property
+    def bic(self) -> float:
+        return -2 * self.loglik + self._k_ll * math.log(self.nobs)
+
+    @property
+    def case_id(self) -> str | None:
+        """The id of the case the data came from (``context.id``), or None."""
+        return None if self.context is None else self.context.id
+
+    @property
+    def table(self) -> pd.DataFrame:
+        """The observations used (as :attr:`data`) with the fitted values ``yhat`` and the
+        unweighted ``residual`` on the fitting scale."""
+        return self.obs.assign(yhat=self.fitted, residual=self.residuals.to_numpy())
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The call's choices: curve, metric, case, origin, loss, weights, alpha, starts."""
+        out = {"curve": self.curve, "formula": self.spec.formula, "metric": self.metric,
+               "case": self.case_id, "origin": self.origin, "time": "days since the origin",
+               "loss": self.loss, "weights": self.weights, "alpha": self.alpha,
+               "n_starts": self.n_starts}
+        if self.f_scale is not None:
+            out["f_scale"] = self.f_scale
+        out["standard errors"] = "s^2 (J'J)^-1 with s^2 = RSS / (n - p), t(n - p) quantiles"
+        return out
+
+    # -- intervals ---------------------------------------------------------------
+    def _alpha(self, alpha) -> float:
+        return self.alpha if alpha is None else check_alpha(alpha)
+
+    def conf_int(self, alpha: float | None = None, method: str = "asymptotic", *,
+                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """Confidence intervals of the parameters.
+
+        Parameters
+        ----------
+        alpha : float, optional
+            1 - level; default the fit's ``alpha``.
+        method : {"asymptotic", "profile", "bootstrap"}
+            ``asymptotic``: estimate +- t(n-p) x se. ``profile``: profile-t intervals
+            (as R's ``confint.nls``): the other parameters re-optimised along each
+            parameter, cut where the profile t statistic reaches the t quantile;
+            a side that never reaches it is unbounded (``inf``). ``bootstrap``: percentile
+            intervals from a residual bootstrap (``n_boot`` replicates, ``seed``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index: parameter names; columns ``lower``, ``upper``.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> res = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+        >>> res.conf_int().round(2).loc["r"].tolist()
+        [0.82, 0.94]
+        >>> res.conf_int(method="profile").round(2).loc["r"].tolist()
+        [0.82, 0.95]
+        """
+        alpha = self._alpha(alpha)
+        if method == "asymptotic":
+            q = _iv.t_quantile(self, alpha)
+            se = self.bse.to_numpy()
+            lo, hi = self.theta - q * se, self.theta + q * se
+        elif method == "profile":
+            lo, hi = _iv.profile_limits(self, alpha)
+        elif method == "bootstrap":
+            th = self._bootstrap(_iv.check_n_boot(n_boot), seed)
+            lo = np.quantile(th, alpha / 2, axis=0)
+            hi = np.quantile(th, 1 - alpha / 2, axis=0)
+        else:
+            raise ParameterError(f"method must be 'asymptotic', 'profile' or 'bootstrap', "
+                                 f"not {method!r}")
+        return pd.DataFrame({"lower": lo, "upper": hi}, index=list(self.param_names))
+
+    def bootstrap_params(self, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """Residual-bootstrap replicates of the parameters, one row per converged refit.
+
+        The same replicates back ``conf_int(method="bootstrap")`` and
+        ``predict(bootstrap=...)``; they are computed once per ``(n_boot, seed)``.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+        >>> fit.bootstrap_params(200).columns.tolist()
+        ['K', 'r', 't0']
+        """
+        th = self._bootstrap(_iv.check_n_boot(n_boot), seed)
+        return pd.DataFrame(np.array(th), columns=list(self.param_names))
+
+    def _bootstrap(self, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+        """Residual-bootstrap parameter replicates, shape (n_ok, p); cached per (n_boot, seed)."""
+        seed = _iv.check_seed(seed)
+        key = ("boot", int(n_boot), seed)
+        if key not in self._cache:
+            th, e = _iv.bootstrap_replicates(self, n_boot, seed)
+            self._cache[key] = th
+            self._cache[("boot_e", int(n_boot), seed)] = e
+        return self._cache[key]
+
+    # -- predictions ---------------------------------------------------------------
+    def _t_of(self, t) -> tuple[np.ndarray, np.ndarray]:
+        if t is None:
+            t = self.obs["t"].to_numpy(dtype=float)
+        elif isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
+            t = np.array([float(t)])
+        if isinstance(t, (pd.DatetimeIndex, pd.Series)) and \
+                pd.api.types.is_datetime64_any_dtype(t):
+            if self.origin is None:
+                raise ParameterError("dates need an origin; this fit has none (pass days since "
+                                     "t = 0)")
+            days = ((pd.DatetimeIndex(t) - self.origin) / pd.Timedelta(days=1)).to_numpy(float)
+            return days, pd.DatetimeIndex(t).to_numpy()
+        arr = np.asarray(t)
+        if np.issubdtype(arr.dtype, np.datetime64):
+            return self._t_of(pd.DatetimeIndex(arr))
+        try:
+            days = arr.astype(float).ravel()
+        except (TypeError, ValueError):
+            raise ParameterError(f"t must be days since the origin, dates (a DatetimeIndex) or "
+                                 f"None, not {t!r}") from None
+        times = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+        if self.origin is not None:
+            ok = np.abs(days) < 1e5
+            times[ok] = (self.origin + pd.to_timedelta(days[ok], unit="D")).round("s").to_numpy()
+        return days, times
+
+    def predict(self, t=None, *, interval: str | None = "confidence", alpha: float | None = None,
+                bootstrap: int | None = None, seed: int = 0) -> pd.DataFrame:
+        """Fitted curve at any times, with a confidence or prediction band.
+
+        Parameters
+        ----------
+        t : array-like of days, DatetimeIndex, scalar, or None
+            Times; ``None`` means the observation times.
+        interval : {"confidence", "prediction", None}
+            ``confidence``: band for the curve itself (delta method, or bootstrap
+            percentiles). ``prediction``: band for a new observation of weight 1 (adds
+            the residual variance on the fitting scale). ``None``: bounds equal yhat.
+        alpha : float, optional
+            1 - level of the band; default the fit's ``alpha``.
+        bootstrap : int, optional
+            Use this many residual-bootstrap replicates instead of the delta method.
+        seed : int
+            Seed of the bootstrap.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Columns ``t, time, yhat, lower, upper`` (:data:`PRED_COLUMNS`).
+            With the log losses the bands are computed on the log scale and
+            transformed back, so they are asymmetric. A delta-method band always
+            contains ``yhat``; a bootstrap percentile band need not (when the replicates
+            are skewed), and it is reported as computed, not widened to contain it.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> res = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+        >>> p = res.predict([0, 3, 30], interval="prediction")
+        >>> p.columns.tolist()
+        ['t', 'time', 'yhat', 'lower', 'upper']
+        >>> bool((p["lower"] <= p["yhat"]).all() and (p["yhat"] <= p["upper"]).all())
+        True
+        """
+        alpha = self._alpha(alpha)
+        seed = _iv.check_seed(seed)
+        days, times = self._t_of(t)
+        yhat = self.spec.f(days, *self.theta)
+        lo, hi = _iv.band(self, days, yhat, interval, alpha, bootstrap, seed)
+        return pd.DataFrame({"t": days, "time": pd.to_datetime(times), "yhat": yhat,
+                             "lower": lo, "upper": hi})
+
+    # -- derived quantities ---------------------------------------------------------
+    def _share_fun(self, share):
+        return _iv.share_fun(self.spec, share)
+
+    @property
+    def saturation(self) -> float:
+        """The curve's asymptote (final reach) at the estimates."""
+        return float(self.spec.saturation(*self.theta))
+
+    def peak_time(self, *, alpha: float | None = None, method: str = "delta",
+                  n_boot: int = 1000, seed: int = 0) -> pd.Series:
+        """Time of maximum growth (days since origin) with an interval.
+
+        Returns a Series ``estimate, std_err, lower, upper, time`` (``time``: the date).
+        """
+        return _iv.milestone(self, "peak_time", self.spec.peak_time, self._alpha(alpha),
+                             method, n_boot, seed)
+
+    def time_to_share(self, share: float = 0.9, *, alpha: float | None = None,
+                      method: str = "delta", n_boot: int = 1000, seed: int = 0) -> pd.Series:
+        """Time (days since origin) at which the curve reaches ``share`` of its saturation.
+
+        Parameters
+        ----------
+        share : float
+            Between 0 and 1, e.g. 0.5, 0.9, 0.99.
+        method : {"delta", "bootstrap"}
+            Delta method (t quantiles) or residual-bootstrap percentiles.
+
+        Returns
+        -------
+        pandas.Series
+            ``estimate, std_err, lower, upper, time`` (``time``: the date of the estimate,
+            if the fit has an origin).
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> res = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+        >>> res.time_to_share(0.5)[["estimate", "lower", "upper"]].astype(float).round(1).tolist()
+        [3.1, 3.0, 3.2]
+        """
+        share = _iv.check_share(share)
+        return _iv.milestone(self, f"t{share * 100:g}", self._share_fun(share),
+                             self._alpha(alpha), method, n_boot, seed)
+
+    def milestones(self, shares=(0.5, 0.9, 0.99), *, alpha: float | None = None,
+                   method: str = "delta", n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+        """Saturation, peak time and times to ``shares`` of saturation, with intervals.
+
+        Returns a DataFrame indexed by ``saturation, peak_time, t50, t90, t99`` with columns
+        ``estimate, std_err, lower, upper, time``.
+        """
+        return _iv.milestones(self, shares, self._alpha(alpha), method, n_boot, seed)
+
+    # -- presentation ---------------------------------------------------------------
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Parameters and derived quantities with standard errors and asymptotic intervals.
+
+        Rows: the parameters (``kind == "parameter"``), then ``saturation``,
+        ``peak_time``, ``t50``, ``t90``, ``t99`` (``kind == "derived"``, delta method).
+        """
+        if "summary" not in self._cache:
+            ci = self.conf_int()
+            par = pd.DataFrame({"kind": "parameter", "estimate": self.theta,
+                                "std_err": self.bse, "lower": ci["lower"],
+                                "upper": ci["upper"]}, index=list(self.param_names))
+            try:
+                ms = self.milestones()
+                der = pd.DataFrame({"kind": "derived", "estimate": ms["estimate"],
+                                    "std_err": ms["std_err"], "lower": ms["lower"],
+                                    "upper": ms["upper"]}, index=ms.index)
+                out = pd.concat([par, der])
+            except (FitError, ValueError, np.linalg.LinAlgError):
+                out = par
+            out.index.name = "term"
+            self._cache["summary"] = out[list(SUMMARY_COLUMNS)]
+        return self._cache["summary"].copy()
+
+    @property
+    def stats(self) -> pd.Series:
+        """Fit statistics: nobs, df_resid, rss, sigma, loglik, aic, aicc, bic."""
+        return pd.Series({"nobs": self.nobs, "df_resid": self.df_resid, "rss": self.rss,
+                          "sigma": self.sigma, "loglik": self.loglik, "aic": self.aic,
+                          "aicc": self.aicc, "bic": self.bic}, dtype=float)
+
+    def _title(self) -> str:
+        where = f"{self.case_id}: " if self.case_id else ""
+        return (f"{where}{self.curve} fit of {self.metric or 'y'} (loss {self.loss}, "
+                f"weights {self.weights}, n = {self.nobs})")
+
+    def __str__(self) -> str:
+        return fit_text(self)
+
+    def _repr_html_(self) -> str:
+        # the base class drops the summary's index, which here names the terms
+        text = str(self).split("\nSettings:")[0].splitlines()
+        items = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
+                        for k, v in self.settings.items())
+        return (f"<h4>{html.escape(text[0])}</h4><p>"
+                + "<br>".join(html.escape(s) for s in text[1:] if s.strip()) + "</p>"
+                + html_table(self.summary, index=True)
+                + f"<details><summary>Settings and assumptions</summary><ul>{items}</ul>"
+                  "</details>")
+
+    def __repr__(self) -> str:
+        # one line: fits sit in mappings (Comparison.fits) whose repr lists them all
+        return (f"<casekit.ReachFit {self.curve} case={self.case_id!r} metric={self.metric!r} "
+                f"loss={self.loss} n={self.nobs}>")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able description of the fit (estimates, covariance, data, statistics,
+        the case context, the settings and the prose).
+
+        :meth:`from_dict` rebuilds the result from it without refitting.
+        """
+        return fit_to_dict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ReachFit:
+        """Rebuild a :class:`ReachFit` from :meth:`to_dict` output (no refit)."""
+        return fit_from_dict(cls, d)
+
+    def plot(self, **kwargs):
+        """Observations, fitted curve with band, and timeline events: a plotly Figure.
+
+        Keyword arguments go to :func:`casekit.plots.reach_plot` (``horizon``,
+        ``log_y``, ``show_events``, ``interval``, ``x``...).
+        """
+        from casekit.plots import reach_plot
+
+        return reach_plot(self, **kwargs)

@@ -1,0 +1,333 @@
+"""Rendering reports: one (:func:`render`), many in parallel (:func:`render_batch`), all
+(:func:`bundled_specs`, what ``casekit render --all`` renders).
+
+Every spec is checked before any kernel starts; then reports run one after another or in
+worker processes, a failure in one never stops the others, unchanged reports are reused,
+and a progress bar (tqdm, on stderr) counts done, failed and running reports.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from casekit.exceptions import CasekitError, ParameterError
+from casekit.render.html import _EXPORTERS, _ensure_plotly_js, _prewarm
+from casekit.render.index import write_index
+from casekit.render.jobs import (
+    RenderResult,
+    Spec,
+    _cached,
+    _Job,
+    _last_seconds,
+    _prepare,
+)
+from casekit.render.params import PRICES_ENV, notebook_params
+from casekit.render.run import _error_summary, _run_in_worker
+
+__all__ = ["BatchResult", "RenderError", "bundled_specs", "render", "render_batch"]
+
+
+class RenderError(CasekitError):
+    """A report failed to render; the message says which cell failed and where the log is."""
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The outcomes of a batch, in the order requested."""
+
+    results: tuple[RenderResult, ...]
+    seconds: float
+    index: Path | None
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.results)
+
+    @property
+    def failed(self) -> list[RenderResult]:
+        return [r for r in self.results if not r.ok]
+
+    def table(self) -> str:
+        """A plain-text table: report, status, seconds, error summary and log."""
+        rows = [("report", "status", "seconds", "error / log")]
+        for r in self.results:
+            detail = f"{r.error}  (log: {r.log})" if r.error else ""
+            rows.append((r.label, r.status, f"{r.seconds:.1f}", detail))
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True))
+                 + ("  " + row[3] if row[3] else "") for row in rows]
+        n_failed = len(self.failed)
+        lines.append(f"{len(self.results)} report(s), {n_failed} failed, "
+                     f"{self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else ""))
+        return "\n".join(lines)
+
+
+def render(
+    case: str | None = None,
+    notebook: str | os.PathLike = "case_report",
+    *,
+    params: Mapping[str, Any] | None = None,
+    out_dir: str | os.PathLike = "reports",
+    show_code: bool = False,
+    force: bool = False,
+    index: bool = True,
+) -> RenderResult:
+    """Render one report: ``<out_dir>/<case>/<notebook>.html`` (and ``.ipynb``).
+
+    Parameters
+    ----------
+    case : str, optional
+        Case id for notebooks that take a ``case`` (default: the notebook's own default).
+    notebook : str or path-like
+        A bundled notebook name (see :func:`list_notebooks`) or a path to a notebook file.
+    params : mapping, optional
+        Notebook parameters; strings are converted to the declared types.
+    out_dir : path-like
+        Reports folder; it also receives ``plotly.min.js`` and ``index.html``.
+    show_code : bool
+        Show the code cells in the HTML.
+    force : bool
+        Render even when an up-to-date report exists.
+    index : bool
+        Rewrite ``<out_dir>/index.html`` afterwards.
+
+    Returns
+    -------
+    RenderResult
+
+    Raises
+    ------
+    ParameterError
+        Before any kernel starts: unknown notebook, case or parameter, or a wrong type.
+    RenderError
+        The notebook failed; the message names the failing cell's error and the log file.
+    """
+    result = render_batch([Spec(os.fspath(notebook), case, dict(params or {}))], jobs=1,
+                          out_dir=out_dir, show_code=show_code, force=force, progress=False,
+                          index=index).results[0]
+    if not result.ok:
+        raise RenderError(f"{result.label} failed: {result.error}\nlog: {result.log}")
+    return result
+
+
+def render_batch(
+    reports: Iterable[Spec | tuple | Mapping[str, Any]],
+    *,
+    jobs: int = 1,
+    out_dir: str | os.PathLike = "reports",
+    show_code: bool = False,
+    force: bool = False,
+    progress: bool | None = None,
+    index: bool = True,
+) -> BatchResult:
+    """Render many reports; a failing report does not stop the others.
+
+    Every spec is checked (notebook, case, parameter names and types) before any kernel
+    starts, so a typo fails the whole batch at once with the list of valid parameters.
+
+    Parameters
+    ----------
+    reports : iterable of Spec, ``(notebook, case, params)`` tuples or mappings
+    jobs : int
+        Reports rendered at the same time, each in its own process and working directory.
+    out_dir, show_code, force, index
+        As in :func:`render`.
+    progress : bool or None
+        Show a progress bar on stderr (done / failed / running); ``None``: only on a terminal.
+
+    Returns
+    -------
+    BatchResult
+        ``.results`` in the order given, ``.table()`` for printing, ``.ok``.
+    """
+    start = time.perf_counter()
+    out = Path(out_dir).expanduser().resolve()
+    specs = [_as_spec(r) for r in reports]
+    prepared = [_prepare(s, out, show_code) for s in specs]
+    seen: dict[str, int] = {}
+    for j in prepared:
+        if j.label in seen:
+            raise ParameterError(f"report {j.label} requested twice in one batch; "
+                                 f"render different parameter sets into different --out folders")
+        seen[j.label] = 1
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        if prepared:
+            _ensure_plotly_js(out)
+    except OSError as err:
+        raise ParameterError(
+            f"output folder {out} cannot be created or written to "
+            f"({err.strerror or type(err).__name__}: {err.filename or out}); choose an output "
+            f"folder (--out) that you may write to and whose parents are folders") from None
+    results: list[RenderResult | None] = [None] * len(prepared)
+    jobs = max(1, min(int(jobs), len(prepared) or 1))
+    bar = _Progress(len(prepared), progress)
+    try:
+        if jobs == 1:
+            if show_code not in _EXPORTERS and any(
+                    force or _cached(j) is None for j in prepared):
+                import threading
+
+                threading.Thread(target=_prewarm, args=(show_code,), daemon=True).start()
+            for i, job in enumerate(prepared):
+                bar.update(running=1)
+                results[i] = _run_in_worker(job, force)
+                bar.finish_one(results[i].ok)
+        else:
+            todo = []
+            for i, job in enumerate(prepared):  # reuse unchanged reports without a worker
+                if not force and _cached(job) is not None:
+                    results[i] = _run_in_worker(job, False)
+                    bar.finish_one(results[i].ok)
+                else:
+                    todo.append(i)
+            if todo:
+                sub: list[RenderResult | None] = [None] * len(todo)
+                _run_parallel([prepared[i] for i in todo], force, min(jobs, len(todo)), sub,
+                              bar)
+                for i, r in zip(todo, sub, strict=True):
+                    results[i] = r
+    finally:
+        bar.close()
+    idx = write_index(out) if index else None
+    return BatchResult(tuple(results), time.perf_counter() - start, idx)
+
+
+def _as_spec(item: Spec | tuple | Mapping[str, Any]) -> Spec:
+    if isinstance(item, Spec):
+        return item
+    if isinstance(item, Mapping):
+        return Spec(item["notebook"], item.get("case"), dict(item.get("params") or {}))
+    if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3:
+        notebook, case, params = (*item, None, None)[:3]
+        return Spec(os.fspath(notebook), case, dict(params or {}))
+    raise TypeError(f"not a report spec: {item!r}")
+
+
+def _run_parallel(prepared: Sequence[_Job], force: bool, jobs: int,
+                  results: list, bar: _Progress) -> None:
+    import multiprocessing
+    import threading
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    # fork is fast (the worker inherits papermill already imported) and safe while this
+    # process runs a single thread; otherwise start clean interpreters.
+    method = "fork" if (sys.platform.startswith("linux")
+                        and threading.active_count() == 1) else "spawn"
+    ctx = multiprocessing.get_context(method)
+    # Longest first (by the last run's time; unknown counts as long): the batch then ends
+    # with short reports filling the gaps instead of one long report running alone.
+    order = sorted(range(len(prepared)), key=lambda i: -_last_seconds(prepared[i]))
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
+        futures = {pool.submit(_run_in_worker, prepared[i], force): i for i in order}
+        pending = set(futures)
+        while pending:
+            bar.update(running=min(jobs, len(pending)))
+            done, pending = wait(pending, timeout=0.5, return_when=FIRST_COMPLETED)
+            for fut in done:
+                i = futures[fut]
+                try:
+                    results[i] = fut.result()
+                except Exception as exc:  # the worker process died
+                    job = prepared[i]
+                    results[i] = RenderResult(job.notebook, job.case, job.params, "failed", 0.0,
+                                              None, None, job.output(".log"),
+                                              _error_summary(exc))
+                bar.finish_one(results[i].ok)
+
+
+@functools.cache
+def _tqdm() -> type:
+    """tqdm without its monitor thread: a second thread would make :func:`_run_parallel`
+    start workers by spawn instead of fork (and we redraw twice a second anyway)."""
+    from tqdm import tqdm
+
+    return type("_Bar", (tqdm,), {"monitor_interval": 0})
+
+
+class _Progress:
+    """A tqdm bar on stderr: reports finished of all, then ``done 3  failed 1  running 2``.
+
+    ``enabled=None`` shows it only when stderr is a terminal.
+    """
+
+    def __init__(self, total: int, enabled: bool | None):
+        if enabled is None:
+            enabled = sys.stderr.isatty()
+        self.enabled = bool(enabled) and total > 0
+        self.total, self.done, self.failed, self.running = total, 0, 0, 0
+        self.bar = _tqdm()(total=total, disable=not self.enabled, file=sys.stderr,
+                           desc="casekit render", unit="report", leave=True,
+                           postfix=self._text())
+
+    def _text(self) -> str:
+        return f"done {self.done}  failed {self.failed}  running {self.running}"
+
+    def _show(self, refresh: bool = True) -> None:
+        self.bar.set_postfix_str(self._text(), refresh=refresh)
+
+    def update(self, running: int) -> None:
+        self.running = running
+        self._show()
+
+    def finish_one(self, ok: bool) -> None:
+        if ok:
+            self.done += 1
+        else:
+            self.failed += 1
+        self.running = max(0, min(self.running, self.total - self.done - self.failed))
+        self.bar.update(1)
+        self._show()
+
+    def close(self) -> None:
+        self.running = 0
+        self._show(refresh=False)
+        self.bar.close()
+
+
+def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
+    """What ``casekit render --all`` renders.
+
+    ``case_report`` for every valid case found (the bundled ones, including the clearly
+    marked synthetic example, plus any in ``CASEKIT_DATA``), ``compare_cases`` over all of
+    them, and ``classroom`` for every case whose ``case.yaml`` marks it for the classroom
+    (``analysis: {classroom: true}``). If no case is marked, no classroom report is made.
+    ``params`` go to every notebook that declares them (others ignore them).
+
+    When price files are available (``prices_dir`` in ``params`` or ``CASEKIT_PRICES``), a
+    case's report gets the ticker, index and peers of its ``analysis.market`` block, unless
+    ``params`` name a ticker.
+    """
+    from casekit import cases as _cases
+    from casekit.results import plain
+
+    listed = _cases.list_cases()
+    ids = [i for i, ok in zip(listed["id"], listed["valid"], strict=True) if ok]
+    analysis = {c: plain(_cases.load_case(c).analysis) for c in ids}
+    params = dict(params or {})
+
+    def for_nb(nb: str) -> dict:
+        names = {p.name for p in notebook_params(nb)}
+        return {k: v for k, v in params.items() if k in names}
+
+    prices = params.get("prices_dir") or os.environ.get(PRICES_ENV)
+    specs = []
+    for c in ids:
+        p = for_nb("case_report")
+        market = analysis[c].get("market", {}) if prices and "ticker" not in p else {}
+        if market:
+            p.update({"ticker": market["ticker"], "peers": list(market.get("peers", []))})
+            if market.get("index"):
+                p["market_index"] = market["index"]
+        specs.append(Spec("case_report", c, p))
+    specs.append(Spec("compare_cases", None, for_nb("compare_cases")))
+    specs += [Spec("classroom", c, for_nb("classroom"))
+              for c in ids if analysis[c].get("classroom")]
+    return specs

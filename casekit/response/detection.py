@@ -1,0 +1,459 @@
+"""When could the company have known? Documented spike-alert rules replayed on a
+case's reach data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+from numpy.lib.stride_tricks import sliding_window_view
+
+from casekit import format as fmt
+from casekit.cases import Case
+from casekit.exceptions import InsufficientDataError, ParameterError
+from casekit.response._common import DAY, check_case, settings_block
+from casekit.results import Result, register
+
+__all__ = ["SpikeRule", "DEFAULT_RULES", "Detection", "replay_rules", "detection_replay"]
+
+
+@dataclass(frozen=True)
+class SpikeRule:
+    """A documented spike-alert rule, replayed on a regular grid of per-interval counts.
+
+    Attributes
+    ----------
+    name : str
+    kind : {"ratio", "sd"}
+        ``ratio``: fires when the mean count per step in the window exceeds
+        ``threshold`` times the mean per step in the baseline. ``sd``: fires when the
+        window mean exceeds the baseline mean plus ``threshold`` standard deviations
+        of the baseline counts (ddof = 1).
+    window, baseline : pandas.Timedelta
+        The window just checked and the baseline immediately before it (they do not
+        overlap). Both must be whole multiples of the data's step.
+    threshold : float
+        Factor (``ratio``) or k (``sd``).
+    source : str
+        Where the rule is documented.
+    min_count : float
+        The window must also hold at least this many counts in total.
+    """
+
+    name: str
+    kind: str
+    window: pd.Timedelta
+    baseline: pd.Timedelta
+    threshold: float
+    source: str
+    min_count: float = 0.0
+
+    def __post_init__(self):
+        if self.kind not in ("ratio", "sd"):
+            raise ParameterError(f"SpikeRule kind must be 'ratio' or 'sd', not {self.kind!r}")
+        if isinstance(self.threshold, bool) or not self.threshold >= 0:
+            raise ParameterError("SpikeRule threshold must be a number >= 0")
+        for name in ("window", "baseline"):
+            span = getattr(self, name)
+            if not isinstance(span, pd.Timedelta) or not span > pd.Timedelta(0):
+                raise ParameterError(f"SpikeRule {name} must be a positive pandas.Timedelta, "
+                                     f"not {span!r}")
+
+
+register(SpikeRule)
+
+
+DEFAULT_RULES: tuple[SpikeRule, ...] = (
+    SpikeRule("social_1h_vs_12h", "ratio", pd.Timedelta(hours=1), pd.Timedelta(hours=12), 2.0,
+              "Meltwater social spike detection: last hour vs previous 12 h [S1a]; the factor "
+              "2 is casekit's choice (Meltwater publishes no threshold)"),
+    SpikeRule("editorial_1d_vs_14d", "ratio", pd.Timedelta(days=1), pd.Timedelta(days=14), 2.0,
+              "Meltwater editorial spike detection: one day vs previous 14 days [S1a]; factor 2 "
+              "is casekit's choice"),
+    SpikeRule("sd_24h_vs_7d_k1.5", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 1.5,
+              "Socialmetrix variation alert: 24-h mean > 7-day mean + 1.5 SD [S6a]"),
+    SpikeRule("sd_24h_vs_7d_k2", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 2.0,
+              "Socialmetrix variation alert: 24-h mean > 7-day mean + 2 SD [S6a]"),
+    SpikeRule("sd_24h_vs_7d_k3", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 3.0,
+              "Socialmetrix variation alert: 24-h mean > 7-day mean + 3 SD [S6a]"),
+)
+"""The rules :func:`detection_replay` replays by default (methods.md §1.5, §4.7)."""
+
+
+def _steps(span: pd.Timedelta, step: pd.Timedelta) -> int | None:
+    q = span / step
+    if q < 1 - 1e-9 or abs(q - round(q)) > 1e-9:
+        return None
+    return int(round(q))
+
+
+def replay_rules(counts: pd.Series, rules: Iterable[SpikeRule] = DEFAULT_RULES, *,
+                 step: pd.Timedelta | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Replay spike rules on a regular series of per-interval counts.
+
+    Parameters
+    ----------
+    counts : pandas.Series
+        Counts per interval on a regular :class:`~pandas.DatetimeIndex` (the label is
+        the start of the interval). NaN means unknown: a window or baseline holding an
+        unknown interval is not checked.
+    rules : iterable of SpikeRule
+    step : pandas.Timedelta, optional
+        The grid step; inferred from the index when omitted.
+
+    Returns
+    -------
+    (rules_table, checks) : tuple of DataFrame
+        ``rules_table``: one row per rule with ``rule, kind, threshold, evaluable,
+        n_checks, n_alerts, first_alert, reason, source``; ``first_alert`` is the end
+        of the first window that fires (the moment the alert could be raised).
+        ``checks``: one row per rule and checked window with ``rule, window_end,
+        window_mean, baseline_mean, baseline_sd, threshold_value, fired``.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> import pandas as pd
+    >>> idx = pd.date_range("2024-01-01", periods=10, freq="D")
+    >>> counts = pd.Series([5, 6, 5, 4, 6, 5, 5, 30, 40, 20], index=idx, dtype=float)
+    >>> tab, _ = ck.response.replay_rules(counts)
+    >>> tab.set_index("rule").loc["sd_24h_vs_7d_k3", "first_alert"]
+    Timestamp('2024-01-09 00:00:00')
+    """
+    if not isinstance(counts, pd.Series) or not isinstance(counts.index, pd.DatetimeIndex):
+        raise ParameterError("counts must be a pandas Series on a DatetimeIndex")
+    if step is not None and (not isinstance(step, pd.Timedelta) or not step > pd.Timedelta(0)):
+        raise ParameterError(f"step must be a positive pandas.Timedelta, not {step!r}")
+    rules = tuple(rules)
+    if not all(isinstance(r, SpikeRule) for r in rules):
+        raise ParameterError("rules must be SpikeRule objects (see casekit.response.DEFAULT_RULES)")
+    counts = counts.astype(float).sort_index()
+    if step is None:
+        if len(counts) < 2:
+            raise InsufficientDataError("need at least two intervals to infer the step")
+        diffs = np.diff(counts.index.values).astype("timedelta64[ns]")
+        step = pd.Timedelta(diffs.min())
+        if not np.all(diffs == diffs[0]):
+            raise ParameterError("counts must be on a regular grid; reindex with NaN for gaps")
+    values = counts.to_numpy()
+    times = counts.index
+    rows, checks = [], []
+    for rule in rules:
+        w, b = _steps(rule.window, step), _steps(rule.baseline, step)
+        base = {"rule": rule.name, "kind": rule.kind, "threshold": rule.threshold,
+                "evaluable": False, "n_checks": 0, "n_alerts": 0, "first_alert": pd.NaT,
+                "reason": "", "source": rule.source}
+        if w is None or b is None:
+            base["reason"] = (f"the series has one value per {fmt.days(step / DAY)}: too sparse "
+                              f"for a {fmt.days(rule.window / DAY)} window against a "
+                              f"{fmt.days(rule.baseline / DAY)} baseline")
+            rows.append(base)
+            continue
+        n = len(values)
+        if n < w + b:
+            base["reason"] = (f"{n} intervals recorded; the rule needs {w + b} consecutive "
+                              "intervals (baseline + window)")
+            rows.append(base)
+            continue
+        # windows ending at index i (inclusive): window = [i-w+1, i], baseline = [i-w-b+1, i-w]
+        full = sliding_window_view(values, w + b)  # row j covers [j, j+w+b)
+        ok = ~np.isnan(full).any(axis=1)
+        bl, win = full[:, :b], full[:, b:]
+        with np.errstate(invalid="ignore"):
+            wmean = win.mean(axis=1)
+            bmean = bl.mean(axis=1)
+            bsd = bl.std(axis=1, ddof=1) if b > 1 else np.zeros(len(bl))
+        if rule.kind == "ratio":
+            thr = rule.threshold * bmean
+        else:
+            thr = bmean + rule.threshold * bsd
+        fired = ok & (wmean > thr) & (win.sum(axis=1) >= rule.min_count)
+        ends = times[w + b - 1:] + step
+        for j in np.flatnonzero(ok):
+            checks.append({"rule": rule.name, "window_end": ends[j], "window_mean": wmean[j],
+                           "baseline_mean": bmean[j], "baseline_sd": bsd[j],
+                           "threshold_value": thr[j], "fired": bool(fired[j])})
+        base["n_checks"] = int(ok.sum())
+        base["n_alerts"] = int(fired.sum())
+        if base["n_checks"] == 0:
+            base["reason"] = ("no complete baseline + window without a gap in the data "
+                              f"({w + b} consecutive known intervals needed)")
+        else:
+            base["evaluable"] = True
+            if fired.any():
+                base["first_alert"] = ends[int(np.flatnonzero(fired)[0])]
+            else:
+                base["reason"] = "evaluable; never fired on the recorded data"
+        rows.append(base)
+    rules_table = pd.DataFrame(rows, columns=["rule", "kind", "threshold", "evaluable", "n_checks",
+                                              "n_alerts", "first_alert", "reason", "source"])
+    rules_table["first_alert"] = pd.to_datetime(rules_table["first_alert"])
+    checks_df = pd.DataFrame(checks, columns=["rule", "window_end", "window_mean",
+                                              "baseline_mean", "baseline_sd", "threshold_value",
+                                              "fired"])
+    return rules_table, checks_df
+
+
+_GRID_PRECISIONS = {"hour": pd.Timedelta(hours=1), "day": DAY}
+
+
+def _metric_counts(case: Case, metric: str) -> tuple[pd.Series | None, pd.Timedelta | None, str]:
+    """Per-interval counts of one metric on a regular grid, and a note on how they were made.
+
+    Per-period series are used as they are, one source (the one with most rows) and one
+    grid (hour or day precision, whichever has more rows). Cumulative series are
+    differenced only between two readings of one source whose time stamps are one
+    step apart: two clock times 0.75-1.25 steps apart, or two day-precision readings on
+    consecutive days (assumed read at a similar time of day); a clock time against a
+    bare day is not used. Every other interval stays unknown.
+    """
+    s = case.series(metric)
+    s = s[s["time_precision"].isin(list(_GRID_PRECISIONS))]
+    if s.empty:
+        return None, None, ("no readings dated to the hour or day (only months, ranges or "
+                            "approximate dates)")
+    src = s["source"].value_counts().index[0]
+    s = s[s["source"] == src]
+    cumulative = bool(s["cumulative"].iloc[0])
+    if not cumulative:
+        prec = s["time_precision"].value_counts().index[0]
+        step = _GRID_PRECISIONS[prec]
+        s = s[s["time_precision"] == prec]
+        cells = s["time"].dt.floor(step)
+        per = s.groupby(cells)["value"].last()
+        grid = pd.date_range(per.index.min(), per.index.max(), freq=step)
+        counts = per.reindex(grid)
+        note = (f"per-{prec} counts from source {src!r} ({len(per)} intervals"
+                f"{', gaps left unknown' if counts.isna().any() else ''})")
+        return counts, step, note
+    # cumulative: difference consecutive readings one step apart
+    best = None
+    for prec, step in (("hour", pd.Timedelta(hours=1)), ("day", DAY)):
+        r = s if prec == "day" else s[s["time_precision"] == "hour"]
+        if len(r) < 2:
+            continue
+        r = r.sort_values("time")
+        cells = r["time"].dt.floor(step)
+        last = r.groupby(cells).agg(value=("value", "last"), time=("time", "last"),
+                                    precision=("time_precision", "last"))
+        inc = {}
+        for (c0, a), (c1, b) in zip(last.iterrows(), list(last.iterrows())[1:]):
+            if c1 - c0 != step:
+                continue
+            if a["precision"] != b["precision"]:
+                continue  # a clock time against a bare day: the interval is not known
+            if a["precision"] == "hour":
+                gap = b["time"] - a["time"]
+                if not (0.75 * step <= gap <= 1.25 * step):
+                    continue
+            inc[c1] = b["value"] - a["value"]
+        if inc and (best is None or len(inc) > best[2]):
+            ser = pd.Series(inc, dtype=float)
+            grid = pd.date_range(ser.index.min(), ser.index.max(), freq=step)
+            best = (ser.reindex(grid), step, len(inc), prec)
+    if best is None:
+        return None, None, (f"cumulative readings from source {src!r} are never one hour or one "
+                            "day apart, so no per-interval increments can be formed without "
+                            "interpolating")
+    counts, step, n, prec = best
+    return counts, step, (f"{n} per-{prec} increments differenced from consecutive cumulative "
+                          f"readings of source {src!r}; other intervals unknown")
+
+
+@dataclass(frozen=True, repr=False, eq=False)
+class Detection(Result):
+    """Replay of spike rules on a case's reach data (see :func:`detection_replay`).
+
+    Attributes
+    ----------
+    table : pandas.DataFrame
+        One row per metric and rule: ``metric, rule, kind, threshold, evaluable,
+        n_checks, n_alerts, first_alert, reason, data_note, source``.
+    checks : pandas.DataFrame
+        Every checked window (``metric`` added to :func:`replay_rules`' checks).
+    first_alert : pandas.Timestamp or None
+        Earliest alert of any rule on any metric.
+    first_alert_rule : str or None
+        ``"<metric>: <rule>"`` that fired first.
+    detection_lag_days, decision_lag_days, response_lag_days : float or None
+        going public -> first alert; first alert -> first response; going public ->
+        first response. ``response lag = detection lag + decision lag``. A negative
+        decision lag means the company responded before the rule fired.
+    params : pandas.Series
+        The three lags in days (NaN where unknown).
+    statements : tuple of str
+        Plain statements about what could and could not be replayed.
+    """
+
+    title: ClassVar[str] = "Detection replay"
+
+    case_id: str
+    _table: pd.DataFrame
+    checks: pd.DataFrame
+    first_alert: pd.Timestamp | None
+    first_alert_rule: str | None
+    going_public: pd.Timestamp | None
+    first_response: pd.Timestamp | None
+    detection_lag_days: float | None
+    decision_lag_days: float | None
+    response_lag_days: float | None
+    statements: tuple[str, ...]
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self._table.copy()
+
+    @property
+    def params(self) -> pd.Series:
+        lags = {"detection_lag_days": self.detection_lag_days,
+                "decision_lag_days": self.decision_lag_days,
+                "response_lag_days": self.response_lag_days}
+        return pd.Series({k: np.nan if v is None else float(v) for k, v in lags.items()},
+                         dtype=float, name="days")
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return {
+            "case": self.case_id,
+            "metrics": sorted(set(self._table["metric"])),
+            "rules": sorted(set(self._table["rule"])),
+            "lags": "detection lag = first alert - going public; decision lag = first "
+                    "response - first alert (methods.md §4.7)",
+            "data": "per-period counts as recorded; cumulative readings differenced only "
+                    "between readings one grid step apart; nothing interpolated",
+        }
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """The rules that could be evaluated (the others are explained in the prose)."""
+        ok = self._table[self._table["evaluable"].astype(bool)]
+        return ok[["metric", "rule", "n_checks", "n_alerts", "first_alert", "reason"]].reset_index(
+            drop=True)
+
+    def __str__(self) -> str:
+        lines = [f"Detection replay for case {self.case_id!r}."]
+        if self.first_alert is None:
+            lines.append("No rule fired on the recorded data, so when the company could have "
+                         "known cannot be dated from the reach series.")
+        else:
+            lines.append(f"First alert: {fmt.cell(self.first_alert)} ({self.first_alert_rule}).")
+            unknown = "unknown"
+            lines.append(f"Response lag {fmt.days(self.response_lag_days, reason=unknown)} = "
+                         f"detection lag {fmt.days(self.detection_lag_days, reason=unknown)} + "
+                         f"decision lag {fmt.days(self.decision_lag_days, reason=unknown)}.")
+            if self.decision_lag_days is not None and self.decision_lag_days < 0:
+                lines.append("The company responded before this rule would have fired.")
+        lines += [f"- {s}" for s in self.statements]
+        return "\n".join(lines) + "\n" + settings_block(self.settings)
+
+    def plot(self, **kwargs):
+        """Checked windows against their thresholds (:func:`casekit.plots.detection_plot`)."""
+        from casekit.plots import detection_plot
+
+        return detection_plot(self, **kwargs)
+
+
+def detection_replay(case: Case, metric: str | Sequence[str] | None = None,
+                     rules: Iterable[SpikeRule] = DEFAULT_RULES) -> Detection:
+    """When could the company have known? Replay spike rules on the case's reach data.
+
+    Parameters
+    ----------
+    case : Case
+    metric : str or list of str, optional
+        Reach metric(s) to replay on; default every metric of the case.
+    rules : iterable of SpikeRule
+        Default :data:`DEFAULT_RULES` (Meltwater 1 h vs 12 h and 1 d vs 14 d;
+        Socialmetrix 24 h vs 7 d + k SD, k = 1.5, 2, 3).
+
+    Returns
+    -------
+    Detection
+
+    Notes
+    -----
+    Rules run on per-interval counts (see :func:`replay_rules`). Per-period series
+    are used as recorded. Cumulative series are differenced into per-interval
+    increments only between two readings of the same source that are one grid step
+    apart; nothing is interpolated, so a sparse counter usually cannot be replayed and
+    the result says so. On daily data an hourly rule cannot run ("too sparse"), and the
+    24-h rule is checked once a day with the standard deviation of daily counts.
+
+    The response lag is split as in methods.md §4.7: detection lag = first alert -
+    going public; decision lag = first response - first alert.
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> det = ck.response.detection_replay(ck.load_case("synthetic-example"), "forum_posts")
+    >>> det.first_alert
+    Timestamp('2024-03-06 00:00:00')
+    >>> det.detection_lag_days, det.decision_lag_days
+    (2.0, 2.0)
+    """
+    check_case(case, "detection_replay")
+    rules = tuple(rules)
+    if not all(isinstance(r, SpikeRule) for r in rules):
+        raise ParameterError("rules must be SpikeRule objects (see casekit.response.DEFAULT_RULES)")
+    metrics = list(case.metrics) if metric is None else (
+        [metric] if isinstance(metric, str) else list(metric))
+    unknown = [m for m in metrics if m not in case.metrics]
+    if unknown:
+        raise ParameterError(f"case {case.id!r} has no reach metric {', '.join(map(repr, unknown))}"
+                             f"; it has: {', '.join(case.metrics) or '(none)'}")
+    tables, checks, statements = [], [], []
+    for m in metrics:
+        counts, step, note = _metric_counts(case, m)
+        if counts is None:
+            tables.append(pd.DataFrame([{"metric": m, "rule": r.name, "kind": r.kind,
+                                         "threshold": r.threshold, "evaluable": False,
+                                         "n_checks": 0, "n_alerts": 0, "first_alert": pd.NaT,
+                                         "reason": note, "data_note": note, "source": r.source}
+                                        for r in rules]))
+            statements.append(f"{m}: not replayed: {note}.")
+            continue
+        tab, chk = replay_rules(counts, rules, step=step)
+        tab.insert(0, "metric", m)
+        tab["data_note"] = note
+        tables.append(tab)
+        chk.insert(0, "metric", m)
+        checks.append(chk)
+        n_ok = int(tab["evaluable"].sum())
+        statements.append(f"{m}: {note}; {n_ok} of {len(tab)} rules evaluable.")
+        if step > pd.Timedelta(hours=1):
+            statements.append(f"{m}: the series is too sparse for an hourly rule "
+                              "(one value per day at best).")
+    cols = ["metric", "rule", "kind", "threshold", "evaluable", "n_checks", "n_alerts",
+            "first_alert", "reason", "data_note", "source"]
+    table = pd.concat(tables, ignore_index=True)[cols] if tables else pd.DataFrame(columns=cols)
+    table["first_alert"] = pd.to_datetime(table["first_alert"])
+    checks_df = (pd.concat(checks, ignore_index=True) if checks
+                 else pd.DataFrame(columns=["metric", "rule", "window_end", "window_mean",
+                                            "baseline_mean", "baseline_sd", "threshold_value",
+                                            "fired"]))
+    fired = table.dropna(subset=["first_alert"]).sort_values("first_alert", kind="stable")
+    gp, fr = case.key_date("going_public"), case.key_date("first_response")
+    first = rule_name = None
+    det = dec = None
+    if not fired.empty:
+        first = fired["first_alert"].iloc[0]
+        rule_name = f"{fired['metric'].iloc[0]}: {fired['rule'].iloc[0]}"
+        if gp is not None:
+            det = (first - gp) / DAY
+        if fr is not None:
+            dec = (fr - first) / DAY
+    resp = None if gp is None or fr is None else (fr - gp) / DAY
+    if gp is None:
+        statements.append("going_public is unknown: no detection lag.")
+    if fr is None:
+        statements.append("first_response is unknown: no decision lag.")
+    return Detection(case_id=case.id, _table=table, checks=checks_df, first_alert=first,
+                     first_alert_rule=rule_name, going_public=gp, first_response=fr,
+                     detection_lag_days=det, decision_lag_days=dec, response_lag_days=resp,
+                     statements=tuple(statements))
+
+
+# ---------------------------------------------------------------------------
