@@ -16,8 +16,9 @@ import casekit as ck
 from casekit.market import case_event_study, event_study, load_prices
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-PRICES = (Path(sys.argv[1]) if len(sys.argv) > 1
-          else REPO_ROOT.parent / "shared" / "research" / "prices")
+PRICES = (
+    Path(sys.argv[1]) if len(sys.argv) > 1 else REPO_ROOT.parent / "shared" / "research" / "prices"
+)
 PEERS = ("DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW")
 
 
@@ -42,13 +43,18 @@ def main() -> None:
         "load_prices (8 files, validated)": lambda: load_prices(PRICES, ["UAL", "GSPC", *PEERS]),
         "event_study UAL 2009-07-06, market+peers": lambda: event_study(PRICES, **ual),
         "  same, with shares_outstanding": lambda: event_study(
-            PRICES, **ual, shares_outstanding=167_040_862),
+            PRICES, **ual, shares_outstanding=167_040_862
+        ),
         "  same, + market_adjusted": lambda: event_study(
-            PRICES, **ual, benchmarks=("market", "peers", "market_adjusted")),
+            PRICES, **ual, benchmarks=("market", "peers", "market_adjusted")
+        ),
         "case_event_study (shares, news from the case)": lambda: case_event_study(case, PRICES),
         "event_study 2 events (UAL 07-06, 07-22) pooled": lambda: event_study(
-            PRICES, events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")], market="GSPC",
-            peers=PEERS),
+            PRICES,
+            events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")],
+            market="GSPC",
+            peers=PEERS,
+        ),
         "verdict(claim) on a finished study": lambda: study.verdict(claim),
         "plot() on a finished study": lambda: study.plot(),
         "to_dict() on a finished study": lambda: study.to_dict(),

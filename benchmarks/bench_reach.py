@@ -51,11 +51,13 @@ def bench_one_curve(repeats=50):
     grid = np.linspace(0, 25, 200)
     rows = []
     for curve in reach.DEFAULT_CURVES:
+
         def run(i=0, curve=curve):
             res = reach.fit(y, curve, t=t)
             res.conf_int()
             res.predict(grid, interval="confidence")
             res.time_to_share(0.9)
+
         rows.append((curve, *timeit(run, repeats)))
     return rows
 
@@ -68,6 +70,7 @@ def bench_bootstrap(repeats=10):
     def run(i=0):
         # a new seed each time: no cached replicates
         res.predict(grid, interval="prediction", bootstrap=1000, seed=1000 + i)
+
     return timeit(run, repeats)
 
 
@@ -107,6 +110,7 @@ def bench_multiwave(repeats=3):
 
     def run(i=0):
         reach.fit(case, spec, metric="youtube_views_song1", loss="log")
+
     return timeit(run, repeats)
 
 
@@ -117,8 +121,12 @@ def _what(r):
 def machine():
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=False).stdout
-        lines = [ln for ln in lscpu.splitlines() if ln.split(":")[0].strip() in
-                 ("Architecture", "Model name", "CPU(s)", "Thread(s) per core")]
+        lines = [
+            ln
+            for ln in lscpu.splitlines()
+            if ln.split(":")[0].strip()
+            in ("Architecture", "Model name", "CPU(s)", "Thread(s) per core")
+        ]
     except OSError:
         lines = []
     import pandas
@@ -126,10 +134,14 @@ def machine():
     import scipy
 
     return lines, {
-        "python": platform.python_version(), "numpy": np.__version__,
-        "scipy": scipy.__version__, "pandas": pandas.__version__,
-        "plotly": plotly.__version__, "casekit": ck.__version__,
-        "platform": platform.platform(), "nproc": os.cpu_count(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pandas.__version__,
+        "plotly": plotly.__version__,
+        "casekit": ck.__version__,
+        "platform": platform.platform(),
+        "nproc": os.cpu_count(),
     }
 
 
@@ -143,38 +155,66 @@ def main(argv=None):
     mw = bench_multiwave()
     lines, versions = machine()
     ms = lambda s: f"{s * 1000:.1f} ms"  # noqa: E731
-    out = ["# casekit.reach benchmark", "",
-           "Run: `python benchmarks/bench_reach.py --write` on "
-           f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
-           "Medians of `time.perf_counter()` intervals after one warm-up run "
-           "(min / max in brackets).", "",
-           "| target | measured (median) | limit | ok |", "|---|---|---|---|"]
+    out = [
+        "# casekit.reach benchmark",
+        "",
+        "Run: `python benchmarks/bench_reach.py --write` on "
+        f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}.",
+        "Medians of `time.perf_counter()` intervals after one warm-up run (min / max in brackets).",
+        "",
+        "| target | measured (median) | limit | ok |",
+        "|---|---|---|---|",
+    ]
     worst = max(r[1] for r in one)
-    out.append(f"| one curve + asymptotic intervals, 50 points (slowest of the 5 curves) | "
-               f"{ms(worst)} | 20 ms | {'yes' if worst <= 0.02 else 'NO'} |")
-    out.append(f"| 1,000 bootstrap replicates, prediction band on 200 times | {ms(boot[0])} "
-               f"[{ms(boot[1])} / {ms(boot[2])}] | 1 s | {'yes' if boot[0] <= 1 else 'NO'} |")
-    out.append(f"| all 5 curves for all bundled cases (main metric each; Range Rover: describe) "
-               f"| {ms(main_t[0])} [{ms(main_t[1])} / {ms(main_t[2])}] | 2 s | "
-               f"{'yes' if main_t[0] <= 2 else 'NO'} |")
-    out.append(f"| all 5 curves for every fittable metric of the bundled cases ({n_series} series) "
-               f"| {ms(every_t[0])} [{ms(every_t[1])} / {ms(every_t[2])}] | (2 s) | "
-               f"{'yes' if every_t[0] <= 2 else 'NO'} |")
-    out += ["", "One curve (fit from 4 starts + conf_int + 200-point confidence band + t90), "
-            "50 points, 50 repeats:", "", "| curve | median | min | max |", "|---|---|---|---|"]
+    out.append(
+        f"| one curve + asymptotic intervals, 50 points (slowest of the 5 curves) | "
+        f"{ms(worst)} | 20 ms | {'yes' if worst <= 0.02 else 'NO'} |"
+    )
+    out.append(
+        f"| 1,000 bootstrap replicates, prediction band on 200 times | {ms(boot[0])} "
+        f"[{ms(boot[1])} / {ms(boot[2])}] | 1 s | {'yes' if boot[0] <= 1 else 'NO'} |"
+    )
+    out.append(
+        f"| all 5 curves for all bundled cases (main metric each; Range Rover: describe) "
+        f"| {ms(main_t[0])} [{ms(main_t[1])} / {ms(main_t[2])}] | 2 s | "
+        f"{'yes' if main_t[0] <= 2 else 'NO'} |"
+    )
+    out.append(
+        f"| all 5 curves for every fittable metric of the bundled cases ({n_series} series) "
+        f"| {ms(every_t[0])} [{ms(every_t[1])} / {ms(every_t[2])}] | (2 s) | "
+        f"{'yes' if every_t[0] <= 2 else 'NO'} |"
+    )
+    out += [
+        "",
+        "One curve (fit from 4 starts + conf_int + 200-point confidence band + t90), "
+        "50 points, 50 repeats:",
+        "",
+        "| curve | median | min | max |",
+        "|---|---|---|---|",
+    ]
     out += [f"| {c} | {ms(m)} | {ms(lo)} | {ms(hi)} |" for c, m, lo, hi in one]
-    out += ["", f"Not a target, for reference: UBG 3-wave logistic anchored at Song 2 "
-            f"(9 parameters, 10 starts, log loss): {ms(mw[0])} median of 3.", "",
-            "Cases covered: " + ", ".join(
-                f"{cid} ({_what(r)})"
-                for cid, r in results.items()), "",
-            "## Machine", "", "```", *lines, f"nproc: {versions['nproc']}",
-            f"platform: {versions['platform']}", "```", "",
-            "Versions: " + ", ".join(f"{k} {v}" for k, v in versions.items()
-                                     if k not in ("platform", "nproc")), "",
-            f"Load average when the run ended: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
-            "(the machine is shared with other jobs; medians vary by about +-30 % between "
-            "runs, maxima more)."]
+    out += [
+        "",
+        f"Not a target, for reference: UBG 3-wave logistic anchored at Song 2 "
+        f"(9 parameters, 10 starts, log loss): {ms(mw[0])} median of 3.",
+        "",
+        "Cases covered: " + ", ".join(f"{cid} ({_what(r)})" for cid, r in results.items()),
+        "",
+        "## Machine",
+        "",
+        "```",
+        *lines,
+        f"nproc: {versions['nproc']}",
+        f"platform: {versions['platform']}",
+        "```",
+        "",
+        "Versions: "
+        + ", ".join(f"{k} {v}" for k, v in versions.items() if k not in ("platform", "nproc")),
+        "",
+        f"Load average when the run ended: {', '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        "(the machine is shared with other jobs; medians vary by about +-30 % between "
+        "runs, maxima more).",
+    ]
     text = "\n".join(out) + "\n"
     print(text)
     if args.write:

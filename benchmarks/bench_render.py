@@ -40,7 +40,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-FLOOR_NB = textwrap.dedent('''\
+FLOOR_NB = textwrap.dedent("""\
     # ---
     # jupyter:
     #   kernelspec:
@@ -64,7 +64,7 @@ FLOOR_NB = textwrap.dedent('''\
     from IPython.display import Markdown
 
     c = ck.load_case(case)
-    ''')
+    """)
 
 
 def sh(cmd: str) -> str:
@@ -101,15 +101,25 @@ def main() -> None:
     case = args.case
 
     def floor_stock():
-        pm.execute_notebook(jupytext.read(floor_path), str(work / "floor.ipynb"),
-                            parameters={"case": case}, progress_bar=False,
-                            kernel_name="python3", language="python")
+        pm.execute_notebook(
+            jupytext.read(floor_path),
+            str(work / "floor.ipynb"),
+            parameters={"case": case},
+            progress_bar=False,
+            kernel_name="python3",
+            language="python",
+        )
 
     def floor_immediate():
-        pm.execute_notebook(jupytext.read(floor_path), str(work / "floor.ipynb"),
-                            parameters={"case": case}, progress_bar=False,
-                            kernel_name="python3", language="python",
-                            shutdown_kernel="immediate")
+        pm.execute_notebook(
+            jupytext.read(floor_path),
+            str(work / "floor.ipynb"),
+            parameters={"case": case},
+            progress_bar=False,
+            kernel_name="python3",
+            language="python",
+            shutdown_kernel="immediate",
+        )
 
     def casekit_report():
         R.render(case, "case_report", out_dir=work / "reports", force=True)
@@ -117,10 +127,12 @@ def main() -> None:
     def casekit_floor():
         R.render(case, floor_path, out_dir=work / "reports", force=True)
 
-    variants = {"papermill, stock options": floor_stock,
-                "papermill, shutdown_kernel='immediate'": floor_immediate,
-                "casekit.render.render (the floor notebook)": casekit_floor,
-                "casekit.render.render (case_report)": casekit_report}
+    variants = {
+        "papermill, stock options": floor_stock,
+        "papermill, shutdown_kernel='immediate'": floor_immediate,
+        "casekit.render.render (the floor notebook)": casekit_floor,
+        "casekit.render.render (case_report)": casekit_report,
+    }
     times: dict[str, list[float]] = {k: [] for k in variants}
     print("(a) warm-up ...", file=sys.stderr)
     for fn in variants.values():
@@ -128,18 +140,28 @@ def main() -> None:
     for i in range(args.repeat):
         for name, fn in variants.items():
             times[name].append(timed(fn))
-        print(f"(a) round {i + 1}/{args.repeat}: "
-              + ", ".join(f"{v[-1]:.2f}" for v in times.values()), file=sys.stderr)
+        print(
+            f"(a) round {i + 1}/{args.repeat}: "
+            + ", ".join(f"{v[-1]:.2f}" for v in times.values()),
+            file=sys.stderr,
+        )
     med = {k: statistics.median(v) for k, v in times.items()}
     ours = med["casekit.render.render (case_report)"]
     ratio_strict = ours / med["papermill, shutdown_kernel='immediate'"]
     ratio_stock = ours / med["papermill, stock options"]
-    ratio_machinery = (med["casekit.render.render (the floor notebook)"]
-                       / med["papermill, shutdown_kernel='immediate'"])
+    ratio_machinery = (
+        med["casekit.render.render (the floor notebook)"]
+        / med["papermill, shutdown_kernel='immediate'"]
+    )
     # Runs alternate, so each round's report and floor ran under the same load: the spread of
     # the per-round ratios shows how much of the headline ratio is the machine's noise.
-    per_round = [a / b for a, b in zip(times["casekit.render.render (case_report)"],
-                                       times["papermill, shutdown_kernel='immediate'"])]
+    per_round = [
+        a / b
+        for a, b in zip(
+            times["casekit.render.render (case_report)"],
+            times["papermill, shutdown_kernel='immediate'"],
+        )
+    ]
     html = work / "reports" / case / "case_report.html"
     html_kb = html.stat().st_size / 1024
     # Where the report's time goes beyond the floor: papermill's per-cell durations.
@@ -161,35 +183,49 @@ def main() -> None:
     for i in range(args.batch_repeat):
         for jobs in (1, 2):
             print(f"(b) round {i + 1}: --jobs {jobs} ({len(specs)} reports) ...", file=sys.stderr)
-            res = R.render_batch(specs, jobs=jobs, out_dir=work / f"all-{jobs}", force=True,
-                                 progress=False)
+            res = R.render_batch(
+                specs, jobs=jobs, out_dir=work / f"all-{jobs}", force=True, progress=False
+            )
             batch[jobs].append(res.seconds)
             statuses[jobs] = [(r.label, r.status, round(r.seconds, 1)) for r in res.results]
     b1, b2 = statistics.median(batch[1]), statistics.median(batch[2])
     speedup = b1 / b2
     load_after = os.getloadavg()
 
-    versions = {m: __import__(m).__version__ for m in
-                ("papermill", "nbconvert", "nbclient", "jupytext", "plotly", "pandas",
-                 "statsmodels")}
+    versions = {
+        m: __import__(m).__version__
+        for m in (
+            "papermill",
+            "nbconvert",
+            "nbclient",
+            "jupytext",
+            "plotly",
+            "pandas",
+            "statsmodels",
+        )
+    }
     import ipykernel
 
     versions["ipykernel"] = ipykernel.__version__
     versions["casekit"] = ck.__version__
     jlab = "installed" if shutil.which("jupyter-lab") else "not installed"
 
-    rows_a = "\n".join(f"| {k} | {med[k]:.2f} | {' '.join(f'{x:.2f}' for x in v)} |"
-                       for k, v in times.items())
+    rows_a = "\n".join(
+        f"| {k} | {med[k]:.2f} | {' '.join(f'{x:.2f}' for x in v)} |" for k, v in times.items()
+    )
     rows_b = "\n".join(
         f"| `--jobs {j}` | {statistics.median(batch[j]):.1f} | "
-        f"{' '.join(f'{x:.1f}' for x in batch[j])} |" for j in (1, 2))
+        f"{' '.join(f'{x:.1f}' for x in batch[j])} |"
+        for j in (1, 2)
+    )
     per_report = "\n".join(f"| {label} | {st} | {s} |" for label, st, s in statuses[2])
     verdict_a = "meets" if ratio_strict <= 1.2 else "misses"
     verdict_b = "meets" if speedup >= 1.6 else "misses"
     text = f"""# Render benchmark
 
-Written by `python benchmarks/bench_render.py` on {time.strftime('%Y-%m-%d %H:%M UTC',
-                                                                 time.gmtime())}.
+Written by `python benchmarks/bench_render.py` on {
+        time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    }.
 All figures come from one run of that script, in one process, on one machine.
 
 ## (a) One case report against bare papermill
@@ -202,7 +238,7 @@ Case `{case}`. Medians of {args.repeat} alternating runs after one warm-up run e
 {rows_a}
 
 **Overhead ratio: {ratio_strict:.2f}** (ratio of medians; per round
-{' '.join(f'{r:.2f}' for r in per_round)}, their median {statistics.median(per_round):.2f})
+{" ".join(f"{r:.2f}" for r in per_round)}, their median {statistics.median(per_round):.2f})
 against papermill with `shutdown_kernel='immediate'`
 (the strict floor: kernel start + the same imports + loading the case), {ratio_stock:.2f}
 against stock papermill. Target <= 1.2: {verdict_a}.
@@ -245,19 +281,19 @@ Per report in the last `--jobs 2` run:
 
 ## Machine
 
-Load average (1, 5, 15 min) before: {' '.join(f'{x:.2f}' for x in load_before)}; after:
-{' '.join(f'{x:.2f}' for x in load_after)}. The machine was shared with other work, so read
+Load average (1, 5, 15 min) before: {" ".join(f"{x:.2f}" for x in load_before)}; after:
+{" ".join(f"{x:.2f}" for x in load_after)}. The machine was shared with other work, so read
 the figures as sizes, not precise timings.
 
 ```
-nproc: {sh('nproc').strip()}
-{sh('lscpu | head -15').rstrip()}
-{sh('free -g | head -2').rstrip()}
+nproc: {sh("nproc").strip()}
+{sh("lscpu | head -15").rstrip()}
+{sh("free -g | head -2").rstrip()}
 ```
 
 Python {platform.python_version()} ({sys.executable}); jupyterlab {jlab};
-PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')}.
-Versions: {', '.join(f'{k} {v}' for k, v in versions.items())}.
+PYTHONDONTWRITEBYTECODE={os.environ.get("PYTHONDONTWRITEBYTECODE", "(unset)")}.
+Versions: {", ".join(f"{k} {v}" for k, v in versions.items())}.
 """
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)

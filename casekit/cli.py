@@ -31,18 +31,25 @@ def cli() -> None:
 
 
 @cli.command("cases")
-@click.option("--data-dir", "data_dir", multiple=True, type=click.Path(file_okay=False),
-              help="Another folder of cases to list (also: CASEKIT_DATA).")
+@click.option(
+    "--data-dir",
+    "data_dir",
+    multiple=True,
+    type=click.Path(file_okay=False),
+    help="Another folder of cases to list (also: CASEKIT_DATA).",
+)
 def cases_cmd(data_dir: tuple[str, ...]) -> None:
     """List the cases casekit can find."""
     df = _cases.list_cases(extra_dirs=data_dir)
     if df.empty:
         click.echo("no cases found")
         return
-    view = df[["id", "title", "going_public", "events", "reach_rows", "cost_rows", "sources",
-               "valid"]].copy()
+    view = df[
+        ["id", "title", "going_public", "events", "reach_rows", "cost_rows", "sources", "valid"]
+    ].copy()
     view["going_public"] = view["going_public"].map(
-        lambda d: "unknown" if d is None or d != d else str(d)[:10])
+        lambda d: "unknown" if d is None or d != d else str(d)[:10]
+    )
     view["title"] = view["title"].fillna("(invalid: run casekit validate)").str.slice(0, 48)
     click.echo(view.to_string(index=False))
 
@@ -71,8 +78,14 @@ def validate_cmd(paths: tuple[str, ...]) -> None:
 
 @cli.command("new")
 @click.argument("case_id")
-@click.option("--dir", "directory", default=".", show_default=True,
-              type=click.Path(file_okay=False), help="Folder to create the case folder in.")
+@click.option(
+    "--dir",
+    "directory",
+    default=".",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Folder to create the case folder in.",
+)
 def new_cmd(case_id: str, directory: str) -> None:
     """Scaffold a new, valid, empty case folder CASE_ID."""
     try:
@@ -100,25 +113,64 @@ def params_cmd(notebook: str | None) -> None:
 
 @cli.command("render")
 @click.argument("cases", nargs=-1)
-@click.option("--all", "all_", is_flag=True,
-              help="Every case's report, plus compare_cases, and classroom for each case "
-                   "marked `classroom: true` in its case.yaml.")
-@click.option("--notebook", "-n", default=None, metavar="NAME",
-              help="Notebook name (default case_report; `casekit params` lists them) or a "
-                   "path to a notebook file.")
-@click.option("-p", "--param", "params", nargs=2, multiple=True, metavar="KEY VALUE",
-              help="A notebook parameter; repeatable. Lists: -p delays 0,1,7.")
-@click.option("--jobs", "-j", default=1, show_default=True, type=click.IntRange(min=1),
-              help="Reports rendered in parallel, each in its own process.")
-@click.option("--out", "out_dir", default="reports", show_default=True,
-              type=click.Path(file_okay=False), help="Output folder.")
+@click.option(
+    "--all",
+    "all_",
+    is_flag=True,
+    help="Every case's report, plus compare_cases, and classroom for each case "
+    "marked `classroom: true` in its case.yaml.",
+)
+@click.option(
+    "--notebook",
+    "-n",
+    default=None,
+    metavar="NAME",
+    help="Notebook name (default case_report; `casekit params` lists them) or a "
+    "path to a notebook file.",
+)
+@click.option(
+    "-p",
+    "--param",
+    "params",
+    nargs=2,
+    multiple=True,
+    metavar="KEY VALUE",
+    help="A notebook parameter; repeatable. Lists: -p delays 0,1,7.",
+)
+@click.option(
+    "--jobs",
+    "-j",
+    default=1,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Reports rendered in parallel, each in its own process.",
+)
+@click.option(
+    "--out",
+    "out_dir",
+    default="reports",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="Output folder.",
+)
 @click.option("--show-code", is_flag=True, help="Show the code cells in the HTML.")
 @click.option("--force", is_flag=True, help="Render even reports whose inputs are unchanged.")
-@click.option("--progress/--no-progress", default=None,
-              help="Progress bar on stderr (default: on a terminal only).")
-def render_cmd(cases: tuple[str, ...], all_: bool, notebook: str | None,
-               params: tuple[tuple[str, str], ...], jobs: int, out_dir: str, show_code: bool,
-               force: bool, progress: bool | None) -> None:
+@click.option(
+    "--progress/--no-progress",
+    default=None,
+    help="Progress bar on stderr (default: on a terminal only).",
+)
+def render_cmd(
+    cases: tuple[str, ...],
+    all_: bool,
+    notebook: str | None,
+    params: tuple[tuple[str, str], ...],
+    jobs: int,
+    out_dir: str,
+    show_code: bool,
+    force: bool,
+    progress: bool | None,
+) -> None:
     """Render notebooks for CASE ... (or --all) into HTML reports under --out.
 
     Writes OUT/<case>/<notebook>.html and .ipynb, a log per report, OUT/index.html
@@ -135,8 +187,9 @@ def render_cmd(cases: tuple[str, ...], all_: bool, notebook: str | None,
     given: dict[str, str] = {}
     for key, value in params:
         if key in given:
-            raise ParameterError(f"parameter {key!r} given twice (-p {key} {given[key]!r}, "
-                                 f"-p {key} {value!r})")
+            raise ParameterError(
+                f"parameter {key!r} given twice (-p {key} {given[key]!r}, -p {key} {value!r})"
+            )
         given[key] = value
     if all_ and cases:
         raise click.UsageError("give case ids or --all, not both")
@@ -148,9 +201,12 @@ def render_cmd(cases: tuple[str, ...], all_: bool, notebook: str | None,
         if unknown:
             raise ParameterError(
                 f"unknown parameter(s) {', '.join(map(repr, unknown))} for --all; valid "
-                f"parameters:\n" + "\n".join(
+                f"parameters:\n"
+                + "\n".join(
                     f"{nb}:\n{_render.describe_params(nb)}"
-                    for nb in ("case_report", "compare_cases", "classroom")))
+                    for nb in ("case_report", "compare_cases", "classroom")
+                )
+            )
         specs = _render.bundled_specs(given)
     else:
         nb = notebook or "case_report"
@@ -165,15 +221,21 @@ def render_cmd(cases: tuple[str, ...], all_: bool, notebook: str | None,
         else:
             targets = list(cases)
         if takes_case and not targets:
-            raise click.UsageError(f"name the case(s) to render with {nb!r}, or use --all "
-                                   f"(`casekit cases` lists them)")
+            raise click.UsageError(
+                f"name the case(s) to render with {nb!r}, or use --all (`casekit cases` lists them)"
+            )
         if not takes_case and targets:
-            raise ParameterError(f"notebook {nb!r} takes no case; valid parameters:\n"
-                                 + _render.describe_params(nb))
-        specs = ([_render.Spec(nb, c, given) for c in targets] if takes_case
-                 else [_render.Spec(nb, None, given)])
-    batch = _render.render_batch(specs, jobs=jobs, out_dir=out_dir, show_code=show_code,
-                                 force=force, progress=progress)
+            raise ParameterError(
+                f"notebook {nb!r} takes no case; valid parameters:\n" + _render.describe_params(nb)
+            )
+        specs = (
+            [_render.Spec(nb, c, given) for c in targets]
+            if takes_case
+            else [_render.Spec(nb, None, given)]
+        )
+    batch = _render.render_batch(
+        specs, jobs=jobs, out_dir=out_dir, show_code=show_code, force=force, progress=progress
+    )
     click.echo(batch.table())
     if not batch.ok:
         sys.exit(1)

@@ -137,8 +137,16 @@ def compact(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool 
     return _sign(v, text, signed)
 
 
-def interval(estimate: Any, lower: Any, upper: Any, *, digits: int = 2, unit: str = "",
-             kind: str = "compact", reason: str | None = None) -> str:
+def interval(
+    estimate: Any,
+    lower: Any,
+    upper: Any,
+    *,
+    digits: int = 2,
+    unit: str = "",
+    kind: str = "compact",
+    reason: str | None = None,
+) -> str:
     """An estimate with its interval, at one scale: ``6.1 M (4.4–8.2 M)``.
 
     ``kind`` is ``"compact"`` (scale words), ``"number"``, ``"percent"`` (fractions) or
@@ -154,12 +162,13 @@ def interval(estimate: Any, lower: Any, upper: Any, *, digits: int = 2, unit: st
         return missing(reason)
     u = f" {unit}" if unit else ""
     if kind == "percent":
-        e, lo, hi = (percent(v, 1) if not is_missing(v) else DASH
-                     for v in (estimate, lower, upper))
+        e, lo, hi = (percent(v, 1) if not is_missing(v) else DASH for v in (estimate, lower, upper))
         return f"{e}{u} ({lo.removesuffix(' %')} to {hi}{u})"
     if kind == "days":
-        lo, hi = (DASH if is_missing(v) else f"{float(v):.{digits - 1 if digits > 1 else 0}f}"
-                  for v in (lower, upper))
+        lo, hi = (
+            DASH if is_missing(v) else f"{float(v):.{digits - 1 if digits > 1 else 0}f}"
+            for v in (lower, upper)
+        )
         e = f"{float(estimate):.{digits - 1 if digits > 1 else 0}f}"
         return f"{e} days ({lo}–{hi})"
     if kind == "number":
@@ -204,8 +213,7 @@ def days(x: Any, *, reason: str | None = None, digits: int = 1) -> str:
 _CURRENCY_SIGNS = {"USD": "$", "EUR": "€", "GBP": "£", "CAD": "CA$", "CHF": "CHF "}
 
 
-def money(x: Any, currency: str = "USD", *, reason: str | None = None,
-          signed: bool = False) -> str:
+def money(x: Any, currency: str = "USD", *, reason: str | None = None, signed: bool = False) -> str:
     """An amount of money: ``$56 M``, ``€1,200``, ``£350``.
 
     >>> money(-5.6e7), money(1200, "EUR"), money(1234.5, "NOK")
@@ -215,8 +223,13 @@ def money(x: Any, currency: str = "USD", *, reason: str | None = None,
         return missing(reason)
     v = float(x)
     a = abs(v)
-    text = compact(a, 2) if a >= 1e6 else f"{a:,.0f}" if a >= 100 else f"{a:,.2f}".rstrip(
-        "0").rstrip(".")
+    text = (
+        compact(a, 2)
+        if a >= 1e6
+        else f"{a:,.0f}"
+        if a >= 100
+        else f"{a:,.2f}".rstrip("0").rstrip(".")
+    )
     sign = _CURRENCY_SIGNS.get(currency.upper())
     text = f"{sign}{text}" if sign else f"{text} {currency.upper()}"
     return _sign(v, text, signed)
@@ -308,5 +321,6 @@ def html_link(url: Any, label: Any) -> str:
     u = safe_url(url)
     if u is None:
         return html_text(label)
-    return (f'<a href="{html.escape(u, quote=True)}" rel="noopener noreferrer">'
-            f"{html_text(label)}</a>")
+    return (
+        f'<a href="{html.escape(u, quote=True)}" rel="noopener noreferrer">{html_text(label)}</a>'
+    )

@@ -88,8 +88,11 @@ def _encode_frame(df: pd.DataFrame) -> dict[str, Any]:
         "data": [[encode(v) for v in df[c].tolist()] for c in df.columns],
     }
     if not isinstance(df.index, pd.RangeIndex) or df.index.start != 0 or df.index.step != 1:
-        out["index"] = {"name": encode(df.index.name), "dtype": str(df.index.dtype),
-                        "values": [encode(v) for v in df.index.tolist()]}
+        out["index"] = {
+            "name": encode(df.index.name),
+            "dtype": str(df.index.dtype),
+            "values": [encode(v) for v in df.index.tolist()],
+        }
     return {"__frame__": out}
 
 
@@ -114,22 +117,36 @@ def encode(value: Any) -> Any:
     if isinstance(value, pd.DataFrame):
         return _encode_frame(value)
     if isinstance(value, pd.Series):
-        out = {"name": encode(value.name), "dtype": str(value.dtype),
-               "values": [encode(v) for v in value.tolist()]}
+        out = {
+            "name": encode(value.name),
+            "dtype": str(value.dtype),
+            "values": [encode(v) for v in value.tolist()],
+        }
         if not isinstance(value.index, pd.RangeIndex):
-            out["index"] = {"name": encode(value.index.name), "dtype": str(value.index.dtype),
-                            "values": [encode(v) for v in value.index.tolist()]}
+            out["index"] = {
+                "name": encode(value.index.name),
+                "dtype": str(value.index.dtype),
+                "values": [encode(v) for v in value.index.tolist()],
+            }
         return {"__series__": out}
     if isinstance(value, np.ndarray):
-        return {"__array__": [encode(v) for v in value.ravel().tolist()],
-                "dtype": str(value.dtype), "shape": list(value.shape)}
+        return {
+            "__array__": [encode(v) for v in value.ravel().tolist()],
+            "dtype": str(value.dtype),
+            "shape": list(value.shape),
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         name = f"{type(value).__module__}.{type(value).__qualname__}"
         if name not in _REGISTRY:
             raise TypeError(f"{name} is not registered with casekit.results.register")
-        return {"__dc__": name, "fields": {
-            f.name: encode(getattr(value, f.name)) for f in dataclasses.fields(value)
-            if f.init and not f.name.startswith("_cache")}}
+        return {
+            "__dc__": name,
+            "fields": {
+                f.name: encode(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.init and not f.name.startswith("_cache")
+            },
+        }
     if isinstance(value, tuple):
         return {"__tuple__": [encode(v) for v in value]}
     if isinstance(value, list):
@@ -292,13 +309,15 @@ class Result:
         except NotImplementedError:
             summary = None
         if isinstance(summary, pd.DataFrame) and len(summary):
-            parts.append(html_table(summary,
-                                    index=not isinstance(summary.index, pd.RangeIndex)))
+            parts.append(html_table(summary, index=not isinstance(summary.index, pd.RangeIndex)))
         if self.settings:
-            items = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
-                            for k, v in self.settings.items())
-            parts.append(f"<details><summary>Settings and assumptions</summary><ul>{items}"
-                         "</ul></details>")
+            items = "".join(
+                f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
+                for k, v in self.settings.items()
+            )
+            parts.append(
+                f"<details><summary>Settings and assumptions</summary><ul>{items}</ul></details>"
+            )
         return "".join(parts)
 
     def __repr__(self) -> str:
@@ -309,8 +328,10 @@ def html_table(df: pd.DataFrame, *, index: bool = False) -> str:
     """A small DataFrame as an escaped HTML table for people (see :mod:`casekit.format`)."""
     shown = df.reset_index() if index else df
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in shown.columns)
-    rows = "".join("<tr>" + "".join(f"<td>{html.escape(fmt.cell(v))}</td>" for v in r) + "</tr>"
-                   for r in shown.itertuples(index=False, name=None))
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(fmt.cell(v))}</td>" for v in r) + "</tr>"
+        for r in shown.itertuples(index=False, name=None)
+    )
     return f'<table class="casekit"><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>'
 
 
@@ -346,8 +367,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if not f.name.startswith("_")}
+        return {
+            f.name: _plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not f.name.startswith("_")
+        }
     return str(value)
 
 

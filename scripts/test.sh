@@ -1,7 +1,8 @@
 #!/usr/bin/env sh
 # Install everything the test suite needs, then run it. The README's test command.
 #   - Debian's chromium, for the browser test that opens rendered reports (tests/test_browser.py)
-#   - casekit itself, editable, with the test extras
+#   - casekit itself, editable, with the test extras (pytest, ruff, hatchling)
+#   - then ruff (lint and format check) and the whole suite
 set -eu
 cd "$(dirname "$0")/.."
 
@@ -18,4 +19,7 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 python -m pip install -q -e ".[test]"
+echo "ruff: lint and format check ..."
+python -m ruff check casekit tests notebooks benchmarks
+python -m ruff format --check casekit tests notebooks benchmarks
 python -m pytest "$@"

@@ -33,8 +33,10 @@ def prices_dir() -> Path:
     """
     path = SHARED / "prices"
     if not (path / "UAL_2009_yahoo.csv").is_file():
-        pytest.skip(f"reference price data not found at {path}: these tests need "
-                    "../shared/research/prices beside the repository (CI provides it)")
+        pytest.skip(
+            f"reference price data not found at {path}: these tests need "
+            "../shared/research/prices beside the repository (CI provides it)"
+        )
     return path
 
 
@@ -73,7 +75,8 @@ def synthetic_market(tmp_path) -> SimpleNamespace:
     folder = tmp_path / "prices"
     folder.mkdir()
     dates = pd.bdate_range(end=SYNTHETIC_DAY0, periods=141).append(
-        pd.bdate_range(start=SYNTHETIC_DAY0, periods=11)[1:])
+        pd.bdate_range(start=SYNTHETIC_DAY0, periods=11)[1:]
+    )
     rng = np.random.default_rng(20240304)
     n = len(dates) - 1  # returns; return i is from dates[i] to dates[i + 1]
     j0 = dates.get_loc(SYNTHETIC_DAY0) - 1
@@ -89,10 +92,24 @@ def synthetic_market(tmp_path) -> SimpleNamespace:
         injected[j0 + day] = ar
     stock = SYNTHETIC_ALPHA + SYNTHETIC_BETA * m + noise + injected
     spread = rng.normal(0.0, 0.003, n)
-    for name, r, p0 in (("MKT", m, 100.0), ("STK", stock, 20.0), ("PA", m + spread, 30.0),
-                        ("PB", m - spread, 40.0)):
+    for name, r, p0 in (
+        ("MKT", m, 100.0),
+        ("STK", stock, 20.0),
+        ("PA", m + spread, 30.0),
+        ("PB", m - spread, 40.0),
+    ):
         write_yahoo(folder, name, dates, _prices(r, p0))
-    return SimpleNamespace(folder=folder, dates=dates, day0=SYNTHETIC_DAY0, j0=j0, est=est,
-                           market=m, noise=noise, stock=stock, ar=dict(SYNTHETIC_AR),
-                           alpha=SYNTHETIC_ALPHA, beta=SYNTHETIC_BETA,
-                           close=dict(zip(dates, _prices(stock, 20.0))))
+    return SimpleNamespace(
+        folder=folder,
+        dates=dates,
+        day0=SYNTHETIC_DAY0,
+        j0=j0,
+        est=est,
+        market=m,
+        noise=noise,
+        stock=stock,
+        ar=dict(SYNTHETIC_AR),
+        alpha=SYNTHETIC_ALPHA,
+        beta=SYNTHETIC_BETA,
+        close=dict(zip(dates, _prices(stock, 20.0))),
+    )

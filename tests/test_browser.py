@@ -30,22 +30,35 @@ def chromium() -> str:
         path = shutil.which(name)
         if path:
             return path
-    pytest.fail("headless Chromium is not installed: `.ci/run` installs Debian's `chromium` "
-                "package (apt-get install chromium); this test needs it and installs nothing")
+    pytest.fail(
+        "headless Chromium is not installed: `.ci/run` installs Debian's `chromium` "
+        "package (apt-get install chromium); this test needs it and installs nothing"
+    )
 
 
 def dump_dom(page: Path, profile: Path) -> str:
     cmd = [
-        chromium(), "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--disable-default-apps", "--disable-extensions", "--mute-audio",
+        chromium(),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-default-apps",
+        "--disable-extensions",
+        "--mute-audio",
         # no network: every host name fails to resolve, so only file:// can load
         "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost",
-        f"--user-data-dir={profile}", "--virtual-time-budget=15000", "--dump-dom",
+        f"--user-data-dir={profile}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
         page.resolve().as_uri(),
     ]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=120,
-                         env={**os.environ, "HOME": str(profile)})
+    res = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=120, env={**os.environ, "HOME": str(profile)}
+    )
     assert res.returncode == 0, res.stderr[-2000:]
     return res.stdout
 
@@ -63,7 +76,8 @@ def reports(tmp_path_factory):
     import importlib.util
 
     spec = importlib.util.spec_from_file_location(
-        "_casekit_test_notebooks", Path(__file__).with_name("test_notebooks.py"))
+        "_casekit_test_notebooks", Path(__file__).with_name("test_notebooks.py")
+    )
     helpers = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(helpers)
     out, batch = helpers.shared_reports(tmp_path_factory)

@@ -24,6 +24,7 @@ def replace_line(path, old, new):
 
 # --- a valid case loads, immutably ---------------------------------------------------------
 
+
 def test_synthetic_case_loads_with_tidy_tables(case_dir):
     case = ck.load_case(case_dir)
     assert case.id == "synthetic-example" and case.synthetic
@@ -38,7 +39,9 @@ def test_synthetic_case_loads_with_tidy_tables(case_dir):
     assert case.metrics[0] == "video_views"
     assert pd.api.types.is_float_dtype(case.reach["value"])
     assert case.cite("synthetic-press;synthetic-counter")["id"].tolist() == [
-        "synthetic-counter", "synthetic-press"]
+        "synthetic-counter",
+        "synthetic-press",
+    ]
 
 
 def test_case_is_immutable(case_dir):
@@ -82,8 +85,12 @@ def test_extra_data_dir_via_environment(case_dir, tmp_path, monkeypatch):
 
 def test_list_cases_includes_seed_cases_and_synthetic():
     cat = ck.list_cases()
-    assert {"synthetic-example", "united-breaks-guitars", "range-rover-colchester",
-            "werder-bremen-wiesenhof"} <= set(cat["id"])
+    assert {
+        "synthetic-example",
+        "united-breaks-guitars",
+        "range-rover-colchester",
+        "werder-bremen-wiesenhof",
+    } <= set(cat["id"])
     assert cat.loc[cat["id"] == "synthetic-example", "synthetic"].item() is True
     assert cat["valid"].all()
 
@@ -104,18 +111,19 @@ def test_list_cases_shows_invalid_folder_instead_of_crashing(case_dir, tmp_path)
 
 # --- malformed input: one clear message each --------------------------------------------------
 
+
 def test_missing_file(case_dir):
     (case_dir / "costs.csv").unlink()
     assert problems_of(case_dir) == [
         f"costs.csv: file is missing (expected a costs.csv in {case_dir} "
-        "(see datasets/README.md, or run `casekit new`))"]
+        "(see datasets/README.md, or run `casekit new`))"
+    ]
 
 
 def test_missing_column(case_dir):
     replace_line(case_dir / "timeline.csv", "date,date_precision,", "when,date_precision,")
     msgs = problems_of(case_dir)
-    assert any("timeline.csv, line 1, column 'date': required column is missing" in m
-               for m in msgs)
+    assert any("timeline.csv, line 1, column 'date': required column is missing" in m for m in msgs)
     assert any("column 'when': unknown column" in m for m in msgs)
 
 
@@ -123,14 +131,16 @@ def test_unparseable_date(case_dir):
     replace_line(case_dir / "timeline.csv", "2024-02-09,day", "9th Feb 2024,day")
     assert problems_of(case_dir) == [
         "timeline.csv, line 4, column 'date': cannot read '9th Feb 2024' as a date "
-        "(expected ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM)"]
+        "(expected ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM)"
+    ]
 
 
 def test_precision_finer_than_the_date(case_dir):
     replace_line(case_dir / "timeline.csv", "2024-02-09,day", "2024-02,day")
     assert problems_of(case_dir) == [
         "timeline.csv, line 4, column 'date_precision': precision 'day' but '2024-02' gives "
-        "only a month (expected precision 'month', or a more exact date)"]
+        "only a month (expected precision 'month', or a more exact date)"
+    ]
 
 
 def test_month_precision_is_allowed(case_dir):
@@ -141,15 +151,19 @@ def test_month_precision_is_allowed(case_dir):
 def test_range_needs_an_end(case_dir):
     replace_line(case_dir / "timeline.csv", "2024-02-09,day,", "2024-02-09,range,")
     assert problems_of(case_dir) == [
-        "timeline.csv, line 4, column 'date_end': a range needs an end date (expected an ISO date)"]
+        "timeline.csv, line 4, column 'date_end': a range needs an end date (expected an ISO date)"
+    ]
 
 
-@pytest.mark.parametrize("value, message", [
-    ("-5", "negative count -5 (expected a count of zero or more)"),
-    ("1,200", "'1,200' is not a number"),
-    ("lots", "'lots' is not a number"),
-    ("nan", "'nan' is not a number"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("-5", "negative count -5 (expected a count of zero or more)"),
+        ("1,200", "'1,200' is not a number"),
+        ("lots", "'lots' is not a number"),
+        ("nan", "'nan' is not a number"),
+    ],
+)
 def test_bad_counts(case_dir, value, message):
     text = (case_dir / "reach.csv").read_text(encoding="utf-8").splitlines()
     fields = text[5].split(",")
@@ -170,8 +184,10 @@ def test_cumulative_series_that_falls(case_dir):
     (case_dir / "reach.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     msgs = problems_of(case_dir)
     assert len(msgs) == 1
-    assert msgs[0].startswith("reach.csv, line 11, column 'value': cumulative video_views from "
-                              "synthetic-counter falls from ")
+    assert msgs[0].startswith(
+        "reach.csv, line 11, column 'value': cumulative video_views from "
+        "synthetic-counter falls from "
+    )
     assert "(line 10) to 5" in msgs[0]
 
 
@@ -183,18 +199,24 @@ def test_falling_figures_from_different_sources_are_kept(case_dir):
 
 
 def test_unknown_source_id(case_dir):
-    replace_line(case_dir / "costs.csv", ",synthetic-press,cost the company",
-                 ",daily-rumour,cost the company")
+    replace_line(
+        case_dir / "costs.csv",
+        ",synthetic-press,cost the company",
+        ",daily-rumour,cost the company",
+    )
     assert problems_of(case_dir) == [
         "costs.csv, line 5, column 'source': unknown source id 'daily-rumour' "
-        "(expected an id declared under `sources:` in case.yaml)"]
+        "(expected an id declared under `sources:` in case.yaml)"
+    ]
 
 
 def test_duplicate_source_id(case_dir):
     replace_line(case_dir / "case.yaml", "  - id: synthetic-press", "  - id: synthetic-counter")
     msgs = problems_of(case_dir)
-    assert "case.yaml, column 'sources[2].id': duplicate source id 'synthetic-counter' " \
-           "(expected each source declared once)" in msgs
+    assert (
+        "case.yaml, column 'sources[2].id': duplicate source id 'synthetic-counter' "
+        "(expected each source declared once)" in msgs
+    )
 
 
 def test_duplicate_yaml_key(case_dir):
@@ -206,8 +228,10 @@ def test_duplicate_yaml_key(case_dir):
 def test_case_id_must_match_folder(case_dir):
     replace_line(case_dir / "case.yaml", "id: synthetic-example", "id: ../../etc")
     msgs = problems_of(case_dir)
-    assert msgs == ["case.yaml, column 'id': '../../etc' is not a valid case id "
-                    "(expected lower-case words joined by '-', e.g. acme-broken-kettle)"]
+    assert msgs == [
+        "case.yaml, column 'id': '../../etc' is not a valid case id "
+        "(expected lower-case words joined by '-', e.g. acme-broken-kettle)"
+    ]
 
 
 @pytest.mark.parametrize("ref", ["../united-breaks-guitars", "..", "united/../../x", "Bad Id"])
@@ -219,8 +243,11 @@ def test_case_reference_that_leaves_its_folder(ref, tmp_path, monkeypatch):
 
 def test_yaml_that_builds_python_objects_is_refused_and_not_run(case_dir, tmp_path):
     marker = tmp_path / "pwned"
-    replace_line(case_dir / "case.yaml", "title:",
-                 f"evil: !!python/object/apply:os.system ['touch {marker}']\ntitle:")
+    replace_line(
+        case_dir / "case.yaml",
+        "title:",
+        f"evil: !!python/object/apply:os.system ['touch {marker}']\ntitle:",
+    )
     msgs = problems_of(case_dir)
     assert not marker.exists()
     assert len(msgs) == 1
@@ -235,7 +262,8 @@ def test_empty_file(case_dir, name):
 
 def test_header_only_csv_is_valid(case_dir):
     (case_dir / "costs.csv").write_text(
-        (case_dir / "costs.csv").read_text(encoding="utf-8").splitlines()[0] + "\n")
+        (case_dir / "costs.csv").read_text(encoding="utf-8").splitlines()[0] + "\n"
+    )
     assert ck.load_case(case_dir).costs.empty
 
 
@@ -253,8 +281,8 @@ def test_invalid_utf8(case_dir):
     path.write_bytes(raw)
     offset = raw.index(b"\xe9")
     assert problems_of(case_dir) == [
-        f"timeline.csv, line 2: byte {offset} is not valid UTF-8 "
-        "(expected the file saved as UTF-8)"]
+        f"timeline.csv, line 2: byte {offset} is not valid UTF-8 (expected the file saved as UTF-8)"
+    ]
 
 
 def test_very_large_file_is_refused_before_reading(case_dir):
@@ -262,16 +290,20 @@ def test_very_large_file_is_refused_before_reading(case_dir):
     with open(path, "ab") as fh:
         fh.truncate(MAX_FILE_BYTES + 1)
     msgs = problems_of(case_dir)
-    assert msgs == ["reach.csv: file is 5.2 MB, over the 5 MB limit "
-                    "(expected a hand-curated case file (is this the right file?))"]
+    assert msgs == [
+        "reach.csv: file is 5.2 MB, over the 5 MB limit "
+        "(expected a hand-curated case file (is this the right file?))"
+    ]
 
 
 def test_ragged_row(case_dir):
     with open(case_dir / "timeline.csv", "a", encoding="utf-8") as fh:
         fh.write("2024-03-20,day,,company,other,too few fields\n")
     msgs = problems_of(case_dir)
-    assert msgs == ["timeline.csv, line 12: row has 6 fields, header has 10 "
-                    "(expected one field per column (quote fields that contain commas))"]
+    assert msgs == [
+        "timeline.csv, line 12: row has 6 fields, header has 10 "
+        "(expected one field per column (quote fields that contain commas))"
+    ]
 
 
 def test_unknown_vocabulary(case_dir):
@@ -284,20 +316,26 @@ def test_unknown_vocabulary(case_dir):
 
 
 def test_derived_rows_need_a_method(case_dir):
-    replace_line(case_dir / "costs.csv", "exact,reported,,synthetic-timeline,a replacement",
-                 "exact,derived,,synthetic-timeline,a replacement")
+    replace_line(
+        case_dir / "costs.csv",
+        "exact,reported,,synthetic-timeline,a replacement",
+        "exact,derived,,synthetic-timeline,a replacement",
+    )
     assert problems_of(case_dir) == [
         "costs.csv, line 2, column 'method': a derived figure must say how it was derived "
-        "(expected the computation, e.g. 'close price x shares outstanding')"]
+        "(expected the computation, e.g. 'close price x shares outstanding')"
+    ]
 
 
 def test_all_problems_reported_in_one_pass(case_dir):
     replace_line(case_dir / "timeline.csv", "2024-02-09,day", "Feb 9,day")
-    replace_line(case_dir / "costs.csv", ",synthetic-press,cost the company",
-                 ",nobody,cost the company")
+    replace_line(
+        case_dir / "costs.csv", ",synthetic-press,cost the company", ",nobody,cost the company"
+    )
     (case_dir / "case.yaml").write_text(
         (case_dir / "case.yaml").read_text(encoding="utf-8").replace("company: Example", "x: y\n#"),
-        encoding="utf-8")
+        encoding="utf-8",
+    )
     with pytest.raises(ck.CaseValidationError) as info:
         ck.load_case(case_dir)
     files = {p.file for p in info.value.problems}
@@ -309,20 +347,26 @@ def test_all_problems_reported_in_one_pass(case_dir):
 def test_unknown_key_date_and_missing_key_date(case_dir):
     replace_line(case_dir / "case.yaml", "  resolution:", "  settled:")
     msgs = problems_of(case_dir)
-    assert "case.yaml, column 'key_dates.resolution': key date is missing (expected a mapping, " \
-           "or null when the sources do not say)" in msgs
+    assert (
+        "case.yaml, column 'key_dates.resolution': key date is missing (expected a mapping, "
+        "or null when the sources do not say)" in msgs
+    )
     assert any("key_dates.settled': unknown key date" in m for m in msgs)
 
 
 def test_unknown_key_dates_stay_unknown(case_dir):
-    replace_line(case_dir / "case.yaml",
-                 "  resolution: {date: 2024-03-15, precision: day, source: synthetic-timeline, "
-                 "confidence: high}", "  resolution: null")
+    replace_line(
+        case_dir / "case.yaml",
+        "  resolution: {date: 2024-03-15, precision: day, source: synthetic-timeline, "
+        "confidence: high}",
+        "  resolution: null",
+    )
     case = ck.load_case(case_dir)
     assert case.key_date("resolution") is None and case.key_dates["resolution"] is None
 
 
 # --- scaffolding --------------------------------------------------------------------------------
+
 
 def test_new_case_validates_and_refuses_to_overwrite(tmp_path):
     path = ck.new_case("acme-kettle", tmp_path)
@@ -341,10 +385,13 @@ def test_path_is_a_directory_check(tmp_path):
 
 
 def test_analysis_block_is_validated_and_frozen(case_dir):
-    replace_line(case_dir / "case.yaml", "key_dates:",
-                 "analysis:\n  metric: video_views\n  loss: log\n"
-                 "  waves: [[null, 2024-03-10]]\n  market: {ticker: KTL, peers: [AAA]}\n"
-                 "key_dates:")
+    replace_line(
+        case_dir / "case.yaml",
+        "key_dates:",
+        "analysis:\n  metric: video_views\n  loss: log\n"
+        "  waves: [[null, 2024-03-10]]\n  market: {ticker: KTL, peers: [AAA]}\n"
+        "key_dates:",
+    )
     case = ck.load_case(case_dir)
     assert case.analysis["loss"] == "log" and case.analysis["market"]["peers"] == ("AAA",)
     assert case.analysis["waves"] == ((None, "2024-03-10"),)
@@ -354,24 +401,33 @@ def test_analysis_block_is_validated_and_frozen(case_dir):
 
 
 def test_analysis_block_errors(case_dir):
-    replace_line(case_dir / "case.yaml", "key_dates:",
-                 "analysis:\n  metric: tiktok_views\n  loss: squared\n  colour: red\n"
-                 "key_dates:")
+    replace_line(
+        case_dir / "case.yaml",
+        "key_dates:",
+        "analysis:\n  metric: tiktok_views\n  loss: squared\n  colour: red\nkey_dates:",
+    )
     msgs = problems_of(case_dir)
-    assert "case.yaml, column 'analysis.loss': unknown loss 'squared' " \
-           "(expected ols | log | robust | robust_log)" in msgs
-    assert "case.yaml, column 'analysis.colour': unknown analysis key " \
-           "(expected metric, loss, curves, waves, market, classroom)" in msgs
-    assert any("analysis.metric': metric 'tiktok_views' has no rows in reach.csv" in m
-               for m in msgs)
+    assert (
+        "case.yaml, column 'analysis.loss': unknown loss 'squared' "
+        "(expected ols | log | robust | robust_log)" in msgs
+    )
+    assert (
+        "case.yaml, column 'analysis.colour': unknown analysis key "
+        "(expected metric, loss, curves, waves, market, classroom)" in msgs
+    )
+    assert any(
+        "analysis.metric': metric 'tiktok_views' has no rows in reach.csv" in m for m in msgs
+    )
 
 
 def test_source_list_shows_every_source_in_full():
     case = ck.load_case("united-breaks-guitars")
     text = str(case.source_list())
     assert len(text.splitlines()) == len(case.sources) > 50
-    assert "1. [carroll-account] United Breaks Guitars (songwriting story). Dave Carroll. " \
-           "https://davecarrollmusic.com/songwriting/united-breaks-guitars" in text
+    assert (
+        "1. [carroll-account] United Breaks Guitars (songwriting story). Dave Carroll. "
+        "https://davecarrollmusic.com/songwriting/united-breaks-guitars" in text
+    )
     assert ", nan." not in text and "(nan)" not in text and " nan " not in text
     html = case.source_list()._repr_html_()
     assert html.count("<li>") == len(case.sources)
@@ -385,11 +441,13 @@ def test_unchanged_folder_is_not_read_twice_but_a_changed_one_is(case_dir):
 
 
 def test_analysis_classroom_flag_is_validated(case_dir):
-    replace_line(case_dir / "case.yaml", "key_dates:", "analysis:\n  classroom: yes please\n"
-                 "key_dates:")
+    replace_line(
+        case_dir / "case.yaml", "key_dates:", "analysis:\n  classroom: yes please\nkey_dates:"
+    )
     assert problems_of(case_dir) == [
         "case.yaml, column 'analysis.classroom': 'yes please' is not true/false "
-        "(expected true for the case the classroom notebook teaches with, else false)"]
+        "(expected true for the case the classroom notebook teaches with, else false)"
+    ]
     replace_line(case_dir / "case.yaml", "classroom: yes please", "classroom: true")
     case = ck.load_case(case_dir)
     assert case.analysis["classroom"] is True
@@ -397,21 +455,29 @@ def test_analysis_classroom_flag_is_validated(case_dir):
     assert "classroom" not in ck.load_case("synthetic-example").analysis
 
 
-@pytest.mark.parametrize("event_date, stored", [
-    ("going_public", "going_public"), ("2024-03-05", "2024-03-05")])
+@pytest.mark.parametrize(
+    "event_date, stored", [("going_public", "going_public"), ("2024-03-05", "2024-03-05")]
+)
 def test_market_event_date_is_a_key_date_or_a_day(case_dir, event_date, stored):
-    replace_line(case_dir / "case.yaml", "key_dates:",
-                 f"analysis:\n  market: {{ticker: KTL, event_date: {event_date}}}\nkey_dates:")
+    replace_line(
+        case_dir / "case.yaml",
+        "key_dates:",
+        f"analysis:\n  market: {{ticker: KTL, event_date: {event_date}}}\nkey_dates:",
+    )
     assert ck.load_case(case_dir).analysis["market"]["event_date"] == stored
 
 
 def test_market_event_date_errors(case_dir):
-    replace_line(case_dir / "case.yaml", "key_dates:",
-                 "analysis:\n  market: {ticker: KTL, event_date: 2024-03}\nkey_dates:")
+    replace_line(
+        case_dir / "case.yaml",
+        "key_dates:",
+        "analysis:\n  market: {ticker: KTL, event_date: 2024-03}\nkey_dates:",
+    )
     assert problems_of(case_dir) == [
         "case.yaml, column 'analysis.market.event_date': '2024-03' is neither a key date nor a "
         "day (expected incident | first_complaint | going_public | first_response | resolution, "
-        "or an ISO date such as 2024-03-04)"]
+        "or an ISO date such as 2024-03-04)"
+    ]
 
 
 # --- claims -------------------------------------------------------------------------------------
@@ -435,14 +501,34 @@ def add_claims(case_dir, text):
 
 
 def test_claims_table(case_dir):
-    add_claims(case_dir, CLAIM + "  - id: forum-boycott\n    claim: A forum called for a boycott.\n"
-               "    by: a forum user\n    source: synthetic-counter;synthetic-timeline\n"
-               "    quote: boycott them\n    confidence: low\n    currency: EUR\n")
+    add_claims(
+        case_dir,
+        CLAIM + "  - id: forum-boycott\n    claim: A forum called for a boycott.\n"
+        "    by: a forum user\n    source: synthetic-counter;synthetic-timeline\n"
+        "    quote: boycott them\n    confidence: low\n    currency: EUR\n",
+    )
     case = ck.load_case(case_dir)
     claims = case.claims
-    assert claims.columns.tolist() == list(ck.cases.CLAIM_COLUMNS) == [
-        "id", "claim", "by", "date", "date_precision", "source", "quote", "confidence",
-        "price_change_pct", "value_change", "currency", "window", "note", "line"]
+    assert (
+        claims.columns.tolist()
+        == list(ck.cases.CLAIM_COLUMNS)
+        == [
+            "id",
+            "claim",
+            "by",
+            "date",
+            "date_precision",
+            "source",
+            "quote",
+            "confidence",
+            "price_change_pct",
+            "value_change",
+            "currency",
+            "window",
+            "note",
+            "line",
+        ]
+    )
     first, second = claims.to_dict("records")
     assert first["id"] == "press-share-fall" and first["by"] == "Simulated Press"
     assert first["date"] == pd.Timestamp("2024-03-09") and first["date_precision"] == "day"
@@ -469,17 +555,22 @@ def test_no_claims_is_an_empty_table_with_the_columns(case_dir):
 
 
 def test_claim_errors_name_file_line_and_column(case_dir):
-    bad = (CLAIM.replace("    quote: \"shares slid", "    quoted: \"shares slid")
-           .replace("source: synthetic-press", "source: synthetic-press;daily-rumour")
-           .replace("confidence: medium", "confidence: sure")
-           .replace("window: [0, 2]", "window: [2, 0]")
-           .replace("value_change: -2500000", "value_change: lots")
-           .replace("date: 2024-03-09", "date: March 2024"))
-    add_claims(case_dir, bad + "  - id: Press Fall\n    claim: x\n    by: y\n"
-               "    source: synthetic-press\n    quote: z\n    confidence: low\n"
-               "    currency: pounds\n"
-               "  - id: press-share-fall\n    claim: again\n    by: y\n"
-               "    source: synthetic-press\n    quote: z\n    confidence: low\n  - just text\n")
+    bad = (
+        CLAIM.replace('    quote: "shares slid', '    quoted: "shares slid')
+        .replace("source: synthetic-press", "source: synthetic-press;daily-rumour")
+        .replace("confidence: medium", "confidence: sure")
+        .replace("window: [0, 2]", "window: [2, 0]")
+        .replace("value_change: -2500000", "value_change: lots")
+        .replace("date: 2024-03-09", "date: March 2024")
+    )
+    add_claims(
+        case_dir,
+        bad + "  - id: Press Fall\n    claim: x\n    by: y\n"
+        "    source: synthetic-press\n    quote: z\n    confidence: low\n"
+        "    currency: pounds\n"
+        "  - id: press-share-fall\n    claim: again\n    by: y\n"
+        "    source: synthetic-press\n    quote: z\n    confidence: low\n  - just text\n",
+    )
     assert problems_of(case_dir) == [
         "case.yaml, line 25, column 'claims[0].quote': missing or empty "
         "(expected the source's words for the claim)",
@@ -512,10 +603,12 @@ def test_claims_must_be_a_list(case_dir):
     add_claims(case_dir, "claims: {id: x}\n")
     assert problems_of(case_dir) == [
         "case.yaml, line 24, column 'claims': not a list (expected a list of mappings: id, "
-        "claim, by, source, quote, confidence ...)"]
+        "claim, by, source, quote, confidence ...)"
+    ]
 
 
 # --- a case's own dates travel with it ---------------------------------------------------------
+
 
 def test_context_carries_the_dates_of_an_edited_copy(tmp_path):
     import shutil
@@ -523,9 +616,11 @@ def test_context_carries_the_dates_of_an_edited_copy(tmp_path):
     bundled = ck.load_case("united-breaks-guitars")
     copy = tmp_path / "united-breaks-guitars"
     shutil.copytree(bundled.path, copy)
-    replace_line(copy / "case.yaml",
-                 "first_response:  {date: 2009-07-07, date_end: 2009-07-08, precision: range,",
-                 "first_response:  {date: 2009-07-20, precision: day,")
+    replace_line(
+        copy / "case.yaml",
+        "first_response:  {date: 2009-07-07, date_end: 2009-07-08, precision: range,",
+        "first_response:  {date: 2009-07-20, precision: day,",
+    )
     edited = ck.load_case(copy)
     assert edited.path == copy.resolve() and edited.context.path == str(copy.resolve())
     assert edited.context.key_dates["first_response"].date == pd.Timestamp("2009-07-20")
@@ -533,5 +628,6 @@ def test_context_carries_the_dates_of_an_edited_copy(tmp_path):
     assert edited.context.key_dates["first_response"].precision == "day"
     # the bundled case keeps its own date
     assert bundled.context.key_date("first_response") == pd.Timestamp("2009-07-07")
-    assert ck.load_case("united-breaks-guitars").context.key_date("first_response") == \
-        pd.Timestamp("2009-07-07")
+    assert ck.load_case("united-breaks-guitars").context.key_date("first_response") == pd.Timestamp(
+        "2009-07-07"
+    )

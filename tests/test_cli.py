@@ -17,8 +17,12 @@ def run(*args):
 def test_cases_lists_bundled_cases():
     result = run("cases")
     assert result.exit_code == 0
-    for case_id in ("synthetic-example", "united-breaks-guitars", "range-rover-colchester",
-                    "werder-bremen-wiesenhof"):
+    for case_id in (
+        "synthetic-example",
+        "united-breaks-guitars",
+        "range-rover-colchester",
+        "werder-bremen-wiesenhof",
+    ):
         assert case_id in result.output
 
 
@@ -30,7 +34,8 @@ def test_validate_all_bundled_cases_is_clean():
 
 def test_validate_reports_every_problem_and_exits_1(case_dir):
     (case_dir / "timeline.csv").write_text(
-        (case_dir / "timeline.csv").read_text().replace("2024-02-09,day", "soon,day"))
+        (case_dir / "timeline.csv").read_text().replace("2024-02-09,day", "soon,day")
+    )
     (case_dir / "costs.csv").unlink()
     result = CliRunner().invoke(cli, ["validate", str(case_dir)])
     assert result.exit_code == 1
@@ -64,8 +69,9 @@ def test_new_rejects_bad_id(tmp_path):
 
 def test_python_dash_m_works_and_bad_data_gives_no_traceback(case_dir):
     (case_dir / "case.yaml").write_text("id: [unclosed\n")
-    proc = subprocess.run([sys.executable, "-m", "casekit", "validate", str(case_dir)],
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "casekit", "validate", str(case_dir)], capture_output=True, text=True
+    )
     assert proc.returncode == 1
     assert "case.yaml, line 2: cannot read YAML" in proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

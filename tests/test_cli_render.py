@@ -25,7 +25,7 @@ HEADER = """\
 """
 
 # Fails for one case, succeeds for another; prints its working directory.
-FLAKY_NB = HEADER + textwrap.dedent('''
+FLAKY_NB = HEADER + textwrap.dedent("""
     # %% tags=["parameters"]
     case: str = "synthetic-example"  # case id
     fail_for: str = "synthetic-example"  # the case this notebook fails for
@@ -36,7 +36,7 @@ FLAKY_NB = HEADER + textwrap.dedent('''
     if case == fail_for:
         raise ValueError("deliberate failure for " + case)
     case
-    ''')
+    """)
 
 
 def run(*args: str):
@@ -53,17 +53,20 @@ def test_params_lists_notebooks_and_their_parameters():
     assert "loss: str = ''  # ols | log | robust | robust_log" in res.output
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["synthetic-example", "-p", "horizn", "3"], "unknown parameter 'horizn'"),
-    (["synthetic-example", "-p", "horizon", "soon"], "parameter 'horizon' must be int"),
-    (["synthetic-example", "-p", "delays", "1,two"], "parameter 'delays' must be list[float]"),
-    (["synthetic-example", "-p", "horizon", "3", "-p", "horizon", "4"], "given twice"),
-    (["no-such-case"], "no case 'no-such-case'; known cases: synthetic-example"),
-    (["../x"], "is not a case id"),
-    (["--notebook", "no_such_nb", "synthetic-example"], "no notebook 'no_such_nb'"),
-    (["--notebook", "compare_cases", "synthetic-example"], "takes no case"),
-    (["--all", "-p", "nonsense", "1"], "unknown parameter(s) 'nonsense' for --all"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["synthetic-example", "-p", "horizn", "3"], "unknown parameter 'horizn'"),
+        (["synthetic-example", "-p", "horizon", "soon"], "parameter 'horizon' must be int"),
+        (["synthetic-example", "-p", "delays", "1,two"], "parameter 'delays' must be list[float]"),
+        (["synthetic-example", "-p", "horizon", "3", "-p", "horizon", "4"], "given twice"),
+        (["no-such-case"], "no case 'no-such-case'; known cases: synthetic-example"),
+        (["../x"], "is not a case id"),
+        (["--notebook", "no_such_nb", "synthetic-example"], "no notebook 'no_such_nb'"),
+        (["--notebook", "compare_cases", "synthetic-example"], "takes no case"),
+        (["--all", "-p", "nonsense", "1"], "unknown parameter(s) 'nonsense' for --all"),
+    ],
+)
 def test_bad_input_fails_before_any_kernel(args, message, tmp_path):
     out = tmp_path / "reports"
     res = run("render", *args, "--out", str(out))
@@ -77,18 +80,25 @@ def test_unreadable_notebook_or_out_folder_is_a_message_not_a_traceback(tmp_path
     broken = tmp_path / "broken.ipynb"
     broken.write_text('{"cells": [', encoding="utf-8")
     latin1 = tmp_path / "latin1.py"
-    latin1.write_bytes((HEADER + '# %% tags=["parameters"]\ncase: str = "Zürich"  # x\n')
-                       .encode("latin-1"))
+    latin1.write_bytes(
+        (HEADER + '# %% tags=["parameters"]\ncase: str = "Zürich"  # x\n').encode("latin-1")
+    )
     a_file = tmp_path / "a-file"
     a_file.write_text("not a folder", encoding="utf-8")
     out = tmp_path / "reports"
     for args, message in [
-        (["--notebook", str(broken), "synthetic-example", "--out", str(out)],
-         f"notebook {broken}: not valid JSON (line 1, column 12"),
-        (["--notebook", str(latin1), "synthetic-example", "--out", str(out)],
-         f"notebook {latin1}: not UTF-8 text"),
-        (["synthetic-example", "--out", str(a_file / "reports")],
-         f"output folder {a_file / 'reports'} cannot be created"),
+        (
+            ["--notebook", str(broken), "synthetic-example", "--out", str(out)],
+            f"notebook {broken}: not valid JSON (line 1, column 12",
+        ),
+        (
+            ["--notebook", str(latin1), "synthetic-example", "--out", str(out)],
+            f"notebook {latin1}: not UTF-8 text",
+        ),
+        (
+            ["synthetic-example", "--out", str(a_file / "reports")],
+            f"output folder {a_file / 'reports'} cannot be created",
+        ),
     ]:
         res = run("render", *args)
         assert res.exit_code == 1, res.output
@@ -121,8 +131,18 @@ def failing_batch(tmp_path_factory):
     stale = out / "synthetic-example" / "flaky.html"
     stale.parent.mkdir(parents=True)
     stale.write_text("stale", encoding="utf-8")
-    res = run("render", "synthetic-example", "united-breaks-guitars", "--notebook", str(nb),
-              "--jobs", "2", "--out", str(out), "--progress")
+    res = run(
+        "render",
+        "synthetic-example",
+        "united-breaks-guitars",
+        "--notebook",
+        str(nb),
+        "--jobs",
+        "2",
+        "--out",
+        str(out),
+        "--progress",
+    )
     return out, res
 
 
@@ -158,8 +178,10 @@ def test_progress_bar_counts_done_failed_running(failing_batch):
 
 def test_each_report_ran_in_its_own_working_directory(failing_batch):
     out, _ = failing_batch
-    cwds = {re.search(r"\bcwd (\S+)", (out / c / "flaky.log").read_text(encoding="utf-8"))
-            .group(1) for c in ("synthetic-example", "united-breaks-guitars")}
+    cwds = {
+        re.search(r"\bcwd (\S+)", (out / c / "flaky.log").read_text(encoding="utf-8")).group(1)
+        for c in ("synthetic-example", "united-breaks-guitars")
+    }
     assert len(cwds) == 2
     assert str(Path.cwd()) not in cwds
 
@@ -179,8 +201,18 @@ def test_index_lists_every_report_with_status(failing_batch):
 def test_rerun_reuses_the_good_report_and_retries_the_failed(failing_batch):
     out, _ = failing_batch
     nb = out.parent / "flaky.py"
-    res = run("render", "synthetic-example", "united-breaks-guitars", "--notebook", str(nb),
-              "-p", "fail_for", "nobody", "--out", str(out))
+    res = run(
+        "render",
+        "synthetic-example",
+        "united-breaks-guitars",
+        "--notebook",
+        str(nb),
+        "-p",
+        "fail_for",
+        "nobody",
+        "--out",
+        str(out),
+    )
     assert res.exit_code == 0, res.output
     assert (out / "synthetic-example" / "flaky.html").is_file()
     assert not (out / "synthetic-example" / "flaky.failed.ipynb").exists()

@@ -28,11 +28,15 @@ PEERS = ("DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW")
 
 # --- synthetic price files ------------------------------------------------------------------
 
+
 def write_prices(folder, name, dates, prices, close=None):
     """A Yahoo-style CSV; prices written with repr() so they read back bit for bit."""
     close = prices if close is None else close
-    lines = [f"{pd.Timestamp(d):%Y-%m-%d},{float(c)!r},{float(c)!r},{float(c)!r},{float(c)!r},"
-             f"{float(p)!r},1000" for d, p, c in zip(dates, prices, close)]
+    lines = [
+        f"{pd.Timestamp(d):%Y-%m-%d},{float(c)!r},{float(c)!r},{float(c)!r},{float(c)!r},"
+        f"{float(p)!r},1000"
+        for d, p, c in zip(dates, prices, close)
+    ]
     path = folder / f"{name}.csv"
     path.write_text(HEADER + "\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -43,10 +47,46 @@ def prices_from(returns, start=50.0):
 
 
 # 12 estimation-window returns + 4 event-window returns (days -1..2): small, fixed numbers
-RM = np.array([0.010, -0.004, 0.007, -0.012, 0.003, 0.015, -0.008, 0.002, -0.006, 0.011,
-               0.004, -0.009, 0.005, -0.002, 0.012, -0.007])
-NOISE = np.array([0.002, -0.001, 0.003, 0.001, -0.004, 0.002, 0.000, -0.002, 0.004, -0.003,
-                  0.001, -0.002, 0.001, -0.030, 0.004, 0.002])
+RM = np.array(
+    [
+        0.010,
+        -0.004,
+        0.007,
+        -0.012,
+        0.003,
+        0.015,
+        -0.008,
+        0.002,
+        -0.006,
+        0.011,
+        0.004,
+        -0.009,
+        0.005,
+        -0.002,
+        0.012,
+        -0.007,
+    ]
+)
+NOISE = np.array(
+    [
+        0.002,
+        -0.001,
+        0.003,
+        0.001,
+        -0.004,
+        0.002,
+        0.000,
+        -0.002,
+        0.004,
+        -0.003,
+        0.001,
+        -0.002,
+        0.001,
+        -0.030,
+        0.004,
+        0.002,
+    ]
+)
 RS = 0.001 + 1.3 * RM + NOISE
 DATES16 = pd.bdate_range("2024-03-01", periods=17)
 
@@ -59,9 +99,16 @@ def tiny(tmp_path):
 
 
 def tiny_study(folder, **kw):
-    args = {"ticker": "STK", "event_date": DATES16[14], "market": "MKT", "peers": (),
-                "benchmarks": ("market",), "estimation_days": 12, "event_window": (-1, 2),
-                "car_windows": ((0, 0), (0, 2), (-1, 2))}
+    args = {
+        "ticker": "STK",
+        "event_date": DATES16[14],
+        "market": "MKT",
+        "peers": (),
+        "benchmarks": ("market",),
+        "estimation_days": 12,
+        "event_window": (-1, 2),
+        "car_windows": ((0, 0), (0, 2), (-1, 2)),
+    }
     args.update(kw)
     return event_study(folder, **args)
 
@@ -82,6 +129,7 @@ def hand_market_model(y_est, x_est, y_evt, x_evt):
 
 # --- (1) by hand on a tiny series -------------------------------------------------------------
 
+
 def test_market_model_by_hand(tiny):
     s = tiny_study(tiny)
     p = np.array(prices_from(RS, 20.0))
@@ -99,9 +147,9 @@ def test_market_model_by_hand(tiny):
     np.testing.assert_allclose(d["car"], np.cumsum(ar), rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(d["ar_t"], ar / np.sqrt(np.diag(V)), rtol=1e-9)
     q = stats.t.ppf(0.975, 10)
-    for (t1, t2) in ((0, 0), (0, 2), (-1, 2)):
+    for t1, t2 in ((0, 0), (0, 2), (-1, 2)):
         g = np.zeros(4)
-        g[t1 + 1:t2 + 2] = 1
+        g[t1 + 1 : t2 + 2] = 1
         car, var = g @ ar, g @ V @ g
         row = s.car_table.set_index("window").loc[f"({t1},{t2})"]
         assert row["car"] == pytest.approx(car, rel=1e-9)
@@ -138,6 +186,7 @@ def test_market_adjusted_and_money_by_hand(tiny):
 
 # --- (3) Corrado rank test against an independent implementation ----------------------------------
 
+
 def corrado_by_hand(series_list, window_positions):
     """Corrado (1989): ranks over estimation + event window, U = K - (T+1)/2."""
     T = len(series_list[0])
@@ -159,7 +208,7 @@ def test_corrado_single_firm(tiny):
     _, _, _, resid, ar, _ = hand_market_model(r[:12], rm[:12], r[12:], rm[12:])
     series = np.r_[resid, ar]  # 12 estimation + 4 event days (rel -1..2 at positions 12..15)
     table = s.car_table.set_index("window")
-    for (t1, t2) in ((0, 0), (0, 2), (-1, 2)):
+    for t1, t2 in ((0, 0), (0, 2), (-1, 2)):
         pos = np.arange(12 + t1 + 1, 12 + t2 + 2)
         z = corrado_by_hand([series], pos)
         assert table.loc[f"({t1},{t2})", "corrado_z"] == pytest.approx(z, rel=1e-9)
@@ -167,6 +216,7 @@ def test_corrado_single_firm(tiny):
 
 
 # --- (4) Patell Z and BMP on a 3-event panel ------------------------------------------------------
+
 
 @pytest.fixture
 def panel(tmp_path):
@@ -188,20 +238,29 @@ def panel(tmp_path):
 def test_patell_and_bmp_by_hand(panel):
     folder, dates, rm, rets, events = panel
     L1, w = 30, (-2, 3)
-    s = event_study(folder, events=events, market="MKT", peers=(), benchmarks=("market",),
-                    estimation_days=L1, event_window=w, car_windows=((0, 0), (0, 2), (-2, 3)))
+    s = event_study(
+        folder,
+        events=events,
+        market="MKT",
+        peers=(),
+        benchmarks=("market",),
+        estimation_days=L1,
+        event_window=w,
+        car_windows=((0, 0), (0, 2), (-2, 3)),
+    )
     assert [e["label"] for e in s.events] == [f"{t} {d:%Y-%m-%d}" for t, d in events]
     table = s.car_table.set_index(["event", "window"])
-    for (t1, t2) in ((0, 0), (0, 2), (-2, 3)):
+    for t1, t2 in ((0, 0), (0, 2), (-2, 3)):
         scar, cars, vars_, sar0, series = [], [], [], [], []
         for tk, day in events:
             j0 = dates.get_loc(day) - 1  # position of day 0 among the returns
             est = slice(j0 + w[0] - L1, j0 + w[0])
             evt = slice(j0 + w[0], j0 + w[1] + 1)
-            _, _, _, resid, ar, V = hand_market_model(rets[tk][est], rm[est], rets[tk][evt],
-                                                      rm[evt])
+            _, _, _, resid, ar, V = hand_market_model(
+                rets[tk][est], rm[est], rets[tk][evt], rm[evt]
+            )
             g = np.zeros(len(ar))
-            g[t1 - w[0]:t2 - w[0] + 1] = 1
+            g[t1 - w[0] : t2 - w[0] + 1] = 1
             cars.append(g @ ar)
             vars_.append(g @ V @ g)
             scar.append(cars[-1] / math.sqrt(vars_[-1]))
@@ -224,7 +283,8 @@ def test_patell_and_bmp_by_hand(panel):
         assert pooled["corrado_z"] == pytest.approx(corrado_by_hand(series, pos), rel=1e-9)
         if (t1, t2) == (0, 0):  # one day: Patell's classic standardised AR
             assert pooled["patell_z"] == pytest.approx(
-                sum(sar0) / math.sqrt(N * (L1 - 2) / (L1 - 4)), rel=1e-9)
+                sum(sar0) / math.sqrt(N * (L1 - 2) / (L1 - 4)), rel=1e-9
+            )
     assert not any("BMP not applicable" in n for n in s.notes)
 
 
@@ -236,6 +296,7 @@ def test_single_event_bmp_not_applicable(tiny):
 
 
 # --- (5) exact answers on a synthetic market with known abnormal returns ----------------------
+
 
 def synthetic_study(prices, **kw):
     args = {"ticker": "STK", "event_date": prices.day0, "market": "MKT", "peers": ("PA", "PB")}
@@ -254,11 +315,17 @@ def test_synthetic_recovers_alpha_beta_and_the_injected_returns(synthetic_market
         assert par["sigma"] ** 2 == pytest.approx((m.noise[m.est] ** 2).sum() / 118, rel=1e-9)
         assert par["est_end"] == m.dates[m.j0 - 1]  # the estimation window ends before day -1
         d = s.daily[s.daily["benchmark"] == bench].set_index("rel_day")
-        np.testing.assert_allclose(d["ar"], [m.ar.get(t, 0.0) for t in range(-1, 6)],
-                                   rtol=0, atol=1e-13)
+        np.testing.assert_allclose(
+            d["ar"], [m.ar.get(t, 0.0) for t in range(-1, 6)], rtol=0, atol=1e-13
+        )
         row = s.car_table[s.car_table["benchmark"] == bench].set_index("window")
-        for window, car in {"(0,0)": 0.05, "(0,1)": 0.05, "(0,3)": 0.02, "(-1,1)": 0.05,
-                            "(0,5)": 0.02}.items():
+        for window, car in {
+            "(0,0)": 0.05,
+            "(0,1)": 0.05,
+            "(0,3)": 0.02,
+            "(-1,1)": 0.05,
+            "(0,5)": 0.02,
+        }.items():
             assert row.loc[window, "car"] == pytest.approx(car, abs=1e-13)
             assert row.loc[window, "lower"] < car < row.loc[window, "upper"]
         # +5 % on a day whose AR has a standard deviation of about 0.4 %: unmistakable
@@ -295,27 +362,40 @@ def test_synthetic_verdicts_follow_the_interval(synthetic_market):
     text = s.verdict()
     assert text.startswith("STK’s cumulative abnormal return over trading days 0..5")
     assert "claim" not in text
-    assert "The largest one-day fall within 15 trading days of day 0 was −3.0 % on 6 Mar 2024 " \
-           "(day +2, inside the window)" in text
+    assert (
+        "The largest one-day fall within 15 trading days of day 0 was −3.0 % on 6 Mar 2024 "
+        "(day +2, inside the window)" in text
+    )
     assert "the market value was £29 M" in text
 
 
 def test_synthetic_verdict_on_a_claim_row(synthetic_market):
     s = synthetic_study(synthetic_market, shares_outstanding=1_000_000, currency="GBP")
-    claim = pd.Series({"id": "paper", "claim": "The shares fell 10 %, a loss of 9 million.",
-                       "by": "A fictional paper", "source": "synthetic-press",
-                       "price_change_pct": -10.0, "value_change": -9e6, "currency": "GBP",
-                       "window": (0, 3)})
+    claim = pd.Series(
+        {
+            "id": "paper",
+            "claim": "The shares fell 10 %, a loss of 9 million.",
+            "by": "A fictional paper",
+            "source": "synthetic-press",
+            "price_change_pct": -10.0,
+            "value_change": -9e6,
+            "currency": "GBP",
+            "window": (0, 3),
+        }
+    )
     text = s.verdict(claim)
-    assert text.startswith("The data contradict the claim “The shares fell 10 %, a loss of 9 "
-                           "million.” by A fictional paper (source synthetic-press): ")
+    assert text.startswith(
+        "The data contradict the claim “The shares fell 10 %, a loss of 9 "
+        "million.” by A fictional paper (source synthetic-press): "
+    )
     assert "over trading days 0..3" in text  # the claim's window
     assert "A 10 % fall would be about £2.9 M, not £9 M" in text
     assert "10 % and £9 M cannot both hold" in text
     # explicit numbers replace the claim's; a window given replaces the claim's window
     assert "over trading days 0..0" in s.verdict(claim, window=(0, 0))
     assert s.verdict(claim, price_change_pct=5, window=(0, 0)).startswith(
-        "The data are consistent with the claim")
+        "The data are consistent with the claim"
+    )
     # a claim of a loss in money alone is tested through the market value (-9 M is -31 %)
     only_money = claim.drop(["price_change_pct"])
     text = s.verdict(only_money)
@@ -323,24 +403,30 @@ def test_synthetic_verdict_on_a_claim_row(synthetic_market):
     assert "The claimed change in value, £9 M, is 31 % of the market value" in text
     # a claim in another currency is not compared with the market value
     text = s.verdict(claim.drop(["price_change_pct"]).to_dict() | {"currency": "USD"})
-    assert "The claimed change in value is in USD, the prices in GBP, so it was not checked." \
-        in text and "gives no price change that could be tested" in text
+    assert (
+        "The claimed change in value is in USD, the prices in GBP, so it was not checked." in text
+        and "gives no price change that could be tested" in text
+    )
     # without shares outstanding a money claim cannot be checked
     text = synthetic_study(synthetic_market).verdict(claim)
-    assert "No shares outstanding were given, so the claimed change in value was not checked." \
-        in text
+    assert (
+        "No shares outstanding were given, so the claimed change in value was not checked." in text
+    )
 
 
-@pytest.mark.parametrize("claim, message", [
-    ({"price_change_pct": "ten"}, "claim price_change_pct must be a number"),
-    ({"price_change_pct": float("inf")}, "must be a finite number"),
-    ({"value_change": True}, "claim value_change must be a number"),
-    ({"window": "soon"}, "claim window 'soon': expected two trading days"),
-    ({"window": (3, 0)}, "claim window must be a pair of integers"),
-    ({"window": (0, 9)}, r"window \(0, 9\) is not inside the event window"),
-    ("-10 %", "claim must be a row of case.claims"),
-    (pd.DataFrame({"claim": ["a", "b"]}), "not a table of 2 rows"),
-])
+@pytest.mark.parametrize(
+    "claim, message",
+    [
+        ({"price_change_pct": "ten"}, "claim price_change_pct must be a number"),
+        ({"price_change_pct": float("inf")}, "must be a finite number"),
+        ({"value_change": True}, "claim value_change must be a number"),
+        ({"window": "soon"}, "claim window 'soon': expected two trading days"),
+        ({"window": (3, 0)}, "claim window must be a pair of integers"),
+        ({"window": (0, 9)}, r"window \(0, 9\) is not inside the event window"),
+        ("-10 %", "claim must be a row of case.claims"),
+        (pd.DataFrame({"claim": ["a", "b"]}), "not a table of 2 rows"),
+    ],
+)
 def test_bad_claims(synthetic_market, claim, message):
     s = synthetic_study(synthetic_market)
     with pytest.raises(ParameterError, match=message):
@@ -356,8 +442,10 @@ def test_claim_windows_are_read_in_several_spellings(synthetic_market):
 def test_known_events_are_named(synthetic_market):
     s = synthetic_study(synthetic_market)
     text = s.verdict(known_events={"2024-03-05": "the results"})
-    assert "−3.0 % on 6 Mar 2024 (day +2, inside the window; the day after the results on " \
-           "5 Mar 2024)" in text
+    assert (
+        "−3.0 % on 6 Mar 2024 (day +2, inside the window; the day after the results on "
+        "5 Mar 2024)" in text
+    )
     text = s.verdict(known_events=[("2024-03-06", "a strike")])
     assert "inside the window; the day of a strike)" in text
     with pytest.raises(ParameterError, match="known_events must map dates"):
@@ -396,11 +484,13 @@ def test_conf_int_matches_statsmodels(synthetic_market):
     fit = sm.OLS(y, sm.add_constant(x)).fit()
     for alpha in (0.05, 0.5):
         ci = s.conf_int(alpha).loc[("STK 2024-03-04", "market")]
-        np.testing.assert_allclose(ci[["lower", "upper"]].to_numpy(), fit.conf_int(alpha),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(
+            ci[["lower", "upper"]].to_numpy(), fit.conf_int(alpha), rtol=1e-9
+        )
 
 
 # --- (6) a study of a case, read from the case folder --------------------------------------------
+
 
 def add_market_to_case(case_dir: Path, *, market=True, shares=True) -> Path:
     """The synthetic example case with a market block, a claim and two share counts."""
@@ -419,15 +509,18 @@ def add_market_to_case(case_dir: Path, *, market=True, shares=True) -> Path:
         "    price_change_pct: -10\n"
         "    value_change: -9000000\n"
         "    currency: GBP\n"
-        "    window: [0, 3]\n")
+        "    window: [0, 3]\n"
+    )
     (case_dir / "case.yaml").write_text(yaml, encoding="utf-8")
     if shares:
         with (case_dir / "costs.csv").open("a", encoding="utf-8") as fh:
-            fh.write("Shares outstanding (a blog),shares_outstanding,2000000,shares,2024-03-01,"
-                     "day,,exact,reported,,synthetic-press,2 million shares,low,synthetic\n"
-                     "Shares outstanding (annual report),shares_outstanding,1000000,shares,"
-                     "2023-12,month,,exact,reported,,synthetic-press,1 million shares,high,"
-                     "synthetic\n")
+            fh.write(
+                "Shares outstanding (a blog),shares_outstanding,2000000,shares,2024-03-01,"
+                "day,,exact,reported,,synthetic-press,2 million shares,low,synthetic\n"
+                "Shares outstanding (annual report),shares_outstanding,1000000,shares,"
+                "2023-12,month,,exact,reported,,synthetic-press,1 million shares,high,"
+                "synthetic\n"
+            )
     return case_dir
 
 
@@ -438,36 +531,50 @@ def test_case_event_study_reads_the_case(synthetic_market, case_dir):
     pd.testing.assert_frame_equal(s.car_table, direct.car_table)
     st = s.settings
     assert st["case"] == "synthetic-example" and st["currency"] == "GBP"
-    assert st["ticker_from"] == st["market_from"] == st["peers_from"] == \
-        "case.yaml analysis.market"
+    assert st["ticker_from"] == st["market_from"] == st["peers_from"] == "case.yaml analysis.market"
     assert st["event_date_from"].startswith("key date going_public (4 Mar 2024, precision day")
     # the most confident of the two share counts, named by its line
     assert st["shares_outstanding"] == {"STK": 1_000_000}
-    assert re.match(r"costs\.csv line \d+: Shares outstanding \(annual report\) = 1,000,000 "
-                    r"\(Dec 2023; high confidence; source synthetic-press\); the most confident "
-                    r"of 2 shares_outstanding rows", st["shares_outstanding_from"])
+    assert re.match(
+        r"costs\.csv line \d+: Shares outstanding \(annual report\) = 1,000,000 "
+        r"\(Dec 2023; high confidence; source synthetic-press\); the most confident "
+        r"of 2 shares_outstanding rows",
+        st["shares_outstanding_from"],
+    )
     # the company and media news of the timeline near the event
-    assert (pd.Timestamp("2024-03-06"),
-            "media coverage “A national newspaper covers the video”") in s.known_events
-    (_, claim), = case.claims.iterrows()
+    assert (
+        pd.Timestamp("2024-03-06"),
+        "media coverage “A national newspaper covers the video”",
+    ) in s.known_events
+    ((_, claim),) = case.claims.iterrows()
     text = s.verdict(claim)
     assert text.startswith("The data contradict the claim “The video made the shares fall 10 %")
     assert "by A fictional newspaper (source synthetic-press)" in text
-    assert "No one-day fall of 9 % or more (nine tenths of the claimed fall) within 15 trading " \
-           "days of day 0; the largest was −3.0 % on 6 Mar 2024 (day +2, inside the window; the " \
-           "day of media coverage “A national newspaper covers the video”)." in text
+    assert (
+        "No one-day fall of 9 % or more (nine tenths of the claimed fall) within 15 trading "
+        "days of day 0; the largest was −3.0 % on 6 Mar 2024 (day +2, inside the window; the "
+        "day of media coverage “A national newspaper covers the video”)." in text
+    )
     assert "A 10 % fall would be about £2.9 M, not £9 M" in text
     text = s.verdict(claim, price_change_pct=-3, window=(2, 2))
-    assert "One-day falls of 3 % or more (nine tenths of the claimed fall) within 15 trading " \
-           "days of day 0: −3.0 % on 6 Mar 2024 (day +2, inside the window; the day of media " \
-           "coverage" in text
+    assert (
+        "One-day falls of 3 % or more (nine tenths of the claimed fall) within 15 trading "
+        "days of day 0: −3.0 % on 6 Mar 2024 (day +2, inside the window; the day of media "
+        "coverage" in text
+    )
     assert s.verdict(claim, known_events={}).count("media coverage") == 0
 
 
 def test_case_event_study_overrides_and_errors(synthetic_market, case_dir):
     case = ck.load_case(add_market_to_case(case_dir))
-    s = case_event_study(case, synthetic_market.folder, peers=(), shares_outstanding=10,
-                         event_date="2024-03-06", benchmarks=("market",))
+    s = case_event_study(
+        case,
+        synthetic_market.folder,
+        peers=(),
+        shares_outstanding=10,
+        event_date="2024-03-06",
+        benchmarks=("market",),
+    )
     assert s.settings["peers_from"] == "argument" and s.settings["peers"] == []
     assert s.settings["shares_outstanding_from"] == "argument"
     assert s.events[0]["label"] == "STK 2024-03-06"
@@ -488,20 +595,25 @@ def test_case_without_market_block_or_date(synthetic_market, case_dir, tmp_path)
     assert s.settings["shares_outstanding_from"].startswith("none in costs.csv")
     yaml = (case_dir / "case.yaml").read_text(encoding="utf-8")
     for value, error, message in (
-            ("null", InsufficientDataError, "the going_public date is unknown"),
-            ("{date: 2024-03, precision: month, source: synthetic-timeline, confidence: high}",
-             InsufficientDataError, "known only to the month")):
-        (case_dir / "case.yaml").write_text(re.sub(r"going_public: \{[^}]*\}",
-                                                   f"going_public: {value}", yaml),
-                                            encoding="utf-8")
+        ("null", InsufficientDataError, "the going_public date is unknown"),
+        (
+            "{date: 2024-03, precision: month, source: synthetic-timeline, confidence: high}",
+            InsufficientDataError,
+            "known only to the month",
+        ),
+    ):
+        (case_dir / "case.yaml").write_text(
+            re.sub(r"going_public: \{[^}]*\}", f"going_public: {value}", yaml), encoding="utf-8"
+        )
         try:
             edited = ck.load_case(case_dir)
         except ck.CaseValidationError:
             continue  # the loader itself refuses this variant
         with pytest.raises(error, match=message):
             case_event_study(edited, synthetic_market.folder, ticker="STK", market="MKT")
-        s = case_event_study(edited, synthetic_market.folder, ticker="STK", market="MKT",
-                             event_date="2024-03-04")
+        s = case_event_study(
+            edited, synthetic_market.folder, ticker="STK", market="MKT", event_date="2024-03-04"
+        )
         assert s.settings["event_date_from"] == "argument"
 
 
@@ -529,6 +641,7 @@ def test_no_case_facts_in_the_market_code():
 
 # --- (7) bad input: clear errors with file and line ---------------------------------------------
 
+
 @pytest.fixture
 def good(tmp_path):
     dates = pd.bdate_range("2024-01-01", periods=40)
@@ -541,8 +654,13 @@ def good(tmp_path):
 
 
 def run(folder, **kw):
-    args = {"ticker": "STK", "event_date": "2024-02-12", "market": "MKT", "peers": ("PEER",),
-                "estimation_days": 20}
+    args = {
+        "ticker": "STK",
+        "event_date": "2024-02-12",
+        "market": "MKT",
+        "peers": ("PEER",),
+        "estimation_days": 20,
+    }
     args.update(kw)
     return event_study(folder, **args)
 
@@ -561,8 +679,9 @@ def test_good_synthetic_runs(good):
 
 def test_missing_ticker_file(good):
     folder, _ = good
-    with pytest.raises(PriceDataError,
-                       match=r"no price file for ticker 'XYZ'.*MKT\.csv, PEER\.csv"):
+    with pytest.raises(
+        PriceDataError, match=r"no price file for ticker 'XYZ'.*MKT\.csv, PEER\.csv"
+    ):
         run(folder, peers=("PEER", "XYZ"))
     with pytest.raises(PriceDataError, match="does not exist"):
         run(folder / "nowhere")
@@ -570,13 +689,19 @@ def test_missing_ticker_file(good):
 
 def test_event_date_outside_data(good):
     folder, _ = good
-    with pytest.raises(PriceDataError, match=r"2025-01-06 for STK is outside the price data, "
-                                             r"which run from 2024-01-01 to 2024-02-23: STK\.csv "
-                                             r"starts on 2024-01-01 \(line 2\), STK\.csv ends "
-                                             r"on 2024-02-23 \(line 41\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"2025-01-06 for STK is outside the price data, "
+        r"which run from 2024-01-01 to 2024-02-23: STK\.csv "
+        r"starts on 2024-01-01 \(line 2\), STK\.csv ends "
+        r"on 2024-02-23 \(line 41\)",
+    ):
         run(folder, event_date="2025-01-06")
-    with pytest.raises(PriceDataError, match=r"runs past the end of the data: STK\.csv ends on "
-                                             r"2024-02-23 \(line 41\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"runs past the end of the data: STK\.csv ends on "
+        r"2024-02-23 \(line 41\)",
+    ):
         run(folder, event_date="2024-02-21")
 
 
@@ -584,17 +709,23 @@ def test_estimation_window_too_short(good):
     folder, _ = good
     with pytest.raises(ParameterError, match="estimation_days must be an integer >= 10"):
         run(folder, estimation_days=5)
-    with pytest.raises(PriceDataError, match=r"estimation window too short for STK 2024-02-12: "
-                                             r"60 returns are needed.*the data give 28: STK\.csv "
-                                             r"starts on 2024-01-01 \(line 2\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"estimation window too short for STK 2024-02-12: "
+        r"60 returns are needed.*the data give 28: STK\.csv "
+        r"starts on 2024-01-01 \(line 2\)",
+    ):
         run(folder, estimation_days=60)
 
 
 def test_duplicate_dates(good):
     folder, dates = good
     edit_line(folder / "PEER.csv", 5, f"{dates[2]:%Y-%m-%d},1,1,1,8,8,100")
-    with pytest.raises(PriceDataError, match=r"PEER\.csv, line 5, column 'Date': duplicate date "
-                                             r"2024-01-03 \(also on line 4\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"PEER\.csv, line 5, column 'Date': duplicate date "
+        r"2024-01-03 \(also on line 4\)",
+    ):
         run(folder)
 
 
@@ -603,8 +734,11 @@ def test_unsorted_dates(good):
     lines = (folder / "STK.csv").read_text().splitlines()
     lines[6], lines[7] = lines[7], lines[6]
     (folder / "STK.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(PriceDataError, match=r"STK\.csv, line 8, column 'Date': dates are not in "
-                                             r"ascending order"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"STK\.csv, line 8, column 'Date': dates are not in "
+        r"ascending order",
+    ):
         run(folder)
 
 
@@ -613,8 +747,11 @@ def test_gap_in_dates(good):
     lines = (folder / "MKT.csv").read_text().splitlines()
     del lines[10:16]  # six weekdays missing
     (folder / "MKT.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(PriceDataError, match=r"MKT\.csv, line 11, column 'Date': gap in the data: "
-                                             r"6 weekdays missing between 2024-01-11 \(line 10\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"MKT\.csv, line 11, column 'Date': gap in the data: "
+        r"6 weekdays missing between 2024-01-11 \(line 10\)",
+    ):
         run(folder)
 
 
@@ -623,9 +760,12 @@ def test_mismatched_dates_strict_and_inner(good):
     lines = (folder / "PEER.csv").read_text().splitlines()
     del lines[12]  # one holiday-like missing day: allowed inside a file, differs across files
     (folder / "PEER.csv").write_text("\n".join(lines) + "\n")
-    with pytest.raises(PriceDataError, match=r"dates of PEER\.csv and STK\.csv differ.*2024-01-16 "
-                                             r"is on line 13 of STK\.csv but missing from "
-                                             r"PEER\.csv.*align='inner'"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"dates of PEER\.csv and STK\.csv differ.*2024-01-16 "
+        r"is on line 13 of STK\.csv but missing from "
+        r"PEER\.csv.*align='inner'",
+    ):
         run(folder)
     s = run(folder, align="inner")
     assert s.settings["dropped_days"] == 1
@@ -633,13 +773,16 @@ def test_mismatched_dates_strict_and_inner(good):
     assert load_prices(folder, ["STK", "PEER"], align="inner").shape == (39, 2)
 
 
-@pytest.mark.parametrize("bad, column, message", [
-    ("2024-01-03,1,1,1,5,null,10", "Adj Close", "cannot read 'null' as a price"),
-    ("2024-01-03,1,1,1,abc,5,10", "Close", "cannot read 'abc' as a price"),
-    ("2024-01-03,1,1,1,5,0,10", "Adj Close", "non-positive price 0"),
-    ("2024-01-03,1,1,1,-5,5,10", "Close", "non-positive price -5"),
-    ("03/01/2024,1,1,1,5,5,10", "Date", "cannot read '03/01/2024' as a date"),
-])
+@pytest.mark.parametrize(
+    "bad, column, message",
+    [
+        ("2024-01-03,1,1,1,5,null,10", "Adj Close", "cannot read 'null' as a price"),
+        ("2024-01-03,1,1,1,abc,5,10", "Close", "cannot read 'abc' as a price"),
+        ("2024-01-03,1,1,1,5,0,10", "Adj Close", "non-positive price 0"),
+        ("2024-01-03,1,1,1,-5,5,10", "Close", "non-positive price -5"),
+        ("03/01/2024,1,1,1,5,5,10", "Date", "cannot read '03/01/2024' as a date"),
+    ],
+)
 def test_bad_values_name_line_and_column(good, bad, column, message):
     folder, _ = good
     edit_line(folder / "STK.csv", 4, bad)
@@ -666,32 +809,45 @@ def test_bad_structure(good):
 def test_ambiguous_file(good):
     folder, _ = good
     (folder / "STK_2024_yahoo.csv").write_text((folder / "STK.csv").read_text())
-    with pytest.raises(PriceDataError, match=r"several price files for ticker 'STK'.*STK\.csv, "
-                                             r"STK_2024_yahoo\.csv"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"several price files for ticker 'STK'.*STK\.csv, "
+        r"STK_2024_yahoo\.csv",
+    ):
         run(folder)
 
 
-@pytest.mark.parametrize("kw, message", [
-    ({"car_windows": ((0, 9),)}, r"car window \(0, 9\) is not inside the event window"),
-    ({"event_window": (2, 1)}, "event_window must be a pair of integers"),
-    ({"benchmarks": ("market", "sector")}, "benchmarks must be distinct names"),
-    ({"alpha": 1.5}, "alpha must be between 0 and 1"),
-    ({"gap_days": -1}, "gap_days must be an integer >= 0"),
-    ({"shares_outstanding": -5}, "shares_outstanding for STK must be a positive number"),
-    ({"price_for_cap": "open"}, "price_for_cap must be one of"),
-    ({"events": [("STK", "2024-02-12")]}, "give either events="),
-    ({"event_date": "not a date"}, "cannot read 'not a date' as a date"),
-    ({"peers": ("STK",)}, "needs at least one peer other than STK"),
-    ({"align": "outer"}, "align must be 'strict' or 'inner'"),
-    ({"events": [("STK", "2024-02-12"), ("PEER", "2024-02-12")], "ticker": None,
-      "event_date": None, "shares_outstanding": 5}, "must be a mapping"),
-    ({"ticker": None}, "give the event: ticker and event_date"),
-    ({"event_date": None}, "give the event: ticker and event_date"),
-    ({"market": None}, "market: give the ticker of the market index"),
-    ({"shares_outstanding": float("inf")}, "shares_outstanding for STK must be a positive"),
-    ({"price_for_cap": float("nan")}, "price_for_cap must be one of"),
-    ({"currency": ""}, "currency must be an ISO code"),
-])
+@pytest.mark.parametrize(
+    "kw, message",
+    [
+        ({"car_windows": ((0, 9),)}, r"car window \(0, 9\) is not inside the event window"),
+        ({"event_window": (2, 1)}, "event_window must be a pair of integers"),
+        ({"benchmarks": ("market", "sector")}, "benchmarks must be distinct names"),
+        ({"alpha": 1.5}, "alpha must be between 0 and 1"),
+        ({"gap_days": -1}, "gap_days must be an integer >= 0"),
+        ({"shares_outstanding": -5}, "shares_outstanding for STK must be a positive number"),
+        ({"price_for_cap": "open"}, "price_for_cap must be one of"),
+        ({"events": [("STK", "2024-02-12")]}, "give either events="),
+        ({"event_date": "not a date"}, "cannot read 'not a date' as a date"),
+        ({"peers": ("STK",)}, "needs at least one peer other than STK"),
+        ({"align": "outer"}, "align must be 'strict' or 'inner'"),
+        (
+            {
+                "events": [("STK", "2024-02-12"), ("PEER", "2024-02-12")],
+                "ticker": None,
+                "event_date": None,
+                "shares_outstanding": 5,
+            },
+            "must be a mapping",
+        ),
+        ({"ticker": None}, "give the event: ticker and event_date"),
+        ({"event_date": None}, "give the event: ticker and event_date"),
+        ({"market": None}, "market: give the ticker of the market index"),
+        ({"shares_outstanding": float("inf")}, "shares_outstanding for STK must be a positive"),
+        ({"price_for_cap": float("nan")}, "price_for_cap must be one of"),
+        ({"currency": ""}, "currency must be an ISO code"),
+    ],
+)
 def test_bad_parameters(good, kw, message):
     folder, _ = good
     with pytest.raises(ParameterError, match=message):
@@ -720,12 +876,17 @@ def test_shorter_peer_file_limits_the_span_and_is_named(good):
     folder, _dates = good
     lines = (folder / "PEER.csv").read_text().splitlines()
     (folder / "PEER.csv").write_text("\n".join([lines[0], *lines[16:]]) + "\n")
-    with pytest.raises(PriceDataError, match=r"estimation window too short.*PEER\.csv starts on "
-                                             r"2024-01-22 \(line 2\)"):
+    with pytest.raises(
+        PriceDataError,
+        match=r"estimation window too short.*PEER\.csv starts on "
+        r"2024-01-22 \(line 2\)",
+    ):
         run(folder)
     s = run(folder, estimation_days=10)
-    assert any("rows outside the common span 2024-01-22..2024-02-23 not used: STK.csv 15, "
-               "MKT.csv 15" in n for n in s.notes)
+    assert any(
+        "rows outside the common span 2024-01-22..2024-02-23 not used: STK.csv 15, MKT.csv 15" in n
+        for n in s.notes
+    )
 
 
 # --- (8) United Breaks Guitars on the reference files (skipped where ../shared is absent) -------
@@ -746,8 +907,12 @@ def times_claim(ubg):
 
 @pytest.fixture(scope="module")
 def ual_0706(ubg, prices_dir):
-    return case_event_study(ubg, prices_dir, price_for_cap="event close",
-                            benchmarks=("market", "peers", "market_adjusted"))
+    return case_event_study(
+        ubg,
+        prices_dir,
+        price_for_cap="event close",
+        benchmarks=("market", "peers", "market_adjusted"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -768,11 +933,13 @@ def test_case_supplies_the_ual_study(ubg, ual_0706):
 
 def test_params_match_statsmodels_on_real_data(ubg, prices_dir):
     s = case_event_study(ubg, prices_dir)
-    frames = {t: pd.read_csv(find_price_file(prices_dir, t), index_col="Date", parse_dates=True)
-              for t in ("UAL", "GSPC", *PEERS)}
+    frames = {
+        t: pd.read_csv(find_price_file(prices_dir, t), index_col="Date", parse_dates=True)
+        for t in ("UAL", "GSPC", *PEERS)
+    }
     r = pd.DataFrame({t: f["Adj Close"] for t, f in frames.items()}).pct_change().iloc[1:]
     day0 = r.index.get_loc(pd.Timestamp("2009-07-06"))
-    est = r.iloc[day0 - 1 - 120:day0 - 1]  # 120 returns ending before day -1
+    est = r.iloc[day0 - 1 - 120 : day0 - 1]  # 120 returns ending before day -1
     assert est.index[-1] == pd.Timestamp("2009-07-01")
     for bench, x in (("market", est["GSPC"]), ("peers", est[list(PEERS)].mean(axis=1))):
         fit = sm.OLS(est["UAL"].to_numpy(), sm.add_constant(x.to_numpy())).fit()
@@ -782,8 +949,7 @@ def test_params_match_statsmodels_on_real_data(ubg, prices_dir):
         assert par["sigma"] ** 2 == pytest.approx(fit.mse_resid, rel=1e-9)
         assert par["r2"] == pytest.approx(fit.rsquared, rel=1e-9)
         ci = s.conf_int().loc[("UAL 2009-07-06", bench)]
-        np.testing.assert_allclose(ci[["lower", "upper"]].to_numpy(), fit.conf_int(0.05),
-                                   rtol=1e-9)
+        np.testing.assert_allclose(ci[["lower", "upper"]].to_numpy(), fit.conf_int(0.05), rtol=1e-9)
         evt = r.loc["2009-07-02":"2009-07-13"]
         xe = evt["GSPC"] if bench == "market" else evt[list(PEERS)].mean(axis=1)
         pred = fit.predict(sm.add_constant(xe.to_numpy()))
@@ -824,8 +990,10 @@ def test_ual_video_claim_not_supported(ual_0706, times_claim):
 
 def test_ual_news_from_the_case_timeline(ual_0706, times_claim):
     text = ual_0706.verdict(times_claim)  # known events from the case, not given
-    assert "−9.7 % on 22 Jul 2009 (day +12, outside the window; the day after the company's " \
-           "news “UAL Corp. publishes its second-quarter 2009 results" in text
+    assert (
+        "−9.7 % on 22 Jul 2009 (day +12, outside the window; the day after the company's "
+        "news “UAL Corp. publishes its second-quarter 2009 results" in text
+    )
     assert "on 21 Jul 2009; the day of media coverage “The Times (London) writes" in text
 
 
@@ -833,8 +1001,9 @@ def test_every_ual_claim_is_tested(ubg, ual_0706):
     assert len(ubg.claims) >= 1
     for _, claim in ubg.claims.iterrows():
         text = ual_0706.verdict(claim)
-        assert text.startswith(("The data do not support the claim",
-                                "The data contradict the claim")), text[:80]
+        assert text.startswith(
+            ("The data do not support the claim", "The data contradict the claim")
+        ), text[:80]
         assert claim["by"] in text
 
 
@@ -862,8 +1031,12 @@ def test_ual_0722_is_the_ten_percent_day(ual_0722, times_claim):
 
 
 def test_ual_both_dates_pooled(prices_dir):
-    s = event_study(prices_dir, events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")],
-                    market="GSPC", peers=PEERS)
+    s = event_study(
+        prices_dir,
+        events=[("UAL", "2009-07-06"), ("UAL", "2009-07-22")],
+        market="GSPC",
+        peers=PEERS,
+    )
     assert set(s.car_table["event"]) == {"UAL 2009-07-06", "UAL 2009-07-22", "all (N=2)"}
     assert any("overlap" in n for n in s.notes)
     pooled = s.car_table[(s.car_table["event"] == "all (N=2)")]
@@ -878,8 +1051,7 @@ def test_result_outputs(ual_0706):
     d = s.to_dict()
     text = json.dumps(d, allow_nan=False)
     assert "UAL 2009-07-06" in text and d["settings"]["returns"] == "simple"
-    assert d["fields"]["market_cap"]["UAL 2009-07-06"]["value"] == pytest.approx(557.9e6,
-                                                                                 abs=0.1e6)
+    assert d["fields"]["market_cap"]["UAL 2009-07-06"]["value"] == pytest.approx(557.9e6, abs=0.1e6)
     back = EventStudy.from_dict(json.loads(text))
     assert back.to_dict() == d
     fig = s.plot(benchmark="peers")

@@ -59,8 +59,9 @@ def cells(path: Path) -> list[tuple[str, str, str]]:
     for line in path.read_text(encoding="utf-8").splitlines():
         if line.startswith("# %%"):
             if header is not None:
-                out.append(("markdown" if "[markdown]" in header else "code", header,
-                            "\n".join(lines)))
+                out.append(
+                    ("markdown" if "[markdown]" in header else "code", header, "\n".join(lines))
+                )
             header, lines = line, []
         elif header is not None:
             lines.append(line)
@@ -71,6 +72,7 @@ def cells(path: Path) -> list[tuple[str, str, str]]:
 
 # --- style: thin notebooks ------------------------------------------------------------------
 
+
 def test_the_four_notebooks_exist():
     assert {p.stem for p in NOTEBOOK_FILES} >= set(R.NOTEBOOKS)
 
@@ -80,31 +82,43 @@ def test_notebook_is_thin(path):
     code = "\n\n".join(src for kind, _, src in cells(path) if kind == "code")
     tree = ast.parse(code)
     forbidden = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
-    bad = [f"line {n.lineno}: {type(n).__name__}" for n in ast.walk(tree)
-           if isinstance(n, forbidden)]
+    bad = [
+        f"line {n.lineno}: {type(n).__name__}" for n in ast.walk(tree) if isinstance(n, forbidden)
+    ]
     assert not bad, f"{path.name}: logic belongs in the casekit package, not here: {bad}"
-    calls = {n.func.attr for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+    calls = {
+        n.func.attr
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
+    }
     assert not calls & {"show", "to_csv", "to_excel", "write_html", "write_image"}, path.name
-    names = {n.func.id for n in ast.walk(tree)
-             if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)}
+    names = {
+        n.func.id
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
+    }
     assert "open" not in names and "exec" not in names and "eval" not in names, path.name
 
 
 @pytest.mark.parametrize("path", NOTEBOOK_FILES, ids=lambda p: p.stem)
 def test_first_code_cell_is_typed_parameters_with_help(path):
     text = path.read_text(encoding="utf-8")
-    assert re.search(r"^#\s+kernelspec:\n(#\s+.*\n)*#\s+name: python3$", text, re.MULTILINE), \
+    assert re.search(r"^#\s+kernelspec:\n(#\s+.*\n)*#\s+name: python3$", text, re.MULTILINE), (
         f"{path.name}: the jupytext header needs a kernelspec (papermill needs it)"
+    )
     code = [(h, src) for kind, h, src in cells(path) if kind == "code"]
     header, src = code[0]
     assert 'tags=["parameters"]' in header, f"{path.name}: first code cell is not 'parameters'"
     tree = ast.parse(src)
-    comments = {tok.start[0] for tok in tokenize.generate_tokens(io.StringIO(src).readline)
-                if tok.type == tokenize.COMMENT}
+    comments = {
+        tok.start[0]
+        for tok in tokenize.generate_tokens(io.StringIO(src).readline)
+        if tok.type == tokenize.COMMENT
+    }
     for node in tree.body:
-        assert isinstance(node, ast.AnnAssign), \
+        assert isinstance(node, ast.AnnAssign), (
             f"{path.name} line {node.lineno}: parameters are `name: type = literal  # help`"
+        )
         ast.literal_eval(node.value)  # a literal, nothing computed
         assert node.lineno in comments, f"{path.name}: {node.target.id} has no help comment"
     for p in R.notebook_params(path.stem):
@@ -123,6 +137,7 @@ def test_notebook_opens_as_a_valid_ipynb(path):
 
 
 # --- executed through render() ----------------------------------------------------------------
+
 
 @pytest.mark.notebook
 @pytest.mark.parametrize("name", [p.stem for p in NOTEBOOK_FILES])
@@ -150,8 +165,14 @@ def test_notebook_renders(rendered, name):
 @pytest.mark.notebook
 def test_case_report_has_every_section(rendered):
     page = rendered["case_report"].html.read_text(encoding="utf-8")
-    for section in ("The story", "Reach over time", "cost of a slow response", "Market test",
-                    "Sources", "About this report"):
+    for section in (
+        "The story",
+        "Reach over time",
+        "cost of a slow response",
+        "Market test",
+        "Sources",
+        "About this report",
+    ):
         assert section in page, section
     # no price data given: the market section says how to supply it
     assert "prices_dir" in page and R.PRICES_ENV in page
@@ -163,7 +184,7 @@ def test_case_report_has_every_section(rendered):
 def test_report_lists_every_source_of_its_case(rendered, name):
     page = rendered[name].html.read_text(encoding="utf-8")
     assert re.search(r'<h2 id="[^"]*Sources">', page), "no Sources section"
-    tail = page[re.search(r'<h2 id="[^"]*Sources">', page).end():]
+    tail = page[re.search(r'<h2 id="[^"]*Sources">', page).end() :]
     for title in ck.load_case(CASE).sources["title"]:
         assert html.escape(title, quote=False) in tail, title
 
@@ -174,12 +195,14 @@ def test_classroom_figures_name_their_sources(rendered):
 
     nb = nbformat.read(rendered["classroom"].ipynb, as_version=4)
     code = [c for c in nb.cells if c.cell_type == "code"]
-    sources = ", ".join(sorted(set(ck.load_case(CASE).series("video_views")["source"]
-                                   .str.split(";").explode())))
+    sources = ", ".join(
+        sorted(set(ck.load_case(CASE).series("video_views")["source"].str.split(";").explode()))
+    )
     for i, cell in enumerate(code):
         if any(R._PLOTLY_MIME in o.get("data", {}) for o in cell.outputs):
-            caption = "".join(o.get("data", {}).get("text/markdown", "")
-                              for o in code[i + 1].outputs)
+            caption = "".join(
+                o.get("data", {}).get("text/markdown", "") for o in code[i + 1].outputs
+            )
             assert "sources" in caption.lower() and sources in caption, (cell.source, caption)
 
 
@@ -187,8 +210,9 @@ def test_classroom_figures_name_their_sources(rendered):
 def test_classroom_without_reach_data_says_why(tmp_path, monkeypatch):
     ck.cases.new_case("empty-case", tmp_path / "cases")
     monkeypatch.setenv("CASEKIT_DATA", str(tmp_path / "cases"))
-    with pytest.raises(R.RenderError,
-                       match="InsufficientDataError: empty-case has no reach figures at all"):
+    with pytest.raises(
+        R.RenderError, match="InsufficientDataError: empty-case has no reach figures at all"
+    ):
         R.render("empty-case", "classroom", out_dir=tmp_path / "reports")
 
 
@@ -211,8 +235,9 @@ def test_classroom_html_shows_the_static_grid_not_widgets(rendered):
 def test_classroom_interactive_mode_builds_widgets(tmp_path):
     import nbformat
 
-    r = R.render(CASE, "classroom", params={"interactive": True, **SMALL["classroom"]},
-                 out_dir=tmp_path)
+    r = R.render(
+        CASE, "classroom", params={"interactive": True, **SMALL["classroom"]}, out_dir=tmp_path
+    )
     nb = nbformat.read(r.ipynb, as_version=4)
     mimes = {m for c in nb.cells for o in c.get("outputs", []) for m in o.get("data", {})}
     assert "application/vnd.jupyter.widget-view+json" in mimes

@@ -23,8 +23,21 @@ def test_environment_yml_installs_from_pyproject():
 
 
 def test_wheel_carries_cases_and_works_outside_the_checkout(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(tmp_path / "dist"), str(REPO_ROOT)], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path / "dist"),
+            str(REPO_ROOT),
+        ],
+        check=True,
+    )
     wheel = next((tmp_path / "dist").glob("casekit-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     for case_id in ("united-breaks-guitars", "range-rover-colchester", "werder-bremen-wiesenhof"):
@@ -37,10 +50,19 @@ def test_wheel_carries_cases_and_works_outside_the_checkout(tmp_path):
     elsewhere.mkdir()
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}
     out = subprocess.run(
-        [sys.executable, "-c", "import casekit as ck; c = ck.load_case('united-breaks-guitars');"
-         "print(c.path); print(len(ck.list_cases())); print(ck.render.TEMPLATES);"
-         "print(ck.render.write_index('reports'))"],
-        cwd=elsewhere, env=env, capture_output=True, text=True, check=True).stdout.split()
+        [
+            sys.executable,
+            "-c",
+            "import casekit as ck; c = ck.load_case('united-breaks-guitars');"
+            "print(c.path); print(len(ck.list_cases())); print(ck.render.TEMPLATES);"
+            "print(ck.render.write_index('reports'))",
+        ],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     assert out[0].startswith(str(tmp_path / "site"))
     bundled = [d for d in (REPO_ROOT / "datasets").iterdir() if (d / "case.yaml").is_file()]
     assert int(out[1]) == len(bundled) + 1  # every case of datasets/, and the synthetic example

@@ -46,6 +46,7 @@ def example_fit(example):
 
 # -- registry and curves -----------------------------------------------------------
 
+
 def test_registry_has_the_canonical_curves():
     assert set(reach.DEFAULT_CURVES) <= set(reach.CURVES)
     assert reach.CURVES["logistic"].param_names == ("K", "r", "t0")
@@ -73,8 +74,9 @@ def test_formulas_match_the_issue():
     K, r, t0, nu = 1000.0, 0.7, 4.0, 0.4
     assert np.allclose(reach.CURVES["logistic"].f(t, K, r, t0), K / (1 + np.exp(-r * (t - t0))))
     assert np.allclose(reach.CURVES["gompertz"].f(t, K, r, t0), K * np.exp(-np.exp(-r * (t - t0))))
-    assert np.allclose(reach.CURVES["richards"].f(t, K, r, t0, nu),
-                       K / (1 + np.exp(-r * (t - t0))) ** (1 / nu))
+    assert np.allclose(
+        reach.CURVES["richards"].f(t, K, r, t0, nu), K / (1 + np.exp(-r * (t - t0))) ** (1 / nu)
+    )
     m, p, q = 1000.0, 0.03, 0.4
     tt = np.linspace(0, 40, 50)
     e = np.exp(-(p + q) * tt)
@@ -97,8 +99,9 @@ def test_share_time_inverts_the_curve(curve, share):
     spec = reach.CURVES[curve]
     theta = [TRUE[curve][p] for p in spec.param_names]
     ts = spec.share_time(share, *theta)
-    assert spec.f(np.array([ts]), *theta)[0] == pytest.approx(share * spec.saturation(*theta),
-                                                              rel=1e-9)
+    assert spec.f(np.array([ts]), *theta)[0] == pytest.approx(
+        share * spec.saturation(*theta), rel=1e-9
+    )
     # and the generic numeric solver agrees
     assert reach._numeric_share_time(spec, share, theta) == pytest.approx(ts, rel=1e-8)
 
@@ -108,20 +111,28 @@ def test_curves_emit_no_warnings_at_extremes():
     for name, spec in reach.CURVES.items():
         theta = [TRUE.get(name, {}).get(p, 1.0) for p in spec.param_names]
         # numpy's default error state (underflow to 0 is silent), whatever the caller set
-        with warnings.catch_warnings(), np.errstate(divide="warn", over="warn",
-                                                    invalid="warn", under="ignore"):
-            warnings.simplefilter("error")   # any warning (overflow, 0/0...) fails the test
+        with (
+            warnings.catch_warnings(),
+            np.errstate(divide="warn", over="warn", invalid="warn", under="ignore"),
+        ):
+            warnings.simplefilter("error")  # any warning (overflow, 0/0...) fails the test
             out = spec.f(t, *theta)
         assert np.all(np.isfinite(out)), name
 
 
 def test_register_curve():
     spec = reach.CurveSpec(
-        name="test-linear-sat", param_names=("K", "r"), bounds=((0, np.inf), (0, np.inf)),
+        name="test-linear-sat",
+        param_names=("K", "r"),
+        bounds=((0, np.inf), (0, np.inf)),
         f=lambda t, K, r: K * (1 - np.exp(-np.clip(r * t, -700, None))),
-        p0=lambda t, y: [[1.1 * y.max(), 0.2]], saturation=lambda K, r: K,
-        peak_time=lambda K, r: 0.0 * r, rate_param="r", scale_params=("K",),
-        formula="K (1 - exp(-r t))")
+        p0=lambda t, y: [[1.1 * y.max(), 0.2]],
+        saturation=lambda K, r: K,
+        peak_time=lambda K, r: 0.0 * r,
+        rate_param="r",
+        scale_params=("K",),
+        formula="K (1 - exp(-r t))",
+    )
     reach.register_curve(spec)
     try:
         with pytest.raises(ParameterError, match="already registered"):
@@ -131,21 +142,41 @@ def test_register_curve():
         assert res.params["K"] == pytest.approx(30000, rel=0.02)
         # the numeric share-time solver serves curves without a closed form
         assert res.time_to_share(0.9)["estimate"] == pytest.approx(
-            -math.log(0.1) / res.params["r"], rel=1e-6)
+            -math.log(0.1) / res.params["r"], rel=1e-6
+        )
     finally:
         reach.CURVES.pop("test-linear-sat")
 
 
 def test_curvespec_validates():
     with pytest.raises(ParameterError, match="bounds"):
-        reach.CurveSpec(name="x", param_names=("a", "b"), bounds=((0, 1),), f=None, p0=None,
-                        saturation=None, peak_time=None, rate_param="a", formula="")
+        reach.CurveSpec(
+            name="x",
+            param_names=("a", "b"),
+            bounds=((0, 1),),
+            f=None,
+            p0=None,
+            saturation=None,
+            peak_time=None,
+            rate_param="a",
+            formula="",
+        )
     with pytest.raises(ParameterError, match="rate_param"):
-        reach.CurveSpec(name="x", param_names=("a",), bounds=((0, 1),), f=None, p0=None,
-                        saturation=None, peak_time=None, rate_param="z", formula="")
+        reach.CurveSpec(
+            name="x",
+            param_names=("a",),
+            bounds=((0, 1),),
+            f=None,
+            p0=None,
+            saturation=None,
+            peak_time=None,
+            rate_param="z",
+            formula="",
+        )
 
 
 # -- parameter recovery --------------------------------------------------------------
+
 
 @pytest.mark.parametrize("curve", list(reach.DEFAULT_CURVES))
 @pytest.mark.parametrize("loss", ["ols", "log"])
@@ -215,13 +246,15 @@ def test_multiwave_anchors(example):
 
 # -- data inputs -------------------------------------------------------------------------
 
+
 def test_accepts_arrays_series_frames_and_cases(example, example_fit):
     s = example.series("video_views")
     a = reach.fit(s["value"].to_numpy(), t=s["t"].to_numpy())
     b = reach.fit(pd.Series(s["value"].to_numpy(), index=s["t"].to_numpy()))
     c = reach.fit(s)
-    d = reach.fit(pd.Series(s["value"].to_numpy(), index=pd.DatetimeIndex(s["time"])),
-                  origin="2024-03-04")
+    d = reach.fit(
+        pd.Series(s["value"].to_numpy(), index=pd.DatetimeIndex(s["time"])), origin="2024-03-04"
+    )
     for res in (a, b, c, d):
         assert np.allclose(res.params, example_fit.params, rtol=1e-6)
     assert c.data["source"].str.startswith("synthetic").all()
@@ -243,8 +276,11 @@ def test_confidence_weights(example):
     assert res.weights == "confidence"
     w = res.data.set_index("confidence")["weight"]
     assert set(w.loc["high"]) == {1.0} and set(w.loc["medium"]) == {0.5}
-    custom = reach.fit(example, metric="video_views",
-                       weights={"high": 1, "medium": 0.01, "low": 0.01, "unverified": 0.01})
+    custom = reach.fit(
+        example,
+        metric="video_views",
+        weights={"high": 1, "medium": 0.01, "low": 0.01, "unverified": 0.01},
+    )
     assert custom.weights.startswith("confidence(")
     # down-weighting the 8 %-high press figures pulls K towards the counter
     plain = reach.fit(example, metric="video_views")
@@ -256,6 +292,7 @@ def test_confidence_weights(example):
 
 
 # -- errors ---------------------------------------------------------------------------------
+
 
 def test_too_few_points_is_a_plain_insufficient_data_error():
     with pytest.raises(InsufficientDataError, match="needs at least 4"):
@@ -270,8 +307,9 @@ def test_too_few_points_is_a_plain_insufficient_data_error():
 def test_non_cumulative_metric_and_no_origin(example):
     with pytest.raises(InsufficientDataError, match="not cumulative"):
         reach.fit(example, metric="forum_posts")
-    with pytest.raises(ParameterError, match="no reach metric 'nope'; it has: video_views, "
-                                             "forum_posts"):
+    with pytest.raises(
+        ParameterError, match="no reach metric 'nope'; it has: video_views, forum_posts"
+    ):
         reach.fit(example, metric="nope")
 
 
@@ -306,6 +344,7 @@ def test_bad_arguments():
 
 # -- the result -----------------------------------------------------------------------------
 
+
 def test_result_is_immutable(example_fit):
     with pytest.raises(AttributeError):
         example_fit.loss = "log"
@@ -324,9 +363,17 @@ def test_statistics_are_consistent(example_fit):
     assert example_fit.aic == pytest.approx(-2 * example_fit.loglik + 2 * k)
     assert example_fit.aicc == pytest.approx(example_fit.aic + 2 * k * (k + 1) / (n - k - 1))
     assert example_fit.bic == pytest.approx(-2 * example_fit.loglik + k * math.log(n))
-    assert np.allclose(example_fit.bse ** 2, np.diag(example_fit.cov))
-    assert list(example_fit.stats.index) == ["nobs", "df_resid", "rss", "sigma", "loglik", "aic",
-                                             "aicc", "bic"]
+    assert np.allclose(example_fit.bse**2, np.diag(example_fit.cov))
+    assert list(example_fit.stats.index) == [
+        "nobs",
+        "df_resid",
+        "rss",
+        "sigma",
+        "loglik",
+        "aic",
+        "aicc",
+        "bic",
+    ]
 
 
 def test_conf_int_methods_agree_roughly(example_fit):
@@ -356,10 +403,14 @@ def test_profile_interval_is_where_the_profile_t_hits_the_quantile(example_fit):
     y = example_fit.data["y"].to_numpy()
     from scipy.optimize import least_squares
 
-    sol = least_squares(lambda u: (y - reach.CURVES["logistic"].f(t, u[0] * 1e5, r_up, u[1])),
-                        [example_fit.params["K"] / 1e5, example_fit.params["t0"]],
-                        xtol=1e-14, ftol=1e-14, gtol=1e-14)
-    assert float(sol.fun @ sol.fun) - example_fit.rss == pytest.approx(q ** 2 * s2, rel=1e-4)
+    sol = least_squares(
+        lambda u: y - reach.CURVES["logistic"].f(t, u[0] * 1e5, r_up, u[1]),
+        [example_fit.params["K"] / 1e5, example_fit.params["t0"]],
+        xtol=1e-14,
+        ftol=1e-14,
+        gtol=1e-14,
+    )
+    assert float(sol.fun @ sol.fun) - example_fit.rss == pytest.approx(q**2 * s2, rel=1e-4)
 
 
 @pytest.mark.parametrize("interval", ["confidence", "prediction"])
@@ -459,11 +510,19 @@ def test_result_vocabulary(example_fit):
     np.testing.assert_allclose(tab["residual"], tab["y"] - tab["yhat"])
     st = example_fit.settings
     assert (st["curve"], st["metric"], st["loss"], st["weights"], st["alpha"]) == (
-        "logistic", "video_views", "ols", "none", 0.05)
+        "logistic",
+        "video_views",
+        "ols",
+        "none",
+        0.05,
+    )
     assert st["origin"] == pd.Timestamp("2024-03-04") and st["n_starts"] == 4
     assert example_fit.has_intervals
-    pd.testing.assert_frame_equal(example_fit.summary.loc[["K", "r", "t0"], ["lower", "upper"]],
-                                  example_fit.conf_int(), check_names=False)
+    pd.testing.assert_frame_equal(
+        example_fit.summary.loc[["K", "r", "t0"], ["lower", "upper"]],
+        example_fit.conf_int(),
+        check_names=False,
+    )
     text = str(example_fit)
     assert text.startswith("synthetic-example: logistic fit of video_views")
     assert "K = 125,090 (123,870–126,311)" in text
@@ -483,6 +542,7 @@ def test_multiwave_to_dict_round_trips():
 
 
 # -- compare ----------------------------------------------------------------------------
+
 
 def test_compare_ranks_by_aicc(example):
     cmp = reach.compare(example, metric="video_views")
@@ -507,8 +567,9 @@ def test_compare_ranks_by_aicc(example):
     assert par["curve"].unique().tolist() == tab["curve"].tolist()
     best = par[par["curve"] == "logistic"].set_index("term")["estimate"]
     pd.testing.assert_series_equal(best, cmp.fits["logistic"].params, check_names=False)
-    np.testing.assert_allclose(ci.loc[ci["curve"] == "logistic", ["lower", "upper"]],
-                               cmp.fits["logistic"].conf_int())
+    np.testing.assert_allclose(
+        ci.loc[ci["curve"] == "logistic", ["lower", "upper"]], cmp.fits["logistic"].conf_int()
+    )
     assert cmp.settings["metric"] == "video_views" and cmp.settings["loss"] == "ols"
     assert str(cmp).startswith("synthetic-example: 5 growth curves for video_views")
     assert "Best: logistic" in str(cmp)
@@ -538,13 +599,13 @@ def test_log_loss_rejects_curves_that_are_zero_at_the_origin():
         assert not tab.loc[name, "converged"]
         assert tab.loc[name, "error"].endswith(
             f"{name} is 0 at t <= 0, so it cannot be fitted on the log scale to the 1 "
-            f"observation at or before the origin; use loss='ols' or drop them")
+            f"observation at or before the origin; use loss='ols' or drop them"
+        )
         assert name not in cmp.fits
     assert cmp.best.curve == "logistic"
     t, y, _ = synthetic("bass")
     with pytest.raises(FitError, match="2 observations at or before the origin"):
-        reach.fit(np.r_[[50.0, 80.0], y], "expsat", t=np.r_[[-1.0, 0.0], t],
-                  loss="robust_log")
+        reach.fit(np.r_[[50.0, 80.0], y], "expsat", t=np.r_[[-1.0, 0.0], t], loss="robust_log")
     # on the observed scale the same data fit (the point at t = 0 is just a residual)
     assert reach.fit(np.r_[[50.0, 80.0], y], "bass", t=np.r_[[-1.0, 0.0], t]).converged
 
@@ -581,6 +642,7 @@ def test_compare_rejects_unknown_arguments(example):
 
 # -- describe -------------------------------------------------------------------------
 
+
 def test_describe_fittable_case(example):
     d = reach.describe(example)
     assert d.fittable == ("video_views",)
@@ -595,12 +657,20 @@ def test_describe_fittable_case(example):
     pd.testing.assert_frame_equal(back.figures, d.figures)
     assert str(d).startswith(d.explanation + "\nSettings:")
     assert d.settings["kinds"] == "observed, reported"
-    assert list(d.params.columns) == ["metric", "n", "first_time", "last_time", "min", "max",
-                                      "last_value"]
+    assert list(d.params.columns) == [
+        "metric",
+        "n",
+        "first_time",
+        "last_time",
+        "min",
+        "max",
+        "last_value",
+    ]
     assert not d.has_intervals
 
 
 # -- plots ----------------------------------------------------------------------------
+
 
 def test_reach_plot(example_fit):
     fig = example_fit.plot()
@@ -631,6 +701,7 @@ def test_compare_plot(example):
 
 # -- bad arguments: ParameterError everywhere --------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def plain_fit():
     t, y, _ = synthetic("logistic")
@@ -638,8 +709,17 @@ def plain_fit():
 
 
 def _spec(**change):
-    kw = dict(name="x", param_names=("a", "b"), bounds=((0, 1), (0, 1)), f=None, p0=None,
-              saturation=None, peak_time=None, rate_param="a", formula="")
+    kw = dict(
+        name="x",
+        param_names=("a", "b"),
+        bounds=((0, 1), (0, 1)),
+        f=None,
+        p0=None,
+        saturation=None,
+        peak_time=None,
+        rate_param="a",
+        formula="",
+    )
     kw.update(change)
     return reach.CurveSpec(**kw)
 
@@ -660,9 +740,11 @@ BAD_ARGUMENTS = {
     "multiwave anchor count": lambda ex, f, pf: reach.multiwave("logistic", 2, anchors=(None,)),
     "multiwave anchors as text": lambda ex, f, pf: reach.multiwave("logistic", 2, anchors="ab"),
     "multiwave unreadable anchor": lambda ex, f, pf: reach.multiwave(
-        "logistic", 2, anchors=(None, "not a date")),
+        "logistic", 2, anchors=(None, "not a date")
+    ),
     "multiwave event kind without case": lambda ex, f, pf: reach.multiwave(
-        "logistic", 2, anchors=(None, "coverage")),
+        "logistic", 2, anchors=(None, "coverage")
+    ),
     "multiwave window": lambda ex, f, pf: reach.multiwave("logistic", 2, window=(5, 1)),
     # fit: curve and options
     "unknown curve": lambda ex, f, pf: reach.fit(Y, "weibull", t=T),
@@ -688,14 +770,14 @@ BAD_ARGUMENTS = {
     "weights shape": lambda ex, f, pf: reach.fit(Y, t=T, weights=np.ones(3)),
     "weights negative": lambda ex, f, pf: reach.fit(Y, t=T, weights=-np.ones(len(Y))),
     "weights mapping without a level": lambda ex, f, pf: reach.fit(
-        ex, metric="video_views", weights={"high": 1.0}),
+        ex, metric="video_views", weights={"high": 1.0}
+    ),
     "weights mapping value": lambda ex, f, pf: reach.fit(
-        ex, metric="video_views", weights={"high": "1", "medium": 1, "low": 1,
-                                           "unverified": 1}),
+        ex, metric="video_views", weights={"high": "1", "medium": 1, "low": 1, "unverified": 1}
+    ),
     "metric not in the case": lambda ex, f, pf: reach.fit(ex, metric="nope"),
     "kinds": lambda ex, f, pf: reach.fit(ex, metric="video_views", kinds=("rumour",)),
-    "min_confidence": lambda ex, f, pf: reach.fit(ex, metric="video_views",
-                                                  min_confidence="sure"),
+    "min_confidence": lambda ex, f, pf: reach.fit(ex, metric="video_views", min_confidence="sure"),
     # the result
     "conf_int alpha": lambda ex, f, pf: f.conf_int(1.5),
     "conf_int method": lambda ex, f, pf: f.conf_int(method="bayes"),
@@ -704,8 +786,7 @@ BAD_ARGUMENTS = {
     "predict interval": lambda ex, f, pf: f.predict([1.0], interval="band"),
     "predict alpha": lambda ex, f, pf: f.predict([1.0], alpha=0),
     "predict times as text": lambda ex, f, pf: f.predict(["soon"]),
-    "predict dates without origin": lambda ex, f, pf: pf.predict(
-        pd.DatetimeIndex(["2024-03-07"])),
+    "predict dates without origin": lambda ex, f, pf: pf.predict(pd.DatetimeIndex(["2024-03-07"])),
     "predict bootstrap": lambda ex, f, pf: f.predict([1.0], bootstrap=5),
     "predict seed": lambda ex, f, pf: f.predict([1.0], seed=-1),
     "time_to_share range": lambda ex, f, pf: f.time_to_share(1.5),
@@ -713,18 +794,20 @@ BAD_ARGUMENTS = {
     "peak_time method": lambda ex, f, pf: f.peak_time(method="exact"),
     "milestones shares": lambda ex, f, pf: f.milestones(shares=(2.0,)),
     "from_dict of another type": lambda ex, f, pf: reach.ReachFit.from_dict(
-        {**f.to_dict(), "type": "Comparison"}),
+        {**f.to_dict(), "type": "Comparison"}
+    ),
     # compare
     "compare unknown argument": lambda ex, f, pf: reach.compare(ex, colour="red"),
     "compare loss": lambda ex, f, pf: reach.compare(ex, metric="video_views", loss="l1"),
     "compare alpha": lambda ex, f, pf: reach.compare(ex, metric="video_views", alpha=2),
-    "compare unknown curve": lambda ex, f, pf: reach.compare(ex, ["weibull"],
-                                                             metric="video_views"),
+    "compare unknown curve": lambda ex, f, pf: reach.compare(ex, ["weibull"], metric="video_views"),
     "compare metric": lambda ex, f, pf: reach.compare(ex, metric="nope"),
     "comparison conf_int alpha": lambda ex, f, pf: reach.compare(
-        ex, ["logistic"], metric="video_views").conf_int(0),
+        ex, ["logistic"], metric="video_views"
+    ).conf_int(0),
     "comparison from_dict of another type": lambda ex, f, pf: reach.Comparison.from_dict(
-        {"type": "ReachFit"}),
+        {"type": "ReachFit"}
+    ),
     # describe and normalised
     "describe metric": lambda ex, f, pf: reach.describe(ex, metric="nope"),
     "describe min_n": lambda ex, f, pf: reach.describe(ex, min_n=0),
@@ -741,10 +824,13 @@ def test_bad_arguments_raise_parameter_error(what, example, example_fit, plain_f
 
 
 def test_a_missing_metric_names_the_metrics_there_are(example):
-    for call in (lambda: reach.fit(example, metric="views"),
-                 lambda: reach.compare(example, metric="views"),
-                 lambda: reach.describe(example, metric="views")):
+    for call in (
+        lambda: reach.fit(example, metric="views"),
+        lambda: reach.compare(example, metric="views"),
+        lambda: reach.describe(example, metric="views"),
+    ):
         with pytest.raises(ParameterError) as err:
             call()
-        assert str(err.value) == ("case 'synthetic-example' has no reach metric 'views'; "
-                                  "it has: video_views, forum_posts")
+        assert str(err.value) == (
+            "case 'synthetic-example' has no reach metric 'views'; it has: video_views, forum_posts"
+        )

@@ -50,7 +50,7 @@ def test_ubg_song2_wave_is_identified(ubg_compare):
     # every random-start seed. +-1.5 days absorbs optimiser and platform noise while
     # keeping the bound (40) and the next observations (day 87) well outside.
     assert res.params["t0_2"] == pytest.approx(43.5, abs=1.5)
-    assert not any("t0_2" in n for n in res.notes)   # not on a bound
+    assert not any("t0_2" in n for n in res.notes)  # not on a bound
     assert res.params["K_2"] > 5e5
     # and it beats every single curve on AICc
     tab = ubg_compare.table.set_index("curve")
@@ -115,8 +115,10 @@ def test_case_analysis_block_sets_metric_loss_and_waves():
 
 
 def test_normalised_puts_cases_on_one_axis_and_says_who_is_left_out():
-    cases = [ck.load_case(i) for i in ("united-breaks-guitars", "werder-bremen-wiesenhof",
-                                       "range-rover-colchester")]
+    cases = [
+        ck.load_case(i)
+        for i in ("united-breaks-guitars", "werder-bremen-wiesenhof", "range-rover-colchester")
+    ]
     df = reach.normalised(cases)
     assert list(df.columns) == list(reach.NORMALISED_COLUMNS)
     assert set(df["case"]) == {"united-breaks-guitars", "werder-bremen-wiesenhof"}
@@ -126,7 +128,8 @@ def test_normalised_puts_cases_on_one_axis_and_says_who_is_left_out():
     ubg = cases[0].series("youtube_views_song1")
     np.testing.assert_allclose(
         df.loc[df["case"] == "united-breaks-guitars", "share"].to_numpy(),
-        ubg["value"].to_numpy() / ubg["value"].max())
+        ubg["value"].to_numpy() / ubg["value"].max(),
+    )
 
 
 def test_describe_plot_uses_the_figures_it_kept(monkeypatch):
@@ -143,17 +146,21 @@ def test_describe_plot_uses_the_figures_it_kept(monkeypatch):
 
 
 def test_main_metric_prefers_the_fittable_then_the_richest_then_none(tmp_path):
-    assert reach.describe(ck.load_case("united-breaks-guitars")).main_metric == \
-        "youtube_views_song1"
+    assert (
+        reach.describe(ck.load_case("united-breaks-guitars")).main_metric == "youtube_views_song1"
+    )
     rr = reach.describe(ck.load_case("range-rover-colchester"))
     assert rr.fittable == () and rr.main_metric in ck.load_case("range-rover-colchester").metrics
-    assert rr.main_metric == rr.table.sort_values("n_all_kinds", ascending=False,
-                                                  kind="stable")["metric"].iloc[0]
+    assert (
+        rr.main_metric
+        == rr.table.sort_values("n_all_kinds", ascending=False, kind="stable")["metric"].iloc[0]
+    )
     empty = ck.load_case(ck.new_case("empty-case", tmp_path))
     assert reach.describe(empty).main_metric is None
 
 
 # -- a case loaded from a folder: the fit carries that folder's facts ---------------------
+
 
 def _edited_copy(tmp_path: Path) -> Path:
     """The bundled synthetic example, copied outside the catalog, going public a day
@@ -162,8 +169,10 @@ def _edited_copy(tmp_path: Path) -> Path:
     folder = tmp_path / "synthetic-example"
     shutil.copytree(src, folder)
     text = (folder / "case.yaml").read_text(encoding="utf-8")
-    for old, new in (("going_public: {date: 2024-03-04", "going_public: {date: 2024-03-03"),
-                     ("first_response: {date: 2024-03-08", "first_response: {date: 2024-03-09")):
+    for old, new in (
+        ("going_public: {date: 2024-03-04", "going_public: {date: 2024-03-03"),
+        ("first_response: {date: 2024-03-08", "first_response: {date: 2024-03-09"),
+    ):
         assert old in text
         text = text.replace(old, new)
     (folder / "case.yaml").write_text(text, encoding="utf-8")

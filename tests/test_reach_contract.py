@@ -27,8 +27,11 @@ def _data(spec, seed=0):
     theta = np.asarray(spec.p0(t, base)[0], dtype=float)
     lo = np.array([b[0] for b in spec.bounds])
     hi = np.array([b[1] for b in spec.bounds])
-    theta = np.clip(theta, np.where(np.isfinite(lo), lo + 1e-3, -np.inf),
-                    np.where(np.isfinite(hi), hi - 1e-3, np.inf))
+    theta = np.clip(
+        theta,
+        np.where(np.isfinite(lo), lo + 1e-3, -np.inf),
+        np.where(np.isfinite(hi), hi - 1e-3, np.inf),
+    )
     y = spec.f(t, *theta) * np.exp(rng.normal(0, 0.01, t.size))
     return t, y
 

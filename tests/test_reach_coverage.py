@@ -8,10 +8,13 @@ import pytest
 from casekit import reach
 
 
-@pytest.mark.parametrize("curve,theta", [
-    ("logistic", (120000.0, 0.9, 3.0)),
-    ("gompertz", (80000.0, 0.5, 4.0)),
-])
+@pytest.mark.parametrize(
+    "curve,theta",
+    [
+        ("logistic", (120000.0, 0.9, 3.0)),
+        ("gompertz", (80000.0, 0.5, 4.0)),
+    ],
+)
 def test_asymptotic_interval_coverage(curve, theta):
     spec = reach.CURVES[curve]
     rng = np.random.default_rng(2024)

@@ -74,8 +74,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("dataset,model,curve,loss,weighted,g,terms", CASES,
-                         ids=[f"{c[0]}-{c[1]}" for c in CASES])
+@pytest.mark.parametrize(
+    "dataset,model,curve,loss,weighted,g,terms", CASES, ids=[f"{c[0]}-{c[1]}" for c in CASES]
+)
 def test_matches_r_nls(ref, dataset, model, curve, loss, weighted, g, terms):
     d = _data(dataset)
     w = d["w"].to_numpy() if weighted else None
@@ -114,9 +115,11 @@ def test_profile_intervals_match_r(dataset):
     r = prof[prof["dataset"] == dataset].set_index("term")
     d = _data(dataset)
     ci = reach.fit(d["y"].to_numpy(), "logistic", t=d["t"].to_numpy()).conf_int(method="profile")
-    mine = {"Asym": (ci.loc["K", "lower"], ci.loc["K", "upper"]),
-            "xmid": (ci.loc["t0", "lower"], ci.loc["t0", "upper"]),
-            "scal": (1 / ci.loc["r", "upper"], 1 / ci.loc["r", "lower"])}
+    mine = {
+        "Asym": (ci.loc["K", "lower"], ci.loc["K", "upper"]),
+        "xmid": (ci.loc["t0", "lower"], ci.loc["t0", "upper"]),
+        "scal": (1 / ci.loc["r", "upper"], 1 / ci.loc["r", "lower"]),
+    }
     for term, (lo, hi) in mine.items():
         assert lo == pytest.approx(r.loc[term, "lower"], rel=RTOL)
         assert hi == pytest.approx(r.loc[term, "upper"], rel=RTOL)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from conftest import REPO_ROOT, SHARED
 
 README = (REPO_ROOT / "README.md").read_text(encoding="utf-8")

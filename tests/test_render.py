@@ -28,7 +28,7 @@ HEADER = """\
 # ---
 """
 
-FIGURE_NB = HEADER + textwrap.dedent('''
+FIGURE_NB = HEADER + textwrap.dedent("""
     # %% [markdown]
     # # A tiny report
 
@@ -47,7 +47,7 @@ FIGURE_NB = HEADER + textwrap.dedent('''
     display({"application/vnd.plotly.v1+json": {
         "data": [{"type": "scatter", "x": list(range(n)), "y": list(range(n)), "name": label}],
         "layout": {"title": {"text": "tiny"}}}}, raw=True)
-    ''')
+    """)
 
 
 def write_nb(folder: Path, name: str, text: str) -> Path:
@@ -57,6 +57,7 @@ def write_nb(folder: Path, name: str, text: str) -> Path:
 
 
 # --- parameters ------------------------------------------------------------------------
+
 
 def test_every_bundled_notebook_declares_typed_parameters():
     assert set(R.list_notebooks()) >= set(R.NOTEBOOKS)
@@ -70,17 +71,20 @@ def test_every_bundled_notebook_declares_typed_parameters():
             assert R.coerce_params(nb, {p.name: p.default})[p.name] == p.default
 
 
-@pytest.mark.parametrize(("name", "text", "expected"), [
-    ("horizon", "30", 30),
-    ("horizon", "1_000", 1000),
-    ("effectiveness", "0.25", 0.25),
-    ("effectiveness", "1", 1.0),
-    ("delays", "0,1, 7", [0.0, 1.0, 7.0]),
-    ("delays", "[0, 0.5]", [0.0, 0.5]),
-    ("peers", "DAL, LUV", ["DAL", "LUV"]),
-    ("curves", "logistic,bass", ["logistic", "bass"]),
-    ("metric", "video_views", "video_views"),
-])
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("horizon", "30", 30),
+        ("horizon", "1_000", 1000),
+        ("effectiveness", "0.25", 0.25),
+        ("effectiveness", "1", 1.0),
+        ("delays", "0,1, 7", [0.0, 1.0, 7.0]),
+        ("delays", "[0, 0.5]", [0.0, 0.5]),
+        ("peers", "DAL, LUV", ["DAL", "LUV"]),
+        ("curves", "logistic,bass", ["logistic", "bass"]),
+        ("metric", "video_views", "video_views"),
+    ],
+)
 def test_cli_strings_are_coerced_to_declared_types(name, text, expected):
     out = R.coerce_params("case_report", {name: text})
     assert out[name] == expected
@@ -126,8 +130,9 @@ def test_unknown_notebook_and_case_for_a_caseless_notebook(tmp_path):
     with pytest.raises(ParameterError, match="takes no case"):
         R.render("synthetic-example", "compare_cases", out_dir=tmp_path)
     with pytest.raises(ParameterError, match="no case 'nope'"):
-        R.render(notebook="compare_cases", params={"cases": "synthetic-example,nope"},
-                 out_dir=tmp_path)
+        R.render(
+            notebook="compare_cases", params={"cases": "synthetic-example,nope"}, out_dir=tmp_path
+        )
 
 
 def test_prices_env_fills_prices_dir_and_paths_become_absolute(tmp_path, monkeypatch):
@@ -137,12 +142,14 @@ def test_prices_env_fills_prices_dir_and_paths_become_absolute(tmp_path, monkeyp
     monkeypatch.delenv(R.PRICES_ENV)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "p").mkdir()
-    job = R._prepare(R.Spec("case_report", "synthetic-example", {"prices_dir": "p"}),
-                     tmp_path, False)
+    job = R._prepare(
+        R.Spec("case_report", "synthetic-example", {"prices_dir": "p"}), tmp_path, False
+    )
     assert job.params["prices_dir"] == str(tmp_path.resolve() / "p")
     with pytest.raises(ParameterError, match="'prices_dir': 'nowhere' is not a folder"):
-        R._prepare(R.Spec("case_report", "synthetic-example", {"prices_dir": "nowhere"}),
-                   tmp_path, False)
+        R._prepare(
+            R.Spec("case_report", "synthetic-example", {"prices_dir": "nowhere"}), tmp_path, False
+        )
     monkeypatch.setenv(R.PRICES_ENV, str(tmp_path / "gone"))
     with pytest.raises(ParameterError, match=f"from {R.PRICES_ENV}"):
         R._prepare(R.Spec("case_report", "synthetic-example"), tmp_path, False)
@@ -175,14 +182,12 @@ def test_classroom_reports_follow_the_cases_own_flag(monkeypatch, tmp_path):
     dst = cases / "my-classroom-case"
     shutil.copytree(Path(ck.load_case("synthetic-example").path), dst)
     yml = dst / "case.yaml"
-    text = yml.read_text(encoding="utf-8").replace("id: synthetic-example",
-                                                    "id: my-classroom-case")
+    text = yml.read_text(encoding="utf-8").replace("id: synthetic-example", "id: my-classroom-case")
     assert "\nanalysis:" not in text
     yml.write_text(text + "analysis:\n  classroom: true\n", encoding="utf-8")
     assert ck.validate(dst) == []
     monkeypatch.setenv("CASEKIT_DATA", str(cases))
-    classroom = [s for s in R.bundled_specs({"grid_delays": [0, 3]})
-                 if s.notebook == "classroom"]
+    classroom = [s for s in R.bundled_specs({"grid_delays": [0, 3]}) if s.notebook == "classroom"]
     assert [s.case for s in classroom] == [*flagged, "my-classroom-case"]
     assert all(s.params == {"grid_delays": [0, 3]} for s in classroom)
 
@@ -203,8 +208,9 @@ def test_classroom_reports_follow_the_cases_own_flag(monkeypatch, tmp_path):
 def test_render_code_names_no_case_ticker_or_claim():
     """Defaults that belong to a case live in its case.yaml, not in casekit.render."""
     root = Path(R.__file__).parent
-    text = "\n".join(p.read_text(encoding="utf-8") for p in sorted(root.rglob("*"))
-                     if p.suffix in (".py", ".j2"))
+    text = "\n".join(
+        p.read_text(encoding="utf-8") for p in sorted(root.rglob("*")) if p.suffix in (".py", ".j2")
+    )
     for case_id in ck.list_cases().query("valid")["id"]:
         case = ck.load_case(case_id)
         if case.synthetic:  # the fictional example is what doctests run on
@@ -258,16 +264,26 @@ def test_package_fingerprint_covers_subpackages_and_templates(tmp_path, monkeypa
     import casekit
 
     pkg = tmp_path / "casekit"
-    files = {"__init__.py": "", "render/__init__.py": "", "render/templates/index.html.j2": "a",
-             "reach/curves.py": "x = 1", "_bundled_notebooks/n.py": "nb", "data.csv": "1"}
+    files = {
+        "__init__.py": "",
+        "render/__init__.py": "",
+        "render/templates/index.html.j2": "a",
+        "reach/curves.py": "x = 1",
+        "_bundled_notebooks/n.py": "nb",
+        "data.csv": "1",
+    }
     for name, text in files.items():
         (pkg / name).parent.mkdir(parents=True, exist_ok=True)
         (pkg / name).write_text(text, encoding="utf-8")
     monkeypatch.setattr(casekit, "__file__", str(pkg / "__init__.py"))
     base = R.jobs._package_fingerprint()
     assert R.jobs._package_fingerprint() == base
-    for name, changes in [("reach/curves.py", True), ("render/templates/index.html.j2", True),
-                          ("_bundled_notebooks/n.py", False), ("data.csv", False)]:
+    for name, changes in [
+        ("reach/curves.py", True),
+        ("render/templates/index.html.j2", True),
+        ("_bundled_notebooks/n.py", False),
+        ("data.csv", False),
+    ]:
         before = R.jobs._package_fingerprint()
         (pkg / name).write_text(files[name] + " edited", encoding="utf-8")
         assert (R.jobs._package_fingerprint() != before) is changes, name
@@ -276,10 +292,20 @@ def test_package_fingerprint_covers_subpackages_and_templates(tmp_path, monkeypa
 def test_index_escapes_what_the_sidecars_say(tmp_path):
     folder = tmp_path / "synthetic-example"
     folder.mkdir()
-    (folder / "x.json").write_text(json.dumps({
-        "notebook": "x", "key": "k", "case": "<i>case</i>", "status": "failed",
-        "params": {"label": "</code><script>alert(1)</script>"},
-        "error": "ValueError: <b>bad</b> & worse", "seconds": 1.5}), encoding="utf-8")
+    (folder / "x.json").write_text(
+        json.dumps(
+            {
+                "notebook": "x",
+                "key": "k",
+                "case": "<i>case</i>",
+                "status": "failed",
+                "params": {"label": "</code><script>alert(1)</script>"},
+                "error": "ValueError: <b>bad</b> & worse",
+                "seconds": 1.5,
+            }
+        ),
+        encoding="utf-8",
+    )
     (folder / "x.log").write_text("log", encoding="utf-8")
     page = R.write_index(tmp_path).read_text(encoding="utf-8")
     assert "<script>" not in page and "<b>bad</b>" not in page and "<i>case</i>" not in page
@@ -292,9 +318,11 @@ def test_index_escapes_what_the_sidecars_say(tmp_path):
 
 # --- HTML post-processing --------------------------------------------------------------
 
+
 def test_figure_html_escapes_script_breakers():
-    out = R._figure_html({"data": [{"name": "</script><script>alert(1)</script>"}],
-                          "layout": {"height": 300}}, "f1")
+    out = R._figure_html(
+        {"data": [{"name": "</script><script>alert(1)</script>"}], "layout": {"height": 300}}, "f1"
+    )
     assert out.count("</script>") == 1
     assert 'style="height:300px' in out
     assert "Plotly.newPlot" in out
@@ -305,14 +333,16 @@ def test_plotly_outputs_become_html_divs():
 
     nb = nbformat.v4.new_notebook()
     cell = nbformat.v4.new_code_cell("fig")
-    cell.outputs = [nbformat.v4.new_output(
-        "display_data", data={R._PLOTLY_MIME: {"data": [], "layout": {}}})]
+    cell.outputs = [
+        nbformat.v4.new_output("display_data", data={R._PLOTLY_MIME: {"data": [], "layout": {}}})
+    ]
     nb.cells.append(cell)
     assert R._plotly_to_html(nb) == 1
     assert "casekit-fig-1" in nb.cells[0].outputs[0]["data"]["text/html"]
 
 
 # --- end to end on a tiny notebook ---------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
@@ -329,8 +359,7 @@ def test_render_writes_report_files(tiny):
     assert r.html == out / "synthetic-example" / "tiny.html"
     assert r.ipynb.is_file() and r.log.is_file()
     assert (out / "plotly.min.js").stat().st_size > 1_000_000
-    leftovers = [p.name for p in out.rglob("*") if p.name.startswith(".") or
-                 p.suffix == ".tmp"]
+    leftovers = [p.name for p in out.rglob("*") if p.name.startswith(".") or p.suffix == ".tmp"]
     assert leftovers == []
 
 
@@ -370,8 +399,7 @@ def test_kernel_runs_in_its_own_working_directory(tiny):
     assert Path(cwd) != Path.cwd() and not Path(cwd).exists()  # a temp dir, removed after
 
 
-def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_path,
-                                                                      monkeypatch):
+def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_path, monkeypatch):
     _, nb, out, _ = tiny
     # casekit's own source is part of the fingerprint; others may be editing it right now
     monkeypatch.setattr(R.jobs, "_package_fingerprint", lambda: "fixed for this test")
@@ -379,10 +407,13 @@ def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_pa
     again = R.render("synthetic-example", nb, params={"n": 4}, out_dir=out)
     assert again.status == "cached"
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert len(re.findall(r'<tr class="cached"><td><a href="synthetic-example/tiny.html">',
-                          index)) == 1
-    assert R.render("synthetic-example", nb, params={"n": 4}, out_dir=out,
-                    force=True).status == "ok"
+    assert (
+        len(re.findall(r'<tr class="cached"><td><a href="synthetic-example/tiny.html">', index))
+        == 1
+    )
+    assert (
+        R.render("synthetic-example", nb, params={"n": 4}, out_dir=out, force=True).status == "ok"
+    )
     assert R.render("synthetic-example", nb, params={"n": 5}, out_dir=out).status == "ok"
 
     # case data: a copy of the synthetic case under CASEKIT_DATA, then edited
@@ -391,13 +422,16 @@ def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_pa
     dst = cases / "copy-of-example"
     shutil.copytree(src, dst)
     yml = dst / "case.yaml"
-    yml.write_text(yml.read_text(encoding="utf-8").replace(
-        "id: synthetic-example", "id: copy-of-example"), encoding="utf-8")
+    yml.write_text(
+        yml.read_text(encoding="utf-8").replace("id: synthetic-example", "id: copy-of-example"),
+        encoding="utf-8",
+    )
     monkeypatch.setenv("CASEKIT_DATA", str(cases))
     assert R.render("copy-of-example", nb, out_dir=out).status == "ok"
     assert R.render("copy-of-example", nb, out_dir=out).status == "cached"
-    yml.write_text(yml.read_text(encoding="utf-8").replace("summary:", "summary: Edited."),
-                   encoding="utf-8")
+    yml.write_text(
+        yml.read_text(encoding="utf-8").replace("summary:", "summary: Edited."), encoding="utf-8"
+    )
     assert ck.validate(dst) == []
     assert R.render("copy-of-example", nb, out_dir=out).status == "ok"
 
@@ -407,13 +441,18 @@ def test_unchanged_inputs_reuse_the_report_and_changes_render_again(tiny, tmp_pa
 
 
 def test_failure_raises_with_log_and_leaves_no_report(tmp_path):
-    nb = write_nb(tmp_path, "boom", HEADER + textwrap.dedent('''
+    nb = write_nb(
+        tmp_path,
+        "boom",
+        HEADER
+        + textwrap.dedent("""
         # %% tags=["parameters"]
         case: str = "synthetic-example"  # case id
 
         # %%
         raise RuntimeError("the data for " + case + " is odd")
-        '''))
+        """),
+    )
     out = tmp_path / "reports"
     stem = out / "synthetic-example" / "boom"
     stem.parent.mkdir(parents=True)
@@ -443,8 +482,10 @@ def test_bundled_specs_add_the_market_test_when_prices_are_available(monkeypatch
     specs = {s.case: s for s in R.bundled_specs() if s.notebook == "case_report"}
     # the ticker comes from the case's own analysis.market block in case.yaml
     assert specs["united-breaks-guitars"].params == {
-        "ticker": "UAL", "market_index": "GSPC",
-        "peers": ["DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW"]}
+        "ticker": "UAL",
+        "market_index": "GSPC",
+        "peers": ["DAL", "LUV", "JBLU", "ALK", "AAL", "SKYW"],
+    }
     assert specs["synthetic-example"].params == {}
 
 
@@ -477,16 +518,20 @@ def test_sequential_batch_survives_an_error_outside_the_notebook(tmp_path, monke
 
     monkeypatch.setattr(R.run, "_write_sidecar", broken_for_one_case)
     out = tmp_path / "reports"
-    batch = R.render_batch([R.Spec(str(nb), "synthetic-example"),
-                            R.Spec(str(nb), "united-breaks-guitars")],
-                           jobs=1, out_dir=out, progress=False)
+    batch = R.render_batch(
+        [R.Spec(str(nb), "synthetic-example"), R.Spec(str(nb), "united-breaks-guitars")],
+        jobs=1,
+        out_dir=out,
+        progress=False,
+    )
     bad, good = batch.results
     assert not batch.ok and batch.failed == [bad]
     assert bad.status == "failed" and "No space left on device" in bad.error
     assert good.status == "ok" and good.html.is_file()
     table = batch.table()
-    assert re.search(r"^synthetic-example/tiny\s+failed\s.*No space left on device", table,
-                     re.MULTILINE)
+    assert re.search(
+        r"^synthetic-example/tiny\s+failed\s.*No space left on device", table, re.MULTILINE
+    )
     assert "2 report(s), 1 failed" in table
     index = (out / "index.html").read_text(encoding="utf-8")
     assert batch.index == out / "index.html"

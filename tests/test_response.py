@@ -31,6 +31,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "research"
 # fixtures
 # ---------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def syn():
     return ck.load_case("synthetic-example")
@@ -53,8 +54,10 @@ def wh():
 
 @pytest.fixture(scope="module")
 def fits(syn):
-    return {c: ck.reach.fit(syn, curve=c, metric="video_views")
-            for c in ("logistic", "gompertz", "richards", "bass", "expsat")}
+    return {
+        c: ck.reach.fit(syn, curve=c, metric="video_views")
+        for c in ("logistic", "gompertz", "richards", "bass", "expsat")
+    }
 
 
 def logistic(t, K, r, t0):
@@ -73,10 +76,16 @@ def _edit_yaml(case_dir: Path, old: str, new: str) -> None:
 # delays
 # ---------------------------------------------------------------------------
 
+
 def test_delays_synthetic_by_hand(syn):
     d = rs.delays(syn)
-    inc, comp, pub, resp, res = (date(2024, 2, 1), date(2024, 2, 2), date(2024, 3, 4),
-                                 date(2024, 3, 8), date(2024, 3, 15))
+    inc, comp, pub, resp, res = (
+        date(2024, 2, 1),
+        date(2024, 2, 2),
+        date(2024, 3, 4),
+        date(2024, 3, 8),
+        date(2024, 3, 15),
+    )
     expected = {
         "incident_to_first_complaint": (comp - inc).days,
         "decision_delay": (resp - comp).days,
@@ -101,7 +110,8 @@ def test_delays_unknown_dates_stay_unknown(rr):
     nc = d.table[~d.table["computable"]]
     assert nc["days"].isna().all()
     assert nc.set_index("delay").loc["decision_delay", "reason"] == (
-        "first_complaint unknown in the sources")
+        "first_complaint unknown in the sources"
+    )
     assert "not computable" in str(d)
 
 
@@ -117,12 +127,17 @@ def test_delays_range_precision_ubg(ubg):
 
 
 def test_delays_month_precision_and_null(case_dir):
-    _edit_yaml(case_dir,
-               "first_complaint: {date: 2024-02-02, precision: day",
-               "first_complaint: {date: 2024-02, precision: month")
-    _edit_yaml(case_dir,
-               "resolution: {date: 2024-03-15, precision: day, source: synthetic-timeline, "
-               "confidence: high}", "resolution: null")
+    _edit_yaml(
+        case_dir,
+        "first_complaint: {date: 2024-02-02, precision: day",
+        "first_complaint: {date: 2024-02, precision: month",
+    )
+    _edit_yaml(
+        case_dir,
+        "resolution: {date: 2024-03-15, precision: day, source: synthetic-timeline, "
+        "confidence: high}",
+        "resolution: null",
+    )
     case = ck.load_case(case_dir)
     d = rs.delays(case)
     row = d.table.set_index("delay").loc["decision_delay"]
@@ -148,11 +163,12 @@ def test_delays_result_surface(syn):
 # detection replay
 # ---------------------------------------------------------------------------
 
+
 def _first_sd_alert(values, w, b, k):
     """Plain-Python replay of '24 h mean > baseline mean + k SD' (windows ending at i)."""
     for i in range(w + b - 1, len(values)):
-        win = values[i - w + 1:i + 1]
-        base = values[i - w - b + 1:i - w + 1]
+        win = values[i - w + 1 : i + 1]
+        base = values[i - w - b + 1 : i - w + 1]
         if any(math.isnan(v) for v in win + base):
             continue
         if statistics.mean(win) > statistics.mean(base) + k * statistics.stdev(base):
@@ -235,14 +251,18 @@ def test_detection_cumulative_sparse_is_stated(syn, ubg):
 
 def test_detection_cumulative_differencing(case_dir):
     # hourly cumulative readings exactly one hour apart -> increments of 10, then a jump
-    rows = ["time,time_precision,time_end,metric,value,unit,cumulative,qualifier,kind,method,"
-            "source,quote,confidence,note"]
+    rows = [
+        "time,time_precision,time_end,metric,value,unit,cumulative,qualifier,kind,method,"
+        "source,quote,confidence,note"
+    ]
     cum = 0
     for h in range(16):
         cum += 10 if h < 14 else 100
         t = pd.Timestamp("2024-03-04") + pd.Timedelta(hours=h)
-        rows.append(f"{t:%Y-%m-%dT%H:%M},hour,,mentions,{cum},mentions,true,exact,observed,,"
-                    f"synthetic-counter,q,high,")
+        rows.append(
+            f"{t:%Y-%m-%dT%H:%M},hour,,mentions,{cum},mentions,true,exact,observed,,"
+            f"synthetic-counter,q,high,"
+        )
     (case_dir / "reach.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     case = ck.load_case(case_dir)
     counts, step, note = rs._metric_counts(case, "mentions")
@@ -257,6 +277,7 @@ def test_detection_cumulative_differencing(case_dir):
 # delay cost
 # ---------------------------------------------------------------------------
 
+
 def test_flow_closed_form_vs_module(fits):
     fit = fits["logistic"]
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
@@ -269,7 +290,8 @@ def test_flow_closed_form_vs_module(fits):
             assert dc.at(d)["final_reach"] == pytest.approx(expected, rel=1e-10)
             assert dc.at(d)["reach_avoided"] == pytest.approx(K - expected, rel=1e-9, abs=1e-6)
             assert dc.at(d)["cost_of_delay"] == pytest.approx(
-                e * (y - logistic(0, K, r, t0)), rel=1e-9, abs=1e-6)
+                e * (y - logistic(0, K, r, t0)), rel=1e-9, abs=1e-6
+            )
 
 
 @pytest.mark.parametrize("curve", ["logistic", "gompertz", "richards", "bass", "expsat"])
@@ -282,8 +304,11 @@ def test_monotone_and_infinite_delay_reproduces_fit(fits, curve, model):
         f = dc.table["final_reach"].to_numpy()
         assert np.all(np.diff(f) >= -1e-9 * f.max())
         H = dc.horizon
-        fitted = (fit.saturation if np.isinf(H)
-                  else float(fit.predict([H], interval=None)["yhat"].iloc[0]))
+        fitted = (
+            fit.saturation
+            if np.isinf(H)
+            else float(fit.predict([H], interval=None)["yhat"].iloc[0])
+        )
         assert dc.at(np.inf)["final_reach"] == pytest.approx(fitted, rel=1e-9)
         assert dc.fitted_final == pytest.approx(fitted, rel=1e-9)
     # the bands are monotone too (each draw's curve is)
@@ -327,16 +352,16 @@ def test_rate_damping_gompertz_and_bass_vs_solve_ivp(fits):
     b = fits["bass"]
     m, p, q = (b.params[n] for n in ("m", "p", "q"))
     yb = lambda t: m * (1 - np.exp(-(p + q) * t)) / (1 + q / p * np.exp(-(p + q) * t))  # noqa: E731
-    dc = rs.delay_cost(b, delays=[0.5, 2.0, 4.0], effectiveness=e, model="rate", horizon=H,
-                       n_draws=0)
+    dc = rs.delay_cost(
+        b, delays=[0.5, 2.0, 4.0], effectiveness=e, model="rate", horizon=H, n_draws=0
+    )
     for d in (0.5, 2.0, 4.0):
         exp_ = _solve(lambda t, y: (p + q * (1 - e) * y / m) * (m - y), yb(d), d, H)
         assert dc.at(d)["final_reach"] == pytest.approx(exp_, rel=1e-6)
 
 
 def test_rate_damping_saves_nothing_at_infinite_horizon(fits):
-    dc = rs.delay_cost(fits["logistic"], delays=[0, 1, 5], model="rate", horizon=np.inf,
-                       n_draws=0)
+    dc = rs.delay_cost(fits["logistic"], delays=[0, 1, 5], model="rate", horizon=np.inf, n_draws=0)
     assert np.allclose(dc.table["final_reach"], fits["logistic"].saturation)
     assert np.allclose(dc.table["reach_avoided"], 0.0)
 
@@ -428,6 +453,7 @@ def test_ubg_delay_cost_one_day(ubg):
 # reach while waiting
 # ---------------------------------------------------------------------------
 
+
 def test_reach_while_waiting_by_hand(fits):
     fit = fits["logistic"]
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
@@ -451,6 +477,7 @@ def test_reach_while_waiting_by_hand(fits):
 # sensitivity
 # ---------------------------------------------------------------------------
 
+
 def test_sensitivity_by_hand(fits):
     fit = fits["logistic"]
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
@@ -464,7 +491,10 @@ def test_sensitivity_by_hand(fits):
     assert t.loc["CPM", "output_high"] == pytest.approx(extra(0.5) * 9 / 1000)
     assert list(s.table["swing"]) == sorted(s.table["swing"], reverse=True)
     assert {t.loc["curve", "low_setting"], t.loc["curve", "high_setting"]} <= {
-        "logistic", "gompertz", "bass"}
+        "logistic",
+        "gompertz",
+        "bass",
+    }
     fig = s.plot()
     assert len(fig.data) == 2 and len(fig.data[0].y) == 4
     json.dumps(s.to_dict())
@@ -474,12 +504,13 @@ def test_sensitivity_by_hand(fits):
 # money lenses
 # ---------------------------------------------------------------------------
 
+
 def test_wtp_figures_match_methods_md():
     path = SHARED / "methods.md"
     if not path.is_file():
         pytest.skip("methods.md not available beside the repository")
     text = path.read_text(encoding="utf-8")
-    sec = text[text.index("### 4.1 Willingness-to-pay lens"):text.index("### 4.2")]
+    sec = text[text.index("### 4.1 Willingness-to-pay lens") : text.index("### 4.2")]
     a = rs.WTP_FIGURES["airline"]
     assert f"+${a['any']:.2f}" in sec
     assert re.search(r"< 6 min ≈ \+\$20\b", sec) and a["fast"] == 20
@@ -516,7 +547,8 @@ def test_money_lenses_ubg(ubg):
     assert mult["central"] == pytest.approx(imp["central"] / 1200)
     assert mult["low"] == pytest.approx(imp["low"] / 1200)
     assert m.row("market value")["statement"].startswith(
-        "market lens: not computed (no price data supplied)")
+        "market lens: not computed (no price data supplied)"
+    )
     assert not any("total" in x.lower() for x in m.table["lens"])
     assert "never added up" in str(m)
     assert list(m.table.columns) == list(rs.MONEY_COLUMNS)
@@ -543,9 +575,19 @@ def test_money_lenses_wiesenhof(wh):
 
 
 class _FakeStudy:
-    car_table = pd.DataFrame([{"event": "UAL 2009-07-06", "benchmark": "market",
-                               "window": "(0,3)", "car": -0.02, "money": -1.0e7,
-                               "money_lower": -3.0e7, "money_upper": 1.0e7}])
+    car_table = pd.DataFrame(
+        [
+            {
+                "event": "UAL 2009-07-06",
+                "benchmark": "market",
+                "window": "(0,3)",
+                "car": -0.02,
+                "money": -1.0e7,
+                "money_lower": -3.0e7,
+                "money_upper": 1.0e7,
+            }
+        ]
+    )
 
     def to_dict(self):
         return {}
@@ -562,15 +604,54 @@ def test_market_lens_duck_typed(ubg):
 
 def test_market_lens_window_choice(ubg):
     study = _FakeStudy()
-    study.car_table = pd.DataFrame([
-        {"event": "E", "benchmark": "market", "window": "(0,0)", "start": 0, "end": 0,
-         "car": -0.01, "money": -1.0, "money_lower": -2.0, "money_upper": 0.0},
-        {"event": "E", "benchmark": "market", "window": "(0,3)", "start": 0, "end": 3,
-         "car": -0.03, "money": -3.0, "money_lower": -5.0, "money_upper": -1.0},
-        {"event": "E", "benchmark": "market", "window": "(-1,5)", "start": -1, "end": 5,
-         "car": -0.09, "money": -9.0, "money_lower": -9.5, "money_upper": -8.5},
-        {"event": "E", "benchmark": "peers", "window": "(0,5)", "start": 0, "end": 5,
-         "car": -0.07, "money": -7.0, "money_lower": -8.0, "money_upper": -6.0}])
+    study.car_table = pd.DataFrame(
+        [
+            {
+                "event": "E",
+                "benchmark": "market",
+                "window": "(0,0)",
+                "start": 0,
+                "end": 0,
+                "car": -0.01,
+                "money": -1.0,
+                "money_lower": -2.0,
+                "money_upper": 0.0,
+            },
+            {
+                "event": "E",
+                "benchmark": "market",
+                "window": "(0,3)",
+                "start": 0,
+                "end": 3,
+                "car": -0.03,
+                "money": -3.0,
+                "money_lower": -5.0,
+                "money_upper": -1.0,
+            },
+            {
+                "event": "E",
+                "benchmark": "market",
+                "window": "(-1,5)",
+                "start": -1,
+                "end": 5,
+                "car": -0.09,
+                "money": -9.0,
+                "money_lower": -9.5,
+                "money_upper": -8.5,
+            },
+            {
+                "event": "E",
+                "benchmark": "peers",
+                "window": "(0,5)",
+                "start": 0,
+                "end": 5,
+                "car": -0.07,
+                "money": -7.0,
+                "money_lower": -8.0,
+                "money_upper": -6.0,
+            },
+        ]
+    )
     r = rs.money_lenses(ubg, event_study=study).row("market value")
     assert r["central"] == 3.0  # the longest market window starting on day 0
     r = rs.money_lenses(ubg, event_study=study, market_window=(0, 0)).row("market value")
@@ -598,38 +679,41 @@ def test_money_lenses_parameter_checks(syn):
 TH = rs.SEVERITY_THRESHOLDS
 
 
-@pytest.mark.parametrize("ind, level", [
-    # rule 0: nothing
-    ((0, False, 0, 0, False), 0),
-    # rule 1: one criticism, private
-    ((1, False, 0, 0, False), 1),
-    # rule 2: repeated criticism
-    ((2, False, 0, 0, False), 2),
-    # rule 2: public, one criticism, no press, little reach
-    ((1, True, TH["community"] - 1, 0, False), 2),
-    # rule 3: public with first press
-    ((1, True, 0, 1, False), 3),
-    # rule 3: public with community reach, no press
-    ((1, True, TH["community"], 0, False), 3),
-    # rule 4 needs press: big reach without press stays 3
-    ((1, True, TH["mass"], 0, False), 3),
-    # rule 4: press + organised protest
-    ((1, True, 0, 1, True), 4),
-    # rule 4: press + many online reports
-    ((1, True, TH["many_reports"], 1, False), 4),
-    # rule 4: wide press
-    ((1, True, 0, TH["press_wide"], False), 4),
-    # rule 5: mass reach
-    ((1, True, TH["mass"], 1, False), 5),
-    # rule 5: organised + wide press
-    ((1, True, 0, TH["press_wide"], True), 5),
-    # rule 6: mass reach + intense press
-    ((1, True, TH["mass"], TH["press_intense"], False), 6),
-    # rule 6 not reached by press alone
-    ((1, True, TH["mass"] - 1, TH["press_intense"], True), 5),
-    # public needed for 3+
-    ((1, False, TH["mass"], TH["press_intense"], True), 1),
-])
+@pytest.mark.parametrize(
+    "ind, level",
+    [
+        # rule 0: nothing
+        ((0, False, 0, 0, False), 0),
+        # rule 1: one criticism, private
+        ((1, False, 0, 0, False), 1),
+        # rule 2: repeated criticism
+        ((2, False, 0, 0, False), 2),
+        # rule 2: public, one criticism, no press, little reach
+        ((1, True, TH["community"] - 1, 0, False), 2),
+        # rule 3: public with first press
+        ((1, True, 0, 1, False), 3),
+        # rule 3: public with community reach, no press
+        ((1, True, TH["community"], 0, False), 3),
+        # rule 4 needs press: big reach without press stays 3
+        ((1, True, TH["mass"], 0, False), 3),
+        # rule 4: press + organised protest
+        ((1, True, 0, 1, True), 4),
+        # rule 4: press + many online reports
+        ((1, True, TH["many_reports"], 1, False), 4),
+        # rule 4: wide press
+        ((1, True, 0, TH["press_wide"], False), 4),
+        # rule 5: mass reach
+        ((1, True, TH["mass"], 1, False), 5),
+        # rule 5: organised + wide press
+        ((1, True, 0, TH["press_wide"], True), 5),
+        # rule 6: mass reach + intense press
+        ((1, True, TH["mass"], TH["press_intense"], False), 6),
+        # rule 6 not reached by press alone
+        ((1, True, TH["mass"] - 1, TH["press_intense"], True), 5),
+        # public needed for 3+
+        ((1, False, TH["mass"], TH["press_intense"], True), 1),
+    ],
+)
 def test_severity_rules(ind, level):
     assert rs.level_from_indicators(*ind) == level
 
@@ -675,6 +759,7 @@ def test_market_lens_with_the_event_study(ubg, prices_dir):
 # ---------------------------------------------------------------------------
 # plots
 # ---------------------------------------------------------------------------
+
 
 def test_plots(syn, fits):
     from casekit import plots
@@ -726,22 +811,25 @@ def test_reach_while_waiting_checks(fits):
 
 
 def test_detection_daily_cumulative_differencing(case_dir):
-    head = ("time,time_precision,time_end,metric,value,unit,cumulative,qualifier,kind,method,"
-            "source,quote,confidence,note")
-    rows = [head,
-            "2024-03-01,day,,views,100,views,true,exact,observed,,synthetic-counter,q,high,",
-            "2024-03-02,day,,views,150,views,true,exact,observed,,synthetic-counter,q,high,",
-            "2024-03-03,day,,views,230,views,true,exact,observed,,synthetic-counter,q,high,",
-            # a clock time the next day: not paired with the bare day before it
-            "2024-03-04T18:00,hour,,views,300,views,true,exact,observed,,synthetic-counter,q,"
-            "high,",
-            "2024-03-05T17:00,hour,,views,420,views,true,exact,observed,,synthetic-counter,q,"
-            "high,"]
+    head = (
+        "time,time_precision,time_end,metric,value,unit,cumulative,qualifier,kind,method,"
+        "source,quote,confidence,note"
+    )
+    rows = [
+        head,
+        "2024-03-01,day,,views,100,views,true,exact,observed,,synthetic-counter,q,high,",
+        "2024-03-02,day,,views,150,views,true,exact,observed,,synthetic-counter,q,high,",
+        "2024-03-03,day,,views,230,views,true,exact,observed,,synthetic-counter,q,high,",
+        # a clock time the next day: not paired with the bare day before it
+        "2024-03-04T18:00,hour,,views,300,views,true,exact,observed,,synthetic-counter,q,high,",
+        "2024-03-05T17:00,hour,,views,420,views,true,exact,observed,,synthetic-counter,q,high,",
+    ]
     (case_dir / "reach.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     counts, step, _ = rs._metric_counts(ck.load_case(case_dir), "views")
     assert step == pd.Timedelta(days=1)
-    expected = pd.Series([50.0, 80.0, np.nan, 120.0],
-                         index=pd.date_range("2024-03-02", periods=4, freq="D"))
+    expected = pd.Series(
+        [50.0, 80.0, np.nan, 120.0], index=pd.date_range("2024-03-02", periods=4, freq="D")
+    )
     pd.testing.assert_series_equal(counts, expected, check_names=False, check_freq=False)
 
 
@@ -794,6 +882,7 @@ def test_severity_of_a_case_with_no_dates_says_what_is_missing(tmp_path):
 # no hidden reads: the dates come from the fit, never from the catalog
 # ---------------------------------------------------------------------------
 
+
 def _copy_case(src: Path, dest: Path, new_id: str | None = None) -> Path:
     import shutil
 
@@ -830,7 +919,8 @@ def test_an_edited_copy_of_a_bundled_case_uses_its_own_dates(case_dir):
     case = ck.load_case(case_dir)
     assert case.id == "synthetic-example"
     assert ck.load_case("synthetic-example").key_date("first_response") == pd.Timestamp(
-        "2024-03-08")
+        "2024-03-08"
+    )
     fit = ck.reach.fit(case, metric="video_views")
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
     dc = rs.delay_cost(fit, delays=[0, 4], n_draws=0)
@@ -867,6 +957,7 @@ def test_a_fit_of_plain_data_has_no_response_time(syn):
 # the result contract: intervals, settings, round trips
 # ---------------------------------------------------------------------------
 
+
 def test_delay_cost_conf_int_against_independent_quantiles(fits):
     fit = fits["logistic"]
     e = 0.4
@@ -878,8 +969,11 @@ def test_delay_cost_conf_int_against_independent_quantiles(fits):
     y0 = K / (1 + np.exp(r * t0))
     for alpha in (0.05, 0.2):
         ci = dc.conf_int(alpha).set_index("quantity")
-        for q, values in (("final_reach", final), ("reach_avoided", K - final),
-                          ("cost_of_delay", final - (y0 + (1 - e) * (K - y0)))):
+        for q, values in (
+            ("final_reach", final),
+            ("reach_avoided", K - final),
+            ("cost_of_delay", final - (y0 + (1 - e) * (K - y0))),
+        ):
             lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2], axis=0)
             assert np.allclose(ci.loc[q, "lower"], lo, rtol=1e-9)
             assert np.allclose(ci.loc[q, "upper"], hi, rtol=1e-9)
@@ -909,20 +1003,23 @@ def test_waiting_and_sensitivity_conf_int(fits):
     assert base.loc["base_reach", "lower"] == pytest.approx(lo, rel=1e-9)
     assert base.loc["base", "upper"] == pytest.approx(hi * 4 / 1000, rel=1e-9)
     assert base.loc["base", "estimate"] == pytest.approx(
-        0.5 * (logistic(4, K, r, t0) - logistic(0, K, r, t0)) * 4 / 1000)
+        0.5 * (logistic(4, K, r, t0) - logistic(0, K, r, t0)) * 4 / 1000
+    )
 
 
 def test_params_are_estimates_and_settings_hold_the_arguments(syn, fits):
     dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=100, seed=3)
-    assert set(dc.params.index) == {"fitted_final", "final_reach", "reach_avoided",
-                                    "cost_of_delay"}
+    assert set(dc.params.index) == {"fitted_final", "final_reach", "reach_avoided", "cost_of_delay"}
     assert dc.settings["seed"] == 3 and dc.settings["n_draws"] == 100
     assert dc.settings["case"] == "synthetic-example"
     d = rs.delays(syn)
     assert d.params["decision_delay"] == 35.0 and "case" in d.settings
     det = rs.detection_replay(syn, "forum_posts")
-    assert det.params.to_dict() == {"detection_lag_days": 2.0, "decision_lag_days": 2.0,
-                                    "response_lag_days": 4.0}
+    assert det.params.to_dict() == {
+        "detection_lag_days": 2.0,
+        "decision_lag_days": 2.0,
+        "response_lag_days": 4.0,
+    }
     sev = rs.severity(syn)
     assert sev.params.to_dict() == {"level": 4, "level_at_response": 3}
     m = rs.money_lenses(syn)
@@ -933,17 +1030,29 @@ def test_params_are_estimates_and_settings_hold_the_arguments(syn, fits):
         assert "\nSettings:\n" in str(r)
 
 
-@pytest.mark.parametrize("make", [
-    lambda c, f: rs.delay_cost(f, delays=[0, 1], n_draws=0),
-    lambda c, f: rs.delay_cost(f, delays=[0, 1, np.inf], n_draws=50, model="rate"),
-    lambda c, f: rs.reach_while_waiting(f, n_draws=0, horizon=20.0),
-    lambda c, f: rs.detection_replay(ck.load_case("united-breaks-guitars")),
-    lambda c, f: rs.delays(ck.load_case("range-rover-colchester")),
-    lambda c, f: rs.severity(ck.load_case("range-rover-colchester")),
-    lambda c, f: rs.money_lenses(ck.load_case("range-rover-colchester")),
-    lambda c, f: rs.sensitivity(f, curves=["logistic"], n_draws=0),
-], ids=["cost-no-draws", "cost-rate", "waiting-no-draws", "detection-none-fired",
-        "delays-unknown", "severity", "money-unsupported", "sensitivity-no-draws"])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda c, f: rs.delay_cost(f, delays=[0, 1], n_draws=0),
+        lambda c, f: rs.delay_cost(f, delays=[0, 1, np.inf], n_draws=50, model="rate"),
+        lambda c, f: rs.reach_while_waiting(f, n_draws=0, horizon=20.0),
+        lambda c, f: rs.detection_replay(ck.load_case("united-breaks-guitars")),
+        lambda c, f: rs.delays(ck.load_case("range-rover-colchester")),
+        lambda c, f: rs.severity(ck.load_case("range-rover-colchester")),
+        lambda c, f: rs.money_lenses(ck.load_case("range-rover-colchester")),
+        lambda c, f: rs.sensitivity(f, curves=["logistic"], n_draws=0),
+    ],
+    ids=[
+        "cost-no-draws",
+        "cost-rate",
+        "waiting-no-draws",
+        "detection-none-fired",
+        "delays-unknown",
+        "severity",
+        "money-unsupported",
+        "sensitivity-no-draws",
+    ],
+)
 def test_round_trip_edge_cases(syn, fits, make):
     r = make(syn, fits["logistic"])
     d = json.loads(json.dumps(r.to_dict(), allow_nan=False))

@@ -19,8 +19,14 @@ import casekit as ck
 from casekit.exceptions import ParameterError
 from casekit.results import Result
 
-OLD_INTERVAL_NAMES = ("yhat_lower", "yhat_upper", "cost_lower", "cost_upper", "ci_lower",
-                      "ci_upper")
+OLD_INTERVAL_NAMES = (
+    "yhat_lower",
+    "yhat_upper",
+    "cost_lower",
+    "cost_upper",
+    "ci_lower",
+    "ci_upper",
+)
 
 
 def _all_subclasses(cls):
@@ -38,9 +44,17 @@ def _write_prices(folder: Path) -> Path:
     ret[days.get_loc(pd.Timestamp("2021-10-04"))] += 0.04
     stock = 50 * np.cumprod(1 + ret)
     for name, close in (("TICK", stock), ("IDX", idx)):
-        pd.DataFrame({"Date": days.strftime("%Y-%m-%d"), "Open": close, "High": close,
-                      "Low": close, "Close": close, "Adj Close": close,
-                      "Volume": 1000}).to_csv(folder / f"{name}_2021_yahoo.csv", index=False)
+        pd.DataFrame(
+            {
+                "Date": days.strftime("%Y-%m-%d"),
+                "Open": close,
+                "High": close,
+                "Low": close,
+                "Close": close,
+                "Adj Close": close,
+                "Volume": 1000,
+            }
+        ).to_csv(folder / f"{name}_2021_yahoo.csv", index=False)
     return folder
 
 
@@ -53,8 +67,9 @@ def built(tmp_path_factory):
     prices = _write_prices(tmp_path_factory.mktemp("prices"))
     factories = {
         "ReachFit": lambda: fit,
-        "Comparison": lambda: ck.reach.compare(case, curves=["logistic", "gompertz"],
-                                               metric=metric),
+        "Comparison": lambda: ck.reach.compare(
+            case, curves=["logistic", "gompertz"], metric=metric
+        ),
         "DescriptiveReach": lambda: ck.reach.describe(case),
         "Delays": lambda: ck.response.delays(case),
         "Detection": lambda: ck.response.detection_replay(case),
@@ -63,8 +78,9 @@ def built(tmp_path_factory):
         "Sensitivity": lambda: ck.response.sensitivity(fit, curves=["logistic", "gompertz"]),
         "MoneyLenses": lambda: ck.response.money_lenses(case, cost),
         "Severity": lambda: ck.response.severity(case),
-        "EventStudy": lambda: ck.market.event_study(prices, ticker="TICK", market="IDX",
-                                                    event_date="2021-10-04"),
+        "EventStudy": lambda: ck.market.event_study(
+            prices, ticker="TICK", market="IDX", event_date="2021-10-04"
+        ),
     }
     return {name: make() for name, make in factories.items()}
 
@@ -80,8 +96,19 @@ def test_every_result_class_is_covered(built):
     assert not missing, f"result classes without a contract factory: {missing}"
 
 
-NAMES = ["ReachFit", "Comparison", "DescriptiveReach", "Delays", "Detection", "WaitingReach",
-         "DelayCost", "Sensitivity", "MoneyLenses", "Severity", "EventStudy"]
+NAMES = [
+    "ReachFit",
+    "Comparison",
+    "DescriptiveReach",
+    "Delays",
+    "Detection",
+    "WaitingReach",
+    "DelayCost",
+    "Sensitivity",
+    "MoneyLenses",
+    "Severity",
+    "EventStudy",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -123,9 +150,14 @@ def test_repr_html_is_escaped_html(built, name):
     assert "nan" not in page.replace("nanosecond", "").split(">")[-1].lower()
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if n not in ("Delays", "Detection",
-                                                                 "DescriptiveReach",
-                                                                 "MoneyLenses", "Severity")])
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in NAMES
+        if n not in ("Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity")
+    ],
+)
 def test_conf_int_names_and_nesting(built, name):
     r = built[name]
     assert r.has_intervals
@@ -136,19 +168,23 @@ def test_conf_int_names_and_nesting(built, name):
         assert ok.any()
         assert (ci.loc[ok, "lower"] <= ci.loc[ok, "upper"] + 1e-12).all()
     ok = wide[["lower", "upper"]].notna().all(axis=1) & narrow[["lower", "upper"]].notna().all(
-        axis=1)
+        axis=1
+    )
     # a 50 % interval lies inside the 95 % one
-    assert (narrow.loc[ok, "lower"] >= wide.loc[ok, "lower"] - 1e-9 * wide.loc[ok, "lower"].abs()
-            - 1e-9).all()
-    assert (narrow.loc[ok, "upper"] <= wide.loc[ok, "upper"] + 1e-9 * wide.loc[ok, "upper"].abs()
-            + 1e-9).all()
+    assert (
+        narrow.loc[ok, "lower"] >= wide.loc[ok, "lower"] - 1e-9 * wide.loc[ok, "lower"].abs() - 1e-9
+    ).all()
+    assert (
+        narrow.loc[ok, "upper"] <= wide.loc[ok, "upper"] + 1e-9 * wide.loc[ok, "upper"].abs() + 1e-9
+    ).all()
     for bad in (0, 1, 1.5, -0.1, True, "0.05"):
         with pytest.raises(ParameterError):
             r.conf_int(bad)
 
 
-@pytest.mark.parametrize("name", ["Delays", "Detection", "DescriptiveReach", "MoneyLenses",
-                                  "Severity"])
+@pytest.mark.parametrize(
+    "name", ["Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity"]
+)
 def test_results_without_intervals_say_so(built, name):
     r = built[name]
     assert not r.has_intervals

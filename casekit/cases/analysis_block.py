@@ -25,14 +25,22 @@ MARKET_KEYS = ("ticker", "index", "peers", "event_date")
 
 def _read_market(value: Any, col: str, out: _Collector) -> dict[str, Any] | None:
     """``analysis.market``: ticker (required), index, peers and event_date (optional)."""
-    ok = (isinstance(value, dict) and isinstance(value.get("ticker"), str)
-          and set(value) <= set(MARKET_KEYS)
-          and isinstance(value.get("index", ""), str)
-          and isinstance(value.get("peers", []), list)
-          and all(isinstance(p, str) for p in value.get("peers", [])))
+    ok = (
+        isinstance(value, dict)
+        and isinstance(value.get("ticker"), str)
+        and set(value) <= set(MARKET_KEYS)
+        and isinstance(value.get("index", ""), str)
+        and isinstance(value.get("peers", []), list)
+        and all(isinstance(p, str) for p in value.get("peers", []))
+    )
     if not ok:
-        out.add("case.yaml", None, col, "not a market mapping",
-                "{ticker: ABC, index: GSPC, peers: [DEF, GHI]}, and optionally event_date")
+        out.add(
+            "case.yaml",
+            None,
+            col,
+            "not a market mapping",
+            "{ticker: ABC, index: GSPC, peers: [DEF, GHI]}, and optionally event_date",
+        )
         return None
     market = dict(value)
     if "event_date" in value:
@@ -40,9 +48,13 @@ def _read_market(value: Any, col: str, out: _Collector) -> dict[str, Any] | None
         text = _yaml_str(when) if hasattr(when, "isoformat") else when
         parsed = _parse_when(text) if isinstance(text, str) else None
         if text not in KEY_DATES and (parsed is None or parsed[1] not in ("day", "hour")):
-            out.add("case.yaml", None, f"{col}.event_date",
-                    f"{when!r} is neither a key date nor a day",
-                    " | ".join(KEY_DATES) + ", or an ISO date such as 2024-03-04")
+            out.add(
+                "case.yaml",
+                None,
+                f"{col}.event_date",
+                f"{when!r} is neither a key date nor a day",
+                " | ".join(KEY_DATES) + ", or an ISO date such as 2024-03-04",
+            )
             return None
         market["event_date"] = text
     return market
@@ -61,37 +73,56 @@ def _read_analysis(meta: dict, out: _Collector) -> dict[str, Any]:
         col = f"analysis.{key}"
         if key == "metric":
             if not isinstance(value, str) or not METRIC_PATTERN.match(value):
-                out.add("case.yaml", None, col, f"{value!r} is not a metric name",
-                        "a snake_case metric of reach.csv")
+                out.add(
+                    "case.yaml",
+                    None,
+                    col,
+                    f"{value!r} is not a metric name",
+                    "a snake_case metric of reach.csv",
+                )
                 continue
         elif key == "loss":
             if value not in ANALYSIS_LOSSES:
-                out.add("case.yaml", None, col, f"unknown loss {value!r}",
-                        " | ".join(ANALYSIS_LOSSES))
+                out.add(
+                    "case.yaml", None, col, f"unknown loss {value!r}", " | ".join(ANALYSIS_LOSSES)
+                )
                 continue
         elif key == "curves":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                out.add("case.yaml", None, col, "not a list of curve names",
-                        "e.g. [logistic, gompertz, bass]")
+                out.add(
+                    "case.yaml",
+                    None,
+                    col,
+                    "not a list of curve names",
+                    "e.g. [logistic, gompertz, bass]",
+                )
                 continue
         elif key == "waves":
-            ok = isinstance(value, list) and all(
-                isinstance(w, list) and len(w) >= 2 for w in value)
+            ok = isinstance(value, list) and all(isinstance(w, list) and len(w) >= 2 for w in value)
             if not ok:
-                out.add("case.yaml", None, col, "not a list of anchor lists",
-                        "e.g. [[null, null], [null, 2024-03-10]]: one list per multi-wave "
-                        "curve, one anchor (null, a date, days or an event kind) per wave")
+                out.add(
+                    "case.yaml",
+                    None,
+                    col,
+                    "not a list of anchor lists",
+                    "e.g. [[null, null], [null, 2024-03-10]]: one list per multi-wave "
+                    "curve, one anchor (null, a date, days or an event kind) per wave",
+                )
                 continue
-            value = [[_yaml_str(a) if hasattr(a, "isoformat") else a for a in w]
-                     for w in value]
+            value = [[_yaml_str(a) if hasattr(a, "isoformat") else a for a in w] for w in value]
         elif key == "market":
             value = _read_market(value, col, out)
             if value is None:
                 continue
         elif key == "classroom":
             if not isinstance(value, bool):
-                out.add("case.yaml", None, col, f"{value!r} is not true/false",
-                        "true for the case the classroom notebook teaches with, else false")
+                out.add(
+                    "case.yaml",
+                    None,
+                    col,
+                    f"{value!r} is not true/false",
+                    "true for the case the classroom notebook teaches with, else false",
+                )
                 continue
         else:
             out.add("case.yaml", None, col, "unknown analysis key", ", ".join(ANALYSIS_KEYS))

@@ -59,13 +59,15 @@ def _resolve(ref: str | os.PathLike, extra_dirs=None) -> Path:
             raise CaseNotFoundError(f"{path}: no such case folder")
         if not any((path / name).exists() for name in _FILES):
             raise CaseNotFoundError(
-                f"{path} is not a case folder: it has none of {', '.join(_FILES)}")
+                f"{path} is not a case folder: it has none of {', '.join(_FILES)}"
+            )
         return path
     ref = str(ref)
     if not CASE_ID_PATTERN.match(ref):
         raise CaseNotFoundError(
             f"{ref!r} is not a case id: ids are lower-case words joined by '-' "
-            f"(e.g. 'acme-broken-kettle'); pass a path to load a folder elsewhere")
+            f"(e.g. 'acme-broken-kettle'); pass a path to load a folder elsewhere"
+        )
     for d in data_dirs(extra_dirs):
         candidate = d / ref
         if (candidate / "case.yaml").is_file():
@@ -74,8 +76,9 @@ def _resolve(ref: str | os.PathLike, extra_dirs=None) -> Path:
     raise CaseNotFoundError(f"no case {ref!r}; known cases: {known}")
 
 
-def load_case(ref: str | os.PathLike, *, extra_dirs: Iterable[str | os.PathLike] | None = None
-              ) -> Case:
+def load_case(
+    ref: str | os.PathLike, *, extra_dirs: Iterable[str | os.PathLike] | None = None
+) -> Case:
     """Load and validate a case by id or folder path.
 
     Parameters
@@ -168,20 +171,55 @@ def list_cases(extra_dirs: Iterable[str | os.PathLike] | None = None) -> pd.Data
         for sub in sorted(p for p in d.iterdir() if (p / "case.yaml").is_file()):
             case, problems = _read_folder(sub)
             if case is None:
-                rows.append({"id": sub.name, "title": None, "company": None, "country": None,
-                             "going_public": None, "synthetic": None, "events": None,
-                             "reach_rows": None, "cost_rows": None, "sources": None,
-                             "valid": False, "problems": len(problems), "path": str(sub)})
+                rows.append(
+                    {
+                        "id": sub.name,
+                        "title": None,
+                        "company": None,
+                        "country": None,
+                        "going_public": None,
+                        "synthetic": None,
+                        "events": None,
+                        "reach_rows": None,
+                        "cost_rows": None,
+                        "sources": None,
+                        "valid": False,
+                        "problems": len(problems),
+                        "path": str(sub),
+                    }
+                )
                 continue
-            rows.append({
-                "id": case.id, "title": case.title, "company": case.company,
-                "country": case.country, "going_public": case.key_date("going_public"),
-                "synthetic": case.synthetic, "events": len(case._timeline),
-                "reach_rows": len(case._reach), "cost_rows": len(case._costs),
-                "sources": len(case._sources), "valid": not problems,
-                "problems": len(problems), "path": str(sub),
-            })
-    cols = ["id", "title", "company", "country", "going_public", "synthetic", "events",
-            "reach_rows", "cost_rows", "sources", "valid", "problems", "path"]
+            rows.append(
+                {
+                    "id": case.id,
+                    "title": case.title,
+                    "company": case.company,
+                    "country": case.country,
+                    "going_public": case.key_date("going_public"),
+                    "synthetic": case.synthetic,
+                    "events": len(case._timeline),
+                    "reach_rows": len(case._reach),
+                    "cost_rows": len(case._costs),
+                    "sources": len(case._sources),
+                    "valid": not problems,
+                    "problems": len(problems),
+                    "path": str(sub),
+                }
+            )
+    cols = [
+        "id",
+        "title",
+        "company",
+        "country",
+        "going_public",
+        "synthetic",
+        "events",
+        "reach_rows",
+        "cost_rows",
+        "sources",
+        "valid",
+        "problems",
+        "path",
+    ]
     df = pd.DataFrame(rows, columns=cols)
     return df.drop_duplicates("id", keep="first").reset_index(drop=True)

@@ -47,36 +47,49 @@ def _claims_frame(recs: list[dict[str, Any]]) -> pd.DataFrame:
 
 
 def _is_number(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _number(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
-def _read_claims(meta: dict, sources: set[str], currency: Any,
-                 out: _Collector) -> pd.DataFrame:
+def _read_claims(meta: dict, sources: set[str], currency: Any, out: _Collector) -> pd.DataFrame:
     """Validate ``meta["claims"]`` and return :attr:`Case.claims` (problems go to ``out``)."""
     claims = meta.get("claims")
     if claims is None:
         return _empty_claims()
     if not isinstance(claims, list):
-        out.add("case.yaml", _line(meta, "claims"), "claims", "not a list",
-                "a list of mappings: id, claim, by, source, quote, confidence ...")
+        out.add(
+            "case.yaml",
+            _line(meta, "claims"),
+            "claims",
+            "not a list",
+            "a list of mappings: id, claim, by, source, quote, confidence ...",
+        )
         return _empty_claims()
     recs, seen = [], set()
     for i, item in enumerate(claims):
         where = f"claims[{i}]"
         if not isinstance(item, dict):
-            out.add("case.yaml", _line(meta, "claims"), where, "not a mapping",
-                    "id, claim, by, source, quote, confidence ...")
+            out.add(
+                "case.yaml",
+                _line(meta, "claims"),
+                where,
+                "not a mapping",
+                "id, claim, by, source, quote, confidence ...",
+            )
             continue
         rec = _read_claim(item, where, sources, currency, out)
         cid = item.get("id")
         if isinstance(cid, str) and cid in seen:
-            out.add("case.yaml", _line(item, "id"), f"{where}.id",
-                    f"duplicate claim id {cid!r}", "each claim id once")
+            out.add(
+                "case.yaml",
+                _line(item, "id"),
+                f"{where}.id",
+                f"duplicate claim id {cid!r}",
+                "each claim id once",
+            )
             rec = None
         if isinstance(cid, str):
             seen.add(cid)
@@ -85,8 +98,9 @@ def _read_claims(meta: dict, sources: set[str], currency: Any,
     return _claims_frame(recs)
 
 
-def _read_claim(item: dict, where: str, sources: set[str], currency: Any,
-                out: _Collector) -> dict[str, Any] | None:
+def _read_claim(
+    item: dict, where: str, sources: set[str], currency: Any, out: _Collector
+) -> dict[str, Any] | None:
     """One claim as a row, or None when it has problems (added to ``out``)."""
     n_before = len(out.problems)
 
@@ -134,23 +148,32 @@ def _read_claim(item: dict, where: str, sources: set[str], currency: Any,
         bad("currency", f"{cur!r} is not a currency code", _EXPECTED["currency"])
     window = item.get("window")
     if window is not None:
-        ok = (isinstance(window, list) and len(window) == 2
-              and all(isinstance(t, int) and not isinstance(t, bool) for t in window)
-              and window[0] <= window[1])
+        ok = (
+            isinstance(window, list)
+            and len(window) == 2
+            and all(isinstance(t, int) and not isinstance(t, bool) for t in window)
+            and window[0] <= window[1]
+        )
         if not ok:
             bad("window", f"{window!r} is not a window of trading days", _EXPECTED["window"])
 
     if len(out.problems) > n_before:
         return None
     return {
-        "id": cid, "claim": " ".join(item["claim"].split()), "by": item["by"],
+        "id": cid,
+        "claim": " ".join(item["claim"].split()),
+        "by": item["by"],
         "date": None if when is None else when[0],
         "date_precision": None if when is None else when[1],
-        "source": sid, "quote": item["quote"], "confidence": conf,
+        "source": sid,
+        "quote": item["quote"],
+        "confidence": conf,
         "price_change_pct": _number(item.get("price_change_pct")),
         "value_change": _number(item.get("value_change")),
-        "currency": cur, "window": None if window is None else tuple(window),
-        "note": item.get("note"), "line": _line(item),
+        "currency": cur,
+        "window": None if window is None else tuple(window),
+        "note": item.get("note"),
+        "line": _line(item),
     }
 
 

@@ -53,12 +53,21 @@ def _check_head(meta: dict, path: Path, out: _Collector) -> None:
     case_id = meta.get("id")
     if isinstance(case_id, str):
         if not CASE_ID_PATTERN.match(case_id):
-            out.add("case.yaml", None, "id", f"{case_id!r} is not a valid case id",
-                    "lower-case words joined by '-', e.g. acme-broken-kettle")
+            out.add(
+                "case.yaml",
+                None,
+                "id",
+                f"{case_id!r} is not a valid case id",
+                "lower-case words joined by '-', e.g. acme-broken-kettle",
+            )
         elif case_id != path.resolve().name:
-            out.add("case.yaml", None, "id",
-                    f"id {case_id!r} does not match the folder name {path.resolve().name!r}",
-                    "the folder name")
+            out.add(
+                "case.yaml",
+                None,
+                "id",
+                f"id {case_id!r} does not match the folder name {path.resolve().name!r}",
+                "the folder name",
+            )
     if not isinstance(meta.get("synthetic", False), bool):
         out.add("case.yaml", None, "synthetic", "not true/false", "true or false")
 
@@ -79,42 +88,73 @@ def _read_sources(meta: dict, out: _Collector) -> tuple[pd.DataFrame, set[str]]:
             continue
         sid = s.get("id")
         if not isinstance(sid, str) or not SOURCE_ID_PATTERN.match(sid):
-            out.add("case.yaml", None, f"{where}.id", f"invalid source id {sid!r}",
-                    "lower-case letters, digits and '-', e.g. example-news-2024-01-31")
+            out.add(
+                "case.yaml",
+                None,
+                f"{where}.id",
+                f"invalid source id {sid!r}",
+                "lower-case letters, digits and '-', e.g. example-news-2024-01-31",
+            )
             continue
         if sid in source_ids:
-            out.add("case.yaml", None, f"{where}.id", f"duplicate source id {sid!r}",
-                    "each source declared once")
+            out.add(
+                "case.yaml",
+                None,
+                f"{where}.id",
+                f"duplicate source id {sid!r}",
+                "each source declared once",
+            )
             continue
         for k in ("title", "publisher"):
             if not s.get(k):
-                out.add("case.yaml", None, f"{where}.{k}", f"source {sid!r} has no {k}",
-                        "a text value")
+                out.add(
+                    "case.yaml", None, f"{where}.{k}", f"source {sid!r} has no {k}", "a text value"
+                )
         for k in sorted(set(s) - _SOURCE_KEYS):
-            out.add("case.yaml", None, f"{where}.{k}", "unknown source field",
-                    "id, title, publisher, date, url, note, accessed")
+            out.add(
+                "case.yaml",
+                None,
+                f"{where}.{k}",
+                "unknown source field",
+                "id, title, publisher, date, url, note, accessed",
+            )
         source_ids.add(sid)
-        recs.append({"id": sid, "title": _yaml_str(s.get("title")),
-                     "publisher": _yaml_str(s.get("publisher")),
-                     "date": _yaml_str(s.get("date")), "url": _yaml_str(s.get("url")),
-                     "note": _yaml_str(s.get("note"))})
+        recs.append(
+            {
+                "id": sid,
+                "title": _yaml_str(s.get("title")),
+                "publisher": _yaml_str(s.get("publisher")),
+                "date": _yaml_str(s.get("date")),
+                "url": _yaml_str(s.get("url")),
+                "note": _yaml_str(s.get("note")),
+            }
+        )
     return pd.DataFrame(recs, columns=list(SOURCE_COLUMNS)), source_ids
 
 
-def _read_key_dates(meta: dict, source_ids: set[str],
-                    out: _Collector) -> dict[str, KeyDate | None]:
+def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[str, KeyDate | None]:
     """The five key dates (None where unknown or unreadable)."""
     key_dates: dict[str, KeyDate | None] = {}
     kds = meta.get("key_dates")
     if not isinstance(kds, dict):
-        out.add("case.yaml", None, "key_dates", "missing or not a mapping",
-                "a mapping of " + ", ".join(KEY_DATES) + " (null when unknown)")
+        out.add(
+            "case.yaml",
+            None,
+            "key_dates",
+            "missing or not a mapping",
+            "a mapping of " + ", ".join(KEY_DATES) + " (null when unknown)",
+        )
         kds = {}
     for name in KEY_DATES:
         if name not in kds:
             if isinstance(meta.get("key_dates"), dict):
-                out.add("case.yaml", None, f"key_dates.{name}", "key date is missing",
-                        "a mapping, or null when the sources do not say")
+                out.add(
+                    "case.yaml",
+                    None,
+                    f"key_dates.{name}",
+                    "key date is missing",
+                    "a mapping, or null when the sources do not say",
+                )
             key_dates[name] = None
             continue
         kd = kds[name]
@@ -122,32 +162,64 @@ def _read_key_dates(meta: dict, source_ids: set[str],
             key_dates[name] = None
             continue
         if not isinstance(kd, dict):
-            out.add("case.yaml", None, f"key_dates.{name}", "not a mapping",
-                    "{date: ..., precision: ..., source: ..., confidence: ...} or null")
+            out.add(
+                "case.yaml",
+                None,
+                f"key_dates.{name}",
+                "not a mapping",
+                "{date: ..., precision: ..., source: ..., confidence: ...} or null",
+            )
             key_dates[name] = None
             continue
         col = f"key_dates.{name}"
-        when = _check_when(_yaml_str(kd.get("date")) or "", str(kd.get("precision", "")),
-                           _yaml_str(kd.get("date_end")) or "", "case.yaml", None,
-                           f"{col}.date", f"{col}.date_end", out)
+        when = _check_when(
+            _yaml_str(kd.get("date")) or "",
+            str(kd.get("precision", "")),
+            _yaml_str(kd.get("date_end")) or "",
+            "case.yaml",
+            None,
+            f"{col}.date",
+            f"{col}.date_end",
+            out,
+        )
         sid = kd.get("source")
         for one in _split_ids(sid or ""):
             if one not in source_ids:
-                out.add("case.yaml", None, f"{col}.source", f"unknown source id {one!r}",
-                        "an id declared under `sources:`")
+                out.add(
+                    "case.yaml",
+                    None,
+                    f"{col}.source",
+                    f"unknown source id {one!r}",
+                    "an id declared under `sources:`",
+                )
         if not sid:
             out.add("case.yaml", None, f"{col}.source", "no source", "a declared source id")
         if kd.get("confidence") not in CONFIDENCES:
-            out.add("case.yaml", None, f"{col}.confidence",
-                    f"unknown confidence {kd.get('confidence')!r}", " | ".join(CONFIDENCES))
-        key_dates[name] = None if not when else KeyDate(
-            name=name, date=when[0], precision=str(kd.get("precision")), source=str(sid),
-            confidence=str(kd.get("confidence")), date_end=when[1],
-            note=_yaml_str(kd.get("note")))
+            out.add(
+                "case.yaml",
+                None,
+                f"{col}.confidence",
+                f"unknown confidence {kd.get('confidence')!r}",
+                " | ".join(CONFIDENCES),
+            )
+        key_dates[name] = (
+            None
+            if not when
+            else KeyDate(
+                name=name,
+                date=when[0],
+                precision=str(kd.get("precision")),
+                source=str(sid),
+                confidence=str(kd.get("confidence")),
+                date_end=when[1],
+                note=_yaml_str(kd.get("note")),
+            )
+        )
     for name in kds:
         if name not in KEY_DATES:
-            out.add("case.yaml", None, f"key_dates.{name}", "unknown key date",
-                    ", ".join(KEY_DATES))
+            out.add(
+                "case.yaml", None, f"key_dates.{name}", "unknown key date", ", ".join(KEY_DATES)
+            )
     origin = meta.get("origin", "going_public")
     if origin not in KEY_DATES:
         out.add("case.yaml", None, "origin", f"unknown key date {origin!r}", ", ".join(KEY_DATES))
@@ -174,22 +246,39 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
     timeline = _read_timeline(path, source_ids, out)
     reach = _read_reach(path, source_ids, out)
     costs = _read_costs(path, source_ids, out)
-    if reach is not None and analysis.get("metric") and \
-            analysis["metric"] not in set(reach["metric"]):
-        out.add("case.yaml", None, "analysis.metric",
-                f"metric {analysis['metric']!r} has no rows in reach.csv",
-                "one of: " + ", ".join(sorted(set(reach["metric"]))))
+    if (
+        reach is not None
+        and analysis.get("metric")
+        and analysis["metric"] not in set(reach["metric"])
+    ):
+        out.add(
+            "case.yaml",
+            None,
+            "analysis.metric",
+            f"metric {analysis['metric']!r} has no rows in reach.csv",
+            "one of: " + ", ".join(sorted(set(reach["metric"]))),
+        )
     if out.problems or meta is None:
         return None, out.problems
     case = Case(
-        id=meta["id"], title=meta["title"], company=meta["company"],
-        customer=_yaml_str(meta.get("customer")), country=meta["country"],
-        language=meta["language"], currency=meta["currency"],
-        timezone=str(meta.get("timezone") or "UTC"), summary=" ".join(meta["summary"].split()),
+        id=meta["id"],
+        title=meta["title"],
+        company=meta["company"],
+        customer=_yaml_str(meta.get("customer")),
+        country=meta["country"],
+        language=meta["language"],
+        currency=meta["currency"],
+        timezone=str(meta.get("timezone") or "UTC"),
+        summary=" ".join(meta["summary"].split()),
         synthetic=bool(meta.get("synthetic", False)),
         origin_key=meta.get("origin", "going_public"),
-        key_dates=MappingProxyType(key_dates), path=path.resolve(),
+        key_dates=MappingProxyType(key_dates),
+        path=path.resolve(),
         analysis=_freeze(analysis),
-        _sources=sources_df, _timeline=timeline, _reach=reach, _costs=costs, _claims=claims,
+        _sources=sources_df,
+        _timeline=timeline,
+        _reach=reach,
+        _costs=costs,
+        _claims=claims,
     )
     return case, []

@@ -39,13 +39,31 @@ QUALIFIERS = ("exact", "more_than", "nearly", "about", "up_to")
 FIGURE_KINDS = ("observed", "reported", "claim", "derived")
 ACTORS = ("customer", "company", "media", "public", "third_party")
 EVENT_KINDS = (
-    "incident", "complaint", "refusal", "publication", "response", "offer",
-    "coverage", "escalation", "resolution", "other",
+    "incident",
+    "complaint",
+    "refusal",
+    "publication",
+    "response",
+    "offer",
+    "coverage",
+    "escalation",
+    "resolution",
+    "other",
 )
 COST_CATEGORIES = (
-    "price", "remedy_requested", "remedy_refused", "repair_cost", "compensation_offered",
-    "payment", "donation", "claimed_loss", "market_move", "market_cap",
-    "shares_outstanding", "sponsorship_value", "other",
+    "price",
+    "remedy_requested",
+    "remedy_refused",
+    "repair_cost",
+    "compensation_offered",
+    "payment",
+    "donation",
+    "claimed_loss",
+    "market_move",
+    "market_cap",
+    "shares_outstanding",
+    "sponsorship_value",
+    "other",
 )
 RESPONSE_KINDS = ("response", "offer", "resolution")
 """Timeline kinds of a company row that count as a response to the complaint."""
@@ -54,29 +72,80 @@ _FILES = ("case.yaml", "timeline.csv", "reach.csv", "costs.csv")
 
 # column name -> required?  ("derived" rows relax `quote`, ranges need *_end: checked per row)
 TIMELINE_COLUMNS = {
-    "date": True, "date_precision": True, "date_end": False, "actor": True, "kind": True,
-    "description": True, "source": True, "quote": False, "confidence": True, "note": False,
+    "date": True,
+    "date_precision": True,
+    "date_end": False,
+    "actor": True,
+    "kind": True,
+    "description": True,
+    "source": True,
+    "quote": False,
+    "confidence": True,
+    "note": False,
 }
 REACH_COLUMNS = {
-    "time": True, "time_precision": True, "time_end": False, "metric": True, "value": True,
-    "unit": True, "cumulative": True, "qualifier": True, "kind": True, "method": False,
-    "source": True, "quote": False, "confidence": True, "note": False,
+    "time": True,
+    "time_precision": True,
+    "time_end": False,
+    "metric": True,
+    "value": True,
+    "unit": True,
+    "cumulative": True,
+    "qualifier": True,
+    "kind": True,
+    "method": False,
+    "source": True,
+    "quote": False,
+    "confidence": True,
+    "note": False,
 }
 COSTS_COLUMNS = {
-    "item": True, "category": True, "value": False, "unit": True, "date": True,
-    "date_precision": True, "date_end": False, "qualifier": True, "kind": True,
-    "method": False, "source": True, "quote": False, "confidence": True, "note": False,
+    "item": True,
+    "category": True,
+    "value": False,
+    "unit": True,
+    "date": True,
+    "date_precision": True,
+    "date_end": False,
+    "qualifier": True,
+    "kind": True,
+    "method": False,
+    "source": True,
+    "quote": False,
+    "confidence": True,
+    "note": False,
 }
 
 # key in case.yaml -> required?
 CLAIM_FIELDS = {
-    "id": True, "claim": True, "by": True, "date": False, "source": True, "quote": True,
-    "confidence": True, "price_change_pct": False, "value_change": False, "currency": False,
-    "window": False, "note": False,
+    "id": True,
+    "claim": True,
+    "by": True,
+    "date": False,
+    "source": True,
+    "quote": True,
+    "confidence": True,
+    "price_change_pct": False,
+    "value_change": False,
+    "currency": False,
+    "window": False,
+    "note": False,
 }
 CLAIM_COLUMNS = (
-    "id", "claim", "by", "date", "date_precision", "source", "quote", "confidence",
-    "price_change_pct", "value_change", "currency", "window", "note", "line",
+    "id",
+    "claim",
+    "by",
+    "date",
+    "date_precision",
+    "source",
+    "quote",
+    "confidence",
+    "price_change_pct",
+    "value_change",
+    "currency",
+    "window",
+    "note",
+    "line",
 )
 """Columns of :attr:`Case.claims`."""
 
@@ -279,9 +348,15 @@ class Case:
         resp = tl[(tl["actor"] == "company") & tl["kind"].isin(RESPONSE_KINDS)]
         cols = ["date", "date_precision", "date_end", "kind", "description", "source"]
         return CaseContext(
-            id=self.id, path=str(self.path), origin_key=self.origin_key,
-            key_dates=dict(self.key_dates), responses=resp[cols].reset_index(drop=True),
-            currency=self.currency, timezone=self.timezone, synthetic=self.synthetic)
+            id=self.id,
+            path=str(self.path),
+            origin_key=self.origin_key,
+            key_dates=dict(self.key_dates),
+            responses=resp[cols].reset_index(drop=True),
+            currency=self.currency,
+            timezone=self.timezone,
+            synthetic=self.synthetic,
+        )
 
     def key_date(self, name: str) -> pd.Timestamp | None:
         """The date of key date ``name`` (one of :data:`KEY_DATES`), or ``None`` if unknown."""
@@ -323,7 +398,8 @@ class Case:
             )
         if min_confidence not in CONFIDENCES:
             raise ParameterError(
-                f"min_confidence must be one of {CONFIDENCES}, not {min_confidence!r}")
+                f"min_confidence must be one of {CONFIDENCES}, not {min_confidence!r}"
+            )
         kinds = tuple(kinds)
         bad = [k for k in kinds if k not in FIGURE_KINDS]
         if bad:
@@ -339,8 +415,20 @@ class Case:
             df["t"] = float("nan")
         else:
             df["t"] = (df["time"] - origin) / pd.Timedelta(days=1)
-        cols = ["time", "t", "value", "qualifier", "kind", "cumulative", "source",
-                "confidence", "time_precision", "quote", "note", "line"]
+        cols = [
+            "time",
+            "t",
+            "value",
+            "qualifier",
+            "kind",
+            "cumulative",
+            "source",
+            "confidence",
+            "time_precision",
+            "quote",
+            "note",
+            "line",
+        ]
         return df[cols].sort_values(["time", "line"]).reset_index(drop=True)
 
     def cite(self, source_ids: str | Iterable[str]) -> pd.DataFrame:
@@ -366,41 +454,69 @@ class Case:
     def to_dict(self) -> dict[str, Any]:
         """JSON-able metadata, claims and row counts (not the tables)."""
         return {
-            "id": self.id, "title": self.title, "company": self.company,
-            "customer": self.customer, "country": self.country, "language": self.language,
-            "currency": self.currency, "timezone": self.timezone, "synthetic": self.synthetic,
-            "summary": self.summary, "origin": self.origin_key, "path": str(self.path),
+            "id": self.id,
+            "title": self.title,
+            "company": self.company,
+            "customer": self.customer,
+            "country": self.country,
+            "language": self.language,
+            "currency": self.currency,
+            "timezone": self.timezone,
+            "synthetic": self.synthetic,
+            "summary": self.summary,
+            "origin": self.origin_key,
+            "path": str(self.path),
             "key_dates": {
-                k: None if v is None else {
-                    "date": v.date.isoformat(), "precision": v.precision, "source": v.source,
-                    "confidence": v.confidence, "note": v.note,
+                k: None
+                if v is None
+                else {
+                    "date": v.date.isoformat(),
+                    "precision": v.precision,
+                    "source": v.source,
+                    "confidence": v.confidence,
+                    "note": v.note,
                     "date_end": None if v.date_end is None else v.date_end.isoformat(),
                 }
                 for k, v in self.key_dates.items()
             },
             "analysis": _plain(self.analysis),
             "claims": [_claim_dict(r) for r in self._claims.to_dict("records")],
-            "n_sources": len(self._sources), "n_timeline": len(self._timeline),
-            "n_reach": len(self._reach), "n_costs": len(self._costs),
+            "n_sources": len(self._sources),
+            "n_timeline": len(self._timeline),
+            "n_reach": len(self._reach),
+            "n_costs": len(self._costs),
         }
 
     def __repr__(self) -> str:
         flag = " synthetic" if self.synthetic else ""
-        return (f"<casekit.Case {self.id!r}{flag}: {len(self._timeline)} events, "
-                f"{len(self._reach)} reach rows, {len(self._costs)} cost rows, "
-                f"{len(self._sources)} sources>")
+        return (
+            f"<casekit.Case {self.id!r}{flag}: {len(self._timeline)} events, "
+            f"{len(self._reach)} reach rows, {len(self._costs)} cost rows, "
+            f"{len(self._sources)} sources>"
+        )
 
     def _repr_html_(self) -> str:
         kd = pd.DataFrame(
-            [(k, fmt.date(None if v is None else v.date, "day" if v is None else v.precision,
-                          None if v is None else v.date_end),
-              "" if v is None else v.precision, "" if v is None else v.source)
-             for k, v in self.key_dates.items()],
+            [
+                (
+                    k,
+                    fmt.date(
+                        None if v is None else v.date,
+                        "day" if v is None else v.precision,
+                        None if v is None else v.date_end,
+                    ),
+                    "" if v is None else v.precision,
+                    "" if v is None else v.source,
+                )
+                for k, v in self.key_dates.items()
+            ],
             columns=["key date", "date", "precision", "source"],
         )
         synthetic = " <b>(synthetic example data)</b>" if self.synthetic else ""
-        return (f"<h4>{fmt.html_text(self.title)}{synthetic}</h4>"
-                f"<p>{fmt.html_text(self.summary)}</p>" + kd.to_html(index=False))
+        return (
+            f"<h4>{fmt.html_text(self.title)}{synthetic}</h4>"
+            f"<p>{fmt.html_text(self.summary)}</p>" + kd.to_html(index=False)
+        )
 
 
 def _claim_dict(row: Mapping[str, Any]) -> dict[str, Any]:
@@ -439,8 +555,9 @@ class SourceList:
         lines = []
         for i, r in enumerate(self.rows, 1):
             text, url, note = self._parts(r)
-            lines.append(f"{i}. {text}" + (f" {url}" if url else "")
-                         + (f" ({note})" if note else ""))
+            lines.append(
+                f"{i}. {text}" + (f" {url}" if url else "") + (f" ({note})" if note else "")
+            )
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
@@ -448,6 +565,9 @@ class SourceList:
         for r in self.rows:
             text, url, note = self._parts(r)
             link = f" {fmt.html_link(url, url)}" if url else ""
-            items.append(f"<li>{fmt.html_text(text)}{link}"
-                         + (f" <i>({fmt.html_text(note)})</i>" if note else "") + "</li>")
+            items.append(
+                f"<li>{fmt.html_text(text)}{link}"
+                + (f" <i>({fmt.html_text(note)})</i>" if note else "")
+                + "</li>"
+            )
         return f"<ol>{''.join(items)}</ol>"

@@ -59,13 +59,23 @@ class _Collector:
 def _read_text(path: Path, name: str, out: _Collector) -> str | None:
     file = path / name
     if not file.is_file():
-        out.add(name, None, None, "file is missing",
-                f"a {name} in {path} (see datasets/README.md, or run `casekit new`)")
+        out.add(
+            name,
+            None,
+            None,
+            "file is missing",
+            f"a {name} in {path} (see datasets/README.md, or run `casekit new`)",
+        )
         return None
     size = file.stat().st_size
     if size > MAX_FILE_BYTES:
-        out.add(name, None, None, f"file is {size / 1e6:.1f} MB, over the 5 MB limit",
-                "a hand-curated case file (is this the right file?)")
+        out.add(
+            name,
+            None,
+            None,
+            f"file is {size / 1e6:.1f} MB, over the 5 MB limit",
+            "a hand-curated case file (is this the right file?)",
+        )
         return None
     raw = file.read_bytes()
     if raw.startswith(b"\xef\xbb\xbf"):
@@ -74,12 +84,16 @@ def _read_text(path: Path, name: str, out: _Collector) -> str | None:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as err:
         line = raw[: err.start].count(b"\n") + 1
-        out.add(name, line, None, f"byte {err.start} is not valid UTF-8",
-                "the file saved as UTF-8")
+        out.add(name, line, None, f"byte {err.start} is not valid UTF-8", "the file saved as UTF-8")
         return None
     if not text.strip():
-        out.add(name, None, None, "file is empty",
-                "a header row" if name.endswith(".csv") else "the case metadata")
+        out.add(
+            name,
+            None,
+            None,
+            "file is empty",
+            "a header row" if name.endswith(".csv") else "the case metadata",
+        )
         return None
     return text
 
@@ -96,8 +110,16 @@ def _parse_when(value: str) -> tuple[pd.Timestamp, str] | None:
     return None
 
 
-def _check_when(value: str, precision: str, end: str, file: str, line: int,
-                col: str, end_col: str, out: _Collector):
+def _check_when(
+    value: str,
+    precision: str,
+    end: str,
+    file: str,
+    line: int,
+    col: str,
+    end_col: str,
+    out: _Collector,
+):
     """Parse a date and its precision; return (start, end) or None."""
     ok = True
     parsed = _parse_when(value) if value else None
@@ -105,8 +127,13 @@ def _check_when(value: str, precision: str, end: str, file: str, line: int,
         out.add(file, line, col, "date is empty", "an ISO date such as 2024-03-04")
         ok = False
     elif parsed is None:
-        out.add(file, line, col, f"cannot read {value!r} as a date",
-                "ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM")
+        out.add(
+            file,
+            line,
+            col,
+            f"cannot read {value!r} as a date",
+            "ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM",
+        )
         ok = False
     prec_col = col + "_precision" if col in ("date", "time") else "precision"
     if precision not in PRECISIONS:
@@ -114,9 +141,13 @@ def _check_when(value: str, precision: str, end: str, file: str, line: int,
         ok = False
     elif parsed is not None and precision in _RESOLUTION_RANK:
         if _RESOLUTION_RANK[parsed[1]] < _RESOLUTION_RANK[precision]:
-            out.add(file, line, prec_col,
-                    f"precision {precision!r} but {value!r} gives only a {parsed[1]}",
-                    f"precision {parsed[1]!r}, or a more exact date")
+            out.add(
+                file,
+                line,
+                prec_col,
+                f"precision {precision!r} but {value!r} gives only a {parsed[1]}",
+                f"precision {parsed[1]!r}, or a more exact date",
+            )
             ok = False
     end_ts = None
     if precision == "range":
@@ -130,12 +161,22 @@ def _check_when(value: str, precision: str, end: str, file: str, line: int,
         else:
             end_ts = end_parsed[0]
             if parsed is not None and end_ts < parsed[0]:
-                out.add(file, line, end_col, f"range ends ({end}) before it starts ({value})",
-                        "an end date on or after the start")
+                out.add(
+                    file,
+                    line,
+                    end_col,
+                    f"range ends ({end}) before it starts ({value})",
+                    "an end date on or after the start",
+                )
                 ok = False
     elif end and precision in PRECISIONS:
-        out.add(file, line, end_col, f"{end_col} given but precision is {precision!r}",
-                f"precision 'range', or an empty {end_col}")
+        out.add(
+            file,
+            line,
+            end_col,
+            f"{end_col} given but precision is {precision!r}",
+            f"precision 'range', or an empty {end_col}",
+        )
         ok = False
     return (parsed[0], end_ts) if ok and parsed else None
 
@@ -154,12 +195,16 @@ def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
     header = [h.strip() for h in header]
     missing = [c for c, required in columns.items() if required and c not in header]
     for c in missing:
-        out.add(name, 1, c, "required column is missing",
-                "header columns: " + ", ".join(c for c, r in columns.items() if r))
+        out.add(
+            name,
+            1,
+            c,
+            "required column is missing",
+            "header columns: " + ", ".join(c for c, r in columns.items() if r),
+        )
     for c in header:
         if c not in columns:
-            out.add(name, 1, c or "(empty)", "unknown column",
-                    "one of: " + ", ".join(columns))
+            out.add(name, 1, c or "(empty)", "unknown column", "one of: " + ", ".join(columns))
     dupes = {c for c in header if header.count(c) > 1}
     for c in sorted(dupes):
         out.add(name, 1, c, "column appears more than once", "each column once")
@@ -174,9 +219,13 @@ def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
             if not record or all(not f.strip() for f in record):
                 continue
             if len(record) != len(header):
-                out.add(name, start, None,
-                        f"row has {len(record)} fields, header has {len(header)}",
-                        "one field per column (quote fields that contain commas)")
+                out.add(
+                    name,
+                    start,
+                    None,
+                    f"row has {len(record)} fields, header has {len(header)}",
+                    "one field per column (quote fields that contain commas)",
+                )
                 continue
             row = {c: "" for c in columns}
             row.update({h: v.strip() for h, v in zip(header, record)})
@@ -186,26 +235,47 @@ def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
     return rows
 
 
-def _check_common(file, line, row, sources: set[str], out: _Collector, *,
-                  quote_required: bool) -> None:
+def _check_common(
+    file, line, row, sources: set[str], out: _Collector, *, quote_required: bool
+) -> None:
     for col, required in (("source", True), ("confidence", True)):
         if required and not row[col]:
             out.add(file, line, col, "value is empty", "a value")
     ids = _split_ids(row["source"])
     for sid in ids:
         if sources is not None and sid not in sources:  # None: case.yaml unreadable, no list
-            out.add(file, line, "source", f"unknown source id {sid!r}",
-                    "an id declared under `sources:` in case.yaml")
+            out.add(
+                file,
+                line,
+                "source",
+                f"unknown source id {sid!r}",
+                "an id declared under `sources:` in case.yaml",
+            )
     if row["confidence"] and row["confidence"] not in CONFIDENCES:
-        out.add(file, line, "confidence", f"unknown confidence {row['confidence']!r}",
-                " | ".join(CONFIDENCES))
+        out.add(
+            file,
+            line,
+            "confidence",
+            f"unknown confidence {row['confidence']!r}",
+            " | ".join(CONFIDENCES),
+        )
     if "kind" in row and row.get("kind") in FIGURE_KINDS:
         if row["kind"] == "derived" and not row.get("method"):
-            out.add(file, line, "method", "a derived figure must say how it was derived",
-                    "the computation, e.g. 'close price x shares outstanding'")
+            out.add(
+                file,
+                line,
+                "method",
+                "a derived figure must say how it was derived",
+                "the computation, e.g. 'close price x shares outstanding'",
+            )
         if quote_required and row["kind"] != "derived" and not row.get("quote"):
-            out.add(file, line, "quote", "the source's words for this figure are missing",
-                    "a short verbatim quote (empty only for derived rows)")
+            out.add(
+                file,
+                line,
+                "quote",
+                "the source's words for this figure are missing",
+                "a short verbatim quote (empty only for derived rows)",
+            )
 
 
 def _parse_number(text: str):
@@ -222,22 +292,52 @@ def _read_timeline(path, sources, out):
         return None
     recs = []
     for line, row in rows:
-        when = _check_when(row["date"], row["date_precision"], row["date_end"],
-                           "timeline.csv", line, "date", "date_end", out)
+        when = _check_when(
+            row["date"],
+            row["date_precision"],
+            row["date_end"],
+            "timeline.csv",
+            line,
+            "date",
+            "date_end",
+            out,
+        )
         if row["actor"] not in ACTORS:
-            out.add("timeline.csv", line, "actor", f"unknown actor {row['actor']!r}",
-                    " | ".join(ACTORS))
+            out.add(
+                "timeline.csv", line, "actor", f"unknown actor {row['actor']!r}", " | ".join(ACTORS)
+            )
         if row["kind"] not in EVENT_KINDS:
-            out.add("timeline.csv", line, "kind", f"unknown event kind {row['kind']!r}",
-                    " | ".join(EVENT_KINDS))
+            out.add(
+                "timeline.csv",
+                line,
+                "kind",
+                f"unknown event kind {row['kind']!r}",
+                " | ".join(EVENT_KINDS),
+            )
         if not row["description"]:
-            out.add("timeline.csv", line, "description", "value is empty",
-                    "what happened, in a sentence")
+            out.add(
+                "timeline.csv",
+                line,
+                "description",
+                "value is empty",
+                "what happened, in a sentence",
+            )
         _check_common("timeline.csv", line, row, sources, out, quote_required=False)
         if when:
             recs.append({**row, "date": when[0], "date_end": when[1], "line": line})
-    cols = ["date", "date_end", "date_precision", "actor", "kind", "description", "source",
-            "quote", "confidence", "note", "line"]
+    cols = [
+        "date",
+        "date_end",
+        "date_precision",
+        "actor",
+        "kind",
+        "description",
+        "source",
+        "quote",
+        "confidence",
+        "note",
+        "line",
+    ]
     df = pd.DataFrame(recs, columns=cols)
     return df.sort_values(["date", "line"], kind="stable").reset_index(drop=True)
 
@@ -249,43 +349,100 @@ def _read_reach(path, sources, out):
     recs = []
     for line, row in rows:
         good = True
-        when = _check_when(row["time"], row["time_precision"], row["time_end"],
-                           "reach.csv", line, "time", "time_end", out)
+        when = _check_when(
+            row["time"],
+            row["time_precision"],
+            row["time_end"],
+            "reach.csv",
+            line,
+            "time",
+            "time_end",
+            out,
+        )
         if not METRIC_PATTERN.match(row["metric"]):
-            out.add("reach.csv", line, "metric", f"metric {row['metric']!r} is not snake_case",
-                    "e.g. youtube_views or facebook_group_members")
+            out.add(
+                "reach.csv",
+                line,
+                "metric",
+                f"metric {row['metric']!r} is not snake_case",
+                "e.g. youtube_views or facebook_group_members",
+            )
             good = False
         value = _parse_number(row["value"]) if row["value"] else None
         if not row["value"]:
             out.add("reach.csv", line, "value", "value is empty", "a non-negative number")
             good = False
         elif value is None:
-            out.add("reach.csv", line, "value", f"{row['value']!r} is not a number",
-                    "digits only, no thousands separators, e.g. 1566576")
+            out.add(
+                "reach.csv",
+                line,
+                "value",
+                f"{row['value']!r} is not a number",
+                "digits only, no thousands separators, e.g. 1566576",
+            )
             good = False
         elif value < 0:
-            out.add("reach.csv", line, "value", f"negative count {row['value']}",
-                    "a count of zero or more")
+            out.add(
+                "reach.csv",
+                line,
+                "value",
+                f"negative count {row['value']}",
+                "a count of zero or more",
+            )
             good = False
         cum = row["cumulative"].lower()
         if cum not in ("true", "false"):
-            out.add("reach.csv", line, "cumulative", f"{row['cumulative']!r} is not true/false",
-                    "true for running totals, false for per-period counts")
+            out.add(
+                "reach.csv",
+                line,
+                "cumulative",
+                f"{row['cumulative']!r} is not true/false",
+                "true for running totals, false for per-period counts",
+            )
             good = False
         if not row["unit"]:
             out.add("reach.csv", line, "unit", "value is empty", "e.g. views, members")
         if row["qualifier"] not in QUALIFIERS:
-            out.add("reach.csv", line, "qualifier", f"unknown qualifier {row['qualifier']!r}",
-                    " | ".join(QUALIFIERS))
+            out.add(
+                "reach.csv",
+                line,
+                "qualifier",
+                f"unknown qualifier {row['qualifier']!r}",
+                " | ".join(QUALIFIERS),
+            )
         if row["kind"] not in FIGURE_KINDS:
-            out.add("reach.csv", line, "kind", f"unknown kind {row['kind']!r}",
-                    " | ".join(FIGURE_KINDS))
+            out.add(
+                "reach.csv", line, "kind", f"unknown kind {row['kind']!r}", " | ".join(FIGURE_KINDS)
+            )
         _check_common("reach.csv", line, row, sources, out, quote_required=True)
         if when and good:
-            recs.append({**row, "time": when[0], "time_end": when[1], "value": value,
-                         "cumulative": cum == "true", "line": line})
-    cols = ["time", "time_end", "time_precision", "metric", "value", "unit", "cumulative",
-            "qualifier", "kind", "method", "source", "quote", "confidence", "note", "line"]
+            recs.append(
+                {
+                    **row,
+                    "time": when[0],
+                    "time_end": when[1],
+                    "value": value,
+                    "cumulative": cum == "true",
+                    "line": line,
+                }
+            )
+    cols = [
+        "time",
+        "time_end",
+        "time_precision",
+        "metric",
+        "value",
+        "unit",
+        "cumulative",
+        "qualifier",
+        "kind",
+        "method",
+        "source",
+        "quote",
+        "confidence",
+        "note",
+        "line",
+    ]
     df = pd.DataFrame(recs, columns=cols)
     df = df.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
     # A counter never runs backwards within one source: a fall is a data-entry error.
@@ -296,11 +453,15 @@ def _read_reach(path, sources, out):
         running_max, at_line = -math.inf, None
         for _, r in grp.iterrows():
             if r["value"] < running_max:
-                out.add("reach.csv", int(r["line"]), "value",
-                        f"cumulative {metric} from {source} falls from {running_max:g} "
-                        f"(line {at_line}) to {r['value']:g}",
-                        "a running total that never decreases within one source; "
-                        "check the value, the time, or whether this is another source")
+                out.add(
+                    "reach.csv",
+                    int(r["line"]),
+                    "value",
+                    f"cumulative {metric} from {source} falls from {running_max:g} "
+                    f"(line {at_line}) to {r['value']:g}",
+                    "a running total that never decreases within one source; "
+                    "check the value, the time, or whether this is another source",
+                )
             elif r["value"] >= running_max:
                 running_max, at_line = r["value"], int(r["line"])
     return df
@@ -312,32 +473,78 @@ def _read_costs(path, sources, out):
         return None
     recs = []
     for line, row in rows:
-        when = _check_when(row["date"], row["date_precision"], row["date_end"],
-                           "costs.csv", line, "date", "date_end", out)
+        when = _check_when(
+            row["date"],
+            row["date_precision"],
+            row["date_end"],
+            "costs.csv",
+            line,
+            "date",
+            "date_end",
+            out,
+        )
         value = None
         if row["value"]:
             value = _parse_number(row["value"])
             if value is None:
-                out.add("costs.csv", line, "value", f"{row['value']!r} is not a number",
-                        "a plain number (no currency signs or separators), or empty if the "
-                        "source gives none")
+                out.add(
+                    "costs.csv",
+                    line,
+                    "value",
+                    f"{row['value']!r} is not a number",
+                    "a plain number (no currency signs or separators), or empty if the "
+                    "source gives none",
+                )
         if not row["item"]:
             out.add("costs.csv", line, "item", "value is empty", "what the figure is")
         if row["category"] not in COST_CATEGORIES:
-            out.add("costs.csv", line, "category", f"unknown category {row['category']!r}",
-                    " | ".join(COST_CATEGORIES))
+            out.add(
+                "costs.csv",
+                line,
+                "category",
+                f"unknown category {row['category']!r}",
+                " | ".join(COST_CATEGORIES),
+            )
         if not row["unit"]:
             out.add("costs.csv", line, "unit", "value is empty", "e.g. USD, GBP, percent")
         if row["qualifier"] not in QUALIFIERS:
-            out.add("costs.csv", line, "qualifier", f"unknown qualifier {row['qualifier']!r}",
-                    " | ".join(QUALIFIERS))
+            out.add(
+                "costs.csv",
+                line,
+                "qualifier",
+                f"unknown qualifier {row['qualifier']!r}",
+                " | ".join(QUALIFIERS),
+            )
         if row["kind"] not in FIGURE_KINDS:
-            out.add("costs.csv", line, "kind", f"unknown kind {row['kind']!r}",
-                    " | ".join(FIGURE_KINDS))
+            out.add(
+                "costs.csv", line, "kind", f"unknown kind {row['kind']!r}", " | ".join(FIGURE_KINDS)
+            )
         _check_common("costs.csv", line, row, sources, out, quote_required=bool(row["value"]))
         if when:
-            recs.append({**row, "date": when[0], "date_end": when[1],
-                         "value": float("nan") if value is None else value, "line": line})
-    cols = ["item", "category", "value", "unit", "date", "date_end", "date_precision",
-            "qualifier", "kind", "method", "source", "quote", "confidence", "note", "line"]
+            recs.append(
+                {
+                    **row,
+                    "date": when[0],
+                    "date_end": when[1],
+                    "value": float("nan") if value is None else value,
+                    "line": line,
+                }
+            )
+    cols = [
+        "item",
+        "category",
+        "value",
+        "unit",
+        "date",
+        "date_end",
+        "date_precision",
+        "qualifier",
+        "kind",
+        "method",
+        "source",
+        "quote",
+        "confidence",
+        "note",
+        "line",
+    ]
     return pd.DataFrame(recs, columns=cols)

@@ -73,17 +73,23 @@ def new_case(case_id: str, directory: str | os.PathLike = ".") -> Path:
     if not CASE_ID_PATTERN.match(case_id):
         raise CaseNotFoundError(
             f"{case_id!r} is not a valid case id: use lower-case words joined by '-', "
-            f"e.g. 'acme-broken-kettle'")
+            f"e.g. 'acme-broken-kettle'"
+        )
     target = Path(directory) / case_id
     if target.exists():
         raise FileExistsError(f"{target} already exists; choose another id or directory")
     target.mkdir(parents=True)
     title = case_id.replace("-", " ").capitalize()
-    (target / "case.yaml").write_text(_TEMPLATE_YAML.format(case_id=case_id, title=title),
-                                      encoding="utf-8")
-    for name, cols in (("timeline.csv", TIMELINE_COLUMNS), ("reach.csv", REACH_COLUMNS),
-                       ("costs.csv", COSTS_COLUMNS)):
+    (target / "case.yaml").write_text(
+        _TEMPLATE_YAML.format(case_id=case_id, title=title), encoding="utf-8"
+    )
+    for name, cols in (
+        ("timeline.csv", TIMELINE_COLUMNS),
+        ("reach.csv", REACH_COLUMNS),
+        ("costs.csv", COSTS_COLUMNS),
+    ):
         (target / name).write_text(",".join(cols) + "\n", encoding="utf-8")
     (target / "README.md").write_text(
-        _TEMPLATE_README.format(case_id=case_id, path=target), encoding="utf-8")
+        _TEMPLATE_README.format(case_id=case_id, path=target), encoding="utf-8"
+    )
     return target

@@ -45,7 +45,8 @@ def _construct_mapping(loader, node, deep=False):
         key = loader.construct_object(key_node, deep=deep)
         if key in keys:
             raise yaml.constructor.ConstructorError(
-                None, None, f"duplicate key {key!r}", key_node.start_mark)
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
         keys.add(key)
         lines[key] = key_node.start_mark.line + 1
     out = _Mapping(_SafeLoader.construct_mapping(loader, node, deep))
@@ -55,7 +56,8 @@ def _construct_mapping(loader, node, deep=False):
 
 
 _NoDuplicatesLoader.add_constructor(
-    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+)
 
 
 def _load(text: str) -> Any:
@@ -92,12 +94,19 @@ def _read_meta(path: Path, out: _Collector):
         line = mark.line + 1 if mark else None
         problem = getattr(err, "problem", None) or str(err)
         if isinstance(err, yaml.constructor.ConstructorError) and "python" in str(err):
-            problem = ("a YAML tag that would build a Python object; casekit reads plain data "
-                       "only and never runs anything")
+            problem = (
+                "a YAML tag that would build a Python object; casekit reads plain data "
+                "only and never runs anything"
+            )
         out.add("case.yaml", line, None, f"cannot read YAML: {problem}", "plain YAML data")
         return None
     if not isinstance(meta, dict):
-        out.add("case.yaml", None, None, "the top level is not a mapping",
-                "keys such as id, title, company, key_dates, sources")
+        out.add(
+            "case.yaml",
+            None,
+            None,
+            "the top level is not a mapping",
+            "keys such as id, title, company, key_dates, sources",
+        )
         return None
     return meta

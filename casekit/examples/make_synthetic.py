@@ -35,25 +35,83 @@ def main() -> None:
     noisy = np.maximum.accumulate(np.round(noisy))  # a counter never runs backwards
     for t, v in zip(t_counter, noisy):
         stamp = ORIGIN + np.timedelta64(int(round(t * 24 * 60)), "m")
-        rows.append([str(stamp)[:16], "hour", "", "video_views", f"{v:.0f}", "views", "true",
-                     "exact", "observed", "", "synthetic-counter",
-                     f"counter read {str(stamp)[:16]}: {v:.0f}", "high", ""])
+        rows.append(
+            [
+                str(stamp)[:16],
+                "hour",
+                "",
+                "video_views",
+                f"{v:.0f}",
+                "views",
+                "true",
+                "exact",
+                "observed",
+                "",
+                "synthetic-counter",
+                f"counter read {str(stamp)[:16]}: {v:.0f}",
+                "high",
+                "",
+            ]
+        )
     # A press source that rounds, disagrees a little, and is daily.
     for day in (1, 2, 5, 9):
         v = float(np.round(logistic(day) * 1.08, -3))
-        rows.append([str(ORIGIN + np.timedelta64(day, "D"))[:10], "day", "", "video_views",
-                     f"{v:.0f}", "views", "true", "about", "reported", "", "synthetic-press",
-                     f"about {v:,.0f} views", "medium",
-                     "rounded press figure, about 8 % above the counter"])
+        rows.append(
+            [
+                str(ORIGIN + np.timedelta64(day, "D"))[:10],
+                "day",
+                "",
+                "video_views",
+                f"{v:.0f}",
+                "views",
+                "true",
+                "about",
+                "reported",
+                "",
+                "synthetic-press",
+                f"about {v:,.0f} views",
+                "medium",
+                "rounded press figure, about 8 % above the counter",
+            ]
+        )
     # Daily forum posts (per-day counts, not cumulative): the curve's derivative, Poisson noise.
     for day in range(-6, 15):
         lam = 5.0 + 0.004 * (logistic(day + 1) - logistic(day))
         n = int(rng.poisson(lam))
-        rows.append([str(ORIGIN + np.timedelta64(day, "D"))[:10], "day", "", "forum_posts",
-                     str(n), "posts", "false", "exact", "observed", "", "synthetic-counter",
-                     f"{n} posts that day", "high", ""])
-    header = ["time", "time_precision", "time_end", "metric", "value", "unit", "cumulative",
-              "qualifier", "kind", "method", "source", "quote", "confidence", "note"]
+        rows.append(
+            [
+                str(ORIGIN + np.timedelta64(day, "D"))[:10],
+                "day",
+                "",
+                "forum_posts",
+                str(n),
+                "posts",
+                "false",
+                "exact",
+                "observed",
+                "",
+                "synthetic-counter",
+                f"{n} posts that day",
+                "high",
+                "",
+            ]
+        )
+    header = [
+        "time",
+        "time_precision",
+        "time_end",
+        "metric",
+        "value",
+        "unit",
+        "cumulative",
+        "qualifier",
+        "kind",
+        "method",
+        "source",
+        "quote",
+        "confidence",
+        "note",
+    ]
     with open(HERE / "reach.csv", "w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh, lineterminator="\n")
         writer.writerow(header)

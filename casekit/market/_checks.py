@@ -24,8 +24,7 @@ def check_int(name: str, value: Any, minimum: int) -> int:
     return int(value)
 
 
-def check_window(window: Any, event_window: tuple[int, int] | None,
-                 name: str) -> tuple[int, int]:
+def check_window(window: Any, event_window: tuple[int, int] | None, name: str) -> tuple[int, int]:
     """A (first, last) pair of relative trading days, inside ``event_window`` if given."""
     try:
         t1, t2 = window
@@ -33,11 +32,13 @@ def check_window(window: Any, event_window: tuple[int, int] | None,
     except (TypeError, ValueError):
         ok = False
     if not ok or t1 > t2:
-        raise ParameterError(f"{name} must be a pair of integers (first, last) with first <= "
-                             f"last, got {window!r}")
+        raise ParameterError(
+            f"{name} must be a pair of integers (first, last) with first <= last, got {window!r}"
+        )
     if event_window is not None and (t1 < event_window[0] or t2 > event_window[1]):
-        raise ParameterError(f"{name} {tuple(window)} is not inside the event window "
-                             f"{tuple(event_window)}")
+        raise ParameterError(
+            f"{name} {tuple(window)} is not inside the event window {tuple(event_window)}"
+        )
     return int(t1), int(t2)
 
 

@@ -83,11 +83,13 @@ def find_price_file(prices_dir: str | Path, ticker: str) -> Path:
         there = ", ".join(_available(folder)) or "no .csv files"
         raise PriceDataError(
             f"no price file for ticker {t!r} in {folder}: expected {t}.csv or {t}_*yahoo.csv; "
-            f"the folder has: {there}")
+            f"the folder has: {there}"
+        )
     if len(found) > 1:
         raise PriceDataError(
             f"several price files for ticker {t!r} in {folder}: "
-            f"{', '.join(p.name for p in found)}; keep one")
+            f"{', '.join(p.name for p in found)}; keep one"
+        )
     return found[0]
 
 
@@ -112,14 +114,17 @@ def _read_price_file(path: Path, ticker: str, max_gap_days: int) -> _PriceFile:
         try:
             header = next(reader, None)
             if header is None:
-                raise PriceDataError(f"{name}, line 1: the file is empty "
-                                     f"(expected the header {','.join(YAHOO_COLUMNS)})")
+                raise PriceDataError(
+                    f"{name}, line 1: the file is empty "
+                    f"(expected the header {','.join(YAHOO_COLUMNS)})"
+                )
             header = [h.strip() for h in header]
             missing = [c for c in REQUIRED_COLUMNS if c not in header]
             if missing:
                 raise PriceDataError(
                     f"{name}, line 1: missing column(s) {', '.join(missing)}; the header is "
-                    f"{','.join(header)} (expected Yahoo-style {','.join(YAHOO_COLUMNS)})")
+                    f"{','.join(header)} (expected Yahoo-style {','.join(YAHOO_COLUMNS)})"
+                )
             i_date, i_close, i_adj = (header.index(c) for c in REQUIRED_COLUMNS)
             dates: list[dt.date] = []
             close: list[float] = []
@@ -131,13 +136,16 @@ def _read_price_file(path: Path, ticker: str, max_gap_days: int) -> _PriceFile:
                     continue
                 if len(row) != len(header):
                     raise PriceDataError(
-                        f"{name}, line {line}: {len(row)} fields, the header has {len(header)}")
+                        f"{name}, line {line}: {len(row)} fields, the header has {len(header)}"
+                    )
                 raw = row[i_date].strip()
                 try:
                     day = dt.date.fromisoformat(raw)
                 except ValueError:
-                    raise PriceDataError(f"{name}, line {line}, column 'Date': cannot read "
-                                         f"{raw!r} as a date (expected YYYY-MM-DD)") from None
+                    raise PriceDataError(
+                        f"{name}, line {line}, column 'Date': cannot read "
+                        f"{raw!r} as a date (expected YYYY-MM-DD)"
+                    ) from None
                 values = []
                 for col, idx in (("Close", i_close), ("Adj Close", i_adj)):
                     text = row[idx].strip()
@@ -146,11 +154,15 @@ def _read_price_file(path: Path, ticker: str, max_gap_days: int) -> _PriceFile:
                     except ValueError:
                         value = math.nan
                     if not math.isfinite(value):
-                        raise PriceDataError(f"{name}, line {line}, column '{col}': cannot read "
-                                             f"{text!r} as a price (expected a positive number)")
+                        raise PriceDataError(
+                            f"{name}, line {line}, column '{col}': cannot read "
+                            f"{text!r} as a price (expected a positive number)"
+                        )
                     if value <= 0:
-                        raise PriceDataError(f"{name}, line {line}, column '{col}': "
-                                             f"non-positive price {text} (expected > 0)")
+                        raise PriceDataError(
+                            f"{name}, line {line}, column '{col}': "
+                            f"non-positive price {text} (expected > 0)"
+                        )
                     values.append(value)
                 dates.append(day)
                 lines.append(line)
@@ -168,10 +180,14 @@ def _read_price_file(path: Path, ticker: str, max_gap_days: int) -> _PriceFile:
         day, line = dates[i], lines[i]
         j = int(np.searchsorted(days[:i], days[i]))
         if days[j] == days[i]:
-            raise PriceDataError(f"{name}, line {line}, column 'Date': duplicate date {day} "
-                                 f"(also on line {lines[j]})")
-        raise PriceDataError(f"{name}, line {line}, column 'Date': dates are not in ascending "
-                             f"order ({day} comes after {dates[i - 1]} on line {lines[i - 1]})")
+            raise PriceDataError(
+                f"{name}, line {line}, column 'Date': duplicate date {day} "
+                f"(also on line {lines[j]})"
+            )
+        raise PriceDataError(
+            f"{name}, line {line}, column 'Date': dates are not in ascending "
+            f"order ({day} comes after {dates[i - 1]} on line {lines[i - 1]})"
+        )
     if len(days) > 1:
         missing = np.busday_count(days[:-1] + 1, days[1:])
         if (missing > max_gap_days).any():
@@ -179,7 +195,8 @@ def _read_price_file(path: Path, ticker: str, max_gap_days: int) -> _PriceFile:
             raise PriceDataError(
                 f"{name}, line {lines[i]}, column 'Date': gap in the data: {int(missing[i - 1])} "
                 f"weekdays missing between {dates[i - 1]} (line {lines[i - 1]}) and {dates[i]} "
-                f"(at most {max_gap_days} allowed)")
+                f"(at most {max_gap_days} allowed)"
+            )
     return _PriceFile(ticker, path, days, np.array(close), np.array(adj), np.array(lines))
 
 
@@ -224,8 +241,10 @@ def _load(prices_dir, tickers, align: str, max_gap_days: int) -> _Prices:
     masks = {t: (f.dates >= start) & (f.dates <= end) for t, f in files.items()}
     trimmed = {files[t].path.name: int((~m).sum()) for t, m in masks.items() if (~m).any()}
     if trimmed:
-        notes.append("rows outside the common span " f"{start}..{end} not used: "
-                     + ", ".join(f"{k} {v}" for k, v in trimmed.items()))
+        notes.append(
+            "rows outside the common span "
+            f"{start}..{end} not used: " + ", ".join(f"{k} {v}" for k, v in trimmed.items())
+        )
     ref = order[0]
     ref_dates = files[ref].dates[masks[ref]]
     common = ref_dates
@@ -242,14 +261,18 @@ def _load(prices_dir, tickers, align: str, max_gap_days: int) -> _Prices:
             for src, other, extra in ((files[ref], f, only_ref), (f, files[ref], only_t)):
                 for day in extra[:3]:
                     line = int(src.lines[np.searchsorted(src.dates, day)])
-                    parts.append(f"{day} is on line {line} of {src.path.name} but missing "
-                                 f"from {other.path.name}")
+                    parts.append(
+                        f"{day} is on line {line} of {src.path.name} but missing "
+                        f"from {other.path.name}"
+                    )
             n = len(only_ref) + len(only_t)
             raise PriceDataError(
                 f"the dates of {f.path.name} and {files[ref].path.name} differ in "
-                f"{start}..{end} ({n} date(s)): " + "; ".join(parts)
+                f"{start}..{end} ({n} date(s)): "
+                + "; ".join(parts)
                 + (" ..." if n > len(parts) else "")
-                + "; fix the files or pass align='inner' to drop those days explicitly")
+                + "; fix the files or pass align='inner' to drop those days explicitly"
+            )
     else:
         for t in order[1:]:
             common = np.intersect1d(common, files[t].dates[masks[t]])
@@ -258,8 +281,10 @@ def _load(prices_dir, tickers, align: str, max_gap_days: int) -> _Prices:
             union = np.union1d(union, files[t].dates[masks[t]])
         dropped = len(union) - len(common)
         if dropped:
-            notes.append(f"align='inner': {dropped} date(s) not in every file were dropped; "
-                         "returns across those days span two sessions")
+            notes.append(
+                f"align='inner': {dropped} date(s) not in every file were dropped; "
+                "returns across those days span two sessions"
+            )
         if len(common) == 0:
             raise PriceDataError("the price files have no date in common")
     index = pd.DatetimeIndex(common.astype("datetime64[ns]"), name="date")
@@ -275,14 +300,27 @@ def _load(prices_dir, tickers, align: str, max_gap_days: int) -> _Prices:
         last[t] = (str(common[-1]), int(f.lines[pos[-1]]))
     start_t = next(t for t in order if files[t].dates[0] == start)
     end_t = next(t for t in order if files[t].dates[-1] == end)
-    return _Prices(pd.DataFrame(adj, index=index), pd.DataFrame(close, index=index),
-                   {t: f.path.name for t, f in files.items()}, tuple(notes), dropped,
-                   first, last, start_t, end_t)
+    return _Prices(
+        pd.DataFrame(adj, index=index),
+        pd.DataFrame(close, index=index),
+        {t: f.path.name for t, f in files.items()},
+        tuple(notes),
+        dropped,
+        first,
+        last,
+        start_t,
+        end_t,
+    )
 
 
-def load_prices(prices_dir: str | Path, tickers: str | Sequence[str], *,
-                column: str = "Adj Close", align: str = "strict",
-                max_gap_days: int = MAX_GAP_DAYS) -> pd.DataFrame:
+def load_prices(
+    prices_dir: str | Path,
+    tickers: str | Sequence[str],
+    *,
+    column: str = "Adj Close",
+    align: str = "strict",
+    max_gap_days: int = MAX_GAP_DAYS,
+) -> pd.DataFrame:
     """Read and check daily prices of several tickers; one column per ticker.
 
     Parameters
@@ -339,7 +377,9 @@ def load_prices(prices_dir: str | Path, tickers: str | Sequence[str], *,
         raise ParameterError(f"column must be 'Adj Close' or 'Close', got {column!r}")
     loaded = _load(prices_dir, tickers, align, max_gap_days)
     out = (loaded.adj if column == "Adj Close" else loaded.close).copy()
-    out.attrs = {"files": dict(loaded.files), "dropped_days": loaded.dropped_days,
-                 "notes": list(loaded.notes)}
+    out.attrs = {
+        "files": dict(loaded.files),
+        "dropped_days": loaded.dropped_days,
+        "notes": list(loaded.notes),
+    }
     return out
-

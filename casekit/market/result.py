@@ -33,8 +33,9 @@ def _readable(value: Any) -> str:
             return "none"
         if all(isinstance(v, (list, tuple)) for v in value):
             return "; ".join(_readable(v) for v in value)
-        if len(value) == 2 and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
-                                   for v in value):
+        if len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value
+        ):
             return f"({value[0]},{value[1]})"
         return ", ".join(_readable(v) for v in value)
     return value if isinstance(value, str) else fmt.cell(value)
@@ -114,18 +115,23 @@ class EventStudy(Result):
     def summary(self) -> pd.DataFrame:
         """The CARs and their tests, in percent and rounded, for reading."""
         ct = self.car_table
-        return pd.DataFrame({
-            "event": ct["event"], "benchmark": ct["benchmark"], "window": ct["window"],
-            "CAR %": (ct["car"] * 100).round(2) + 0.0,
-            "lower %": (ct["lower"] * 100).round(2) + 0.0,
-            "upper %": (ct["upper"] * 100).round(2) + 0.0,
-            "t": ct["t"].round(2) + 0.0, "p": ct["p"].round(3) + 0.0,
-            "Patell Z": ct["patell_z"].round(2) + 0.0,
-            "Corrado Z": ct["corrado_z"].round(2) + 0.0,
-            "BMP t": ct["bmp_t"].round(2) + 0.0,
-            "raw %": (ct["raw_return"] * 100).round(2) + 0.0,
-            "money M": (ct["money"] / 1e6).round(1) + 0.0,
-        })
+        return pd.DataFrame(
+            {
+                "event": ct["event"],
+                "benchmark": ct["benchmark"],
+                "window": ct["window"],
+                "CAR %": (ct["car"] * 100).round(2) + 0.0,
+                "lower %": (ct["lower"] * 100).round(2) + 0.0,
+                "upper %": (ct["upper"] * 100).round(2) + 0.0,
+                "t": ct["t"].round(2) + 0.0,
+                "p": ct["p"].round(3) + 0.0,
+                "Patell Z": ct["patell_z"].round(2) + 0.0,
+                "Corrado Z": ct["corrado_z"].round(2) + 0.0,
+                "BMP t": ct["bmp_t"].round(2) + 0.0,
+                "raw %": (ct["raw_return"] * 100).round(2) + 0.0,
+                "money M": (ct["money"] / 1e6).round(1) + 0.0,
+            }
+        )
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Confidence intervals of the market-model alpha and beta (OLS t intervals).
@@ -148,9 +154,16 @@ class EventStudy(Result):
         for (label, bench), fit in self._fits.items():
             ci = fit.param_conf_int(alpha)
             for k, name in enumerate(("alpha", "beta")):
-                rows.append({"event": label, "benchmark": bench, "param": name,
-                             "estimate": (fit.alpha, fit.beta)[k],
-                             "lower": float(ci[k, 0]), "upper": float(ci[k, 1])})
+                rows.append(
+                    {
+                        "event": label,
+                        "benchmark": bench,
+                        "param": name,
+                        "estimate": (fit.alpha, fit.beta)[k],
+                        "lower": float(ci[k, 0]),
+                        "upper": float(ci[k, 1]),
+                    }
+                )
         return pd.DataFrame(rows).set_index(["event", "benchmark", "param"])
 
     def plot(self, event: int | str = 0, benchmark: str | None = None):
@@ -168,24 +181,35 @@ class EventStudy(Result):
         s = self._settings
         lines = []
         for ev in self.events:
-            moved = "" if ev["day0"] == ev["requested"] else \
-                f", moved from {fmt.date(ev['requested'])}"
+            moved = (
+                "" if ev["day0"] == ev["requested"] else f", moved from {fmt.date(ev['requested'])}"
+            )
             lines.append(f"Event study of {ev['label']} (day 0: {fmt.date(ev['day0'])}{moved}).")
-        lines.append(f"Market model on {s['estimation_days']} daily simple returns, event window "
-                     f"{s['event_window'][0]}..{s['event_window'][1]} trading days. Cumulative "
-                     f"abnormal returns with {_level(alpha)} confidence intervals:")
-        labels = dict(zip(zip(self.estimates["event"], self.estimates["benchmark"]),
-                          self.estimates["benchmark_series"]))
+        lines.append(
+            f"Market model on {s['estimation_days']} daily simple returns, event window "
+            f"{s['event_window'][0]}..{s['event_window'][1]} trading days. Cumulative "
+            f"abnormal returns with {_level(alpha)} confidence intervals:"
+        )
+        labels = dict(
+            zip(
+                zip(self.estimates["event"], self.estimates["benchmark"]),
+                self.estimates["benchmark_series"],
+            )
+        )
         for (event, bench), rows in self.car_table.groupby(["event", "benchmark"], sort=False):
             against = labels.get((event, bench), bench)
             cars = "; ".join(
                 f"{r.window} {fmt.interval(r.car, r.lower, r.upper, kind='percent')}, "
-                f"p = {fmt.number(r.p, 2)}" for r in rows.itertuples())
+                f"p = {fmt.number(r.p, 2)}"
+                for r in rows.itertuples()
+            )
             lines.append(f"  {event}, against the {against}: {cars}")
         for label, cap in self.market_cap.items():
-            lines.append(f"Market value of {label}: {self._money(cap['value'])} "
-                         f"({fmt.number(cap['shares'])} shares × {fmt.number(cap['price'], 6)}, "
-                         f"{cap['price_basis']}).")
+            lines.append(
+                f"Market value of {label}: {self._money(cap['value'])} "
+                f"({fmt.number(cap['shares'])} shares × {fmt.number(cap['price'], 6)}, "
+                f"{cap['price_basis']})."
+            )
         if self.notes:
             lines.append("Notes:")
             lines += [f"  - {n}" for n in self.notes]
@@ -215,15 +239,22 @@ class EventStudy(Result):
 
     def _benchmark(self, benchmark: str) -> str:
         if benchmark not in self._settings["benchmarks"]:
-            raise ParameterError(f"benchmark {benchmark!r} not in this study; it has "
-                                 f"{', '.join(self._settings['benchmarks'])}")
+            raise ParameterError(
+                f"benchmark {benchmark!r} not in this study; it has "
+                f"{', '.join(self._settings['benchmarks'])}"
+            )
         return benchmark
 
     def _fit(self, label: str, benchmark: str) -> MarketFit:
         return self._fits[(label, self._benchmark(benchmark))]
 
-    def car(self, benchmark: str = "market", window: tuple[int, int] = (0, 0),
-            event: int | str = 0, alpha: float | None = None) -> dict[str, float]:
+    def car(
+        self,
+        benchmark: str = "market",
+        window: tuple[int, int] = (0, 0),
+        event: int | str = 0,
+        alpha: float | None = None,
+    ) -> dict[str, float]:
         """CAR statistics of one event over any window inside the event window.
 
         Parameters
@@ -256,27 +287,47 @@ class EventStudy(Result):
         row["corrado_z"], row["corrado_p"] = corrado([fit], t1, t2)
         return row
 
-    def verdict(self, claim: Mapping[str, Any] | pd.Series | None = None, *,
-                price_change_pct: float | None = None, value_change: float | None = None,
-                currency: str | None = None, window: tuple[int, int] | None = None,
-                benchmark: str | None = None, event: int | str = 0,
-                known_events: Mapping[Any, str] | Sequence[tuple[Any, str]] | None = None,
-                search_days: int = 15) -> str:
+    def verdict(
+        self,
+        claim: Mapping[str, Any] | pd.Series | None = None,
+        *,
+        price_change_pct: float | None = None,
+        value_change: float | None = None,
+        currency: str | None = None,
+        window: tuple[int, int] | None = None,
+        benchmark: str | None = None,
+        event: int | str = 0,
+        known_events: Mapping[Any, str] | Sequence[tuple[Any, str]] | None = None,
+        search_days: int = 15,
+    ) -> str:
         """A plain-language verdict on a claimed share-price effect, built from the numbers.
 
         See :func:`casekit.market.verdict.verdict` for the parameters and the wording.
         """
         from casekit.market.verdict import verdict
 
-        return verdict(self, claim, price_change_pct=price_change_pct,
-                       value_change=value_change, currency=currency, window=window,
-                       benchmark=benchmark, event=event, known_events=known_events,
-                       search_days=search_days)
+        return verdict(
+            self,
+            claim,
+            price_change_pct=price_change_pct,
+            value_change=value_change,
+            currency=currency,
+            window=window,
+            benchmark=benchmark,
+            event=event,
+            known_events=known_events,
+            search_days=search_days,
+        )
 
 
-def car_rows(fits: Mapping[tuple[str, str], MarketFit], labels: Sequence[str],
-             benchmarks: Sequence[str], windows: Sequence[tuple[int, int]], alpha: float,
-             market_cap: Mapping[str, dict]) -> pd.DataFrame:
+def car_rows(
+    fits: Mapping[tuple[str, str], MarketFit],
+    labels: Sequence[str],
+    benchmarks: Sequence[str],
+    windows: Sequence[tuple[int, int]],
+    alpha: float,
+    market_cap: Mapping[str, dict],
+) -> pd.DataFrame:
     """The CAR table of :class:`EventStudy` (one row per event, benchmark and window, plus
     pooled rows for several events)."""
     from casekit.market.statistics import bmp
@@ -293,11 +344,18 @@ def car_rows(fits: Mapping[tuple[str, str], MarketFit], labels: Sequence[str],
                 r["patell_z"], r["patell_p"] = patell([r])
                 r["corrado_z"], r["corrado_p"] = corrado([f], t1, t2)
                 cap = market_cap.get(f.event, {}).get("value", math.nan)
-                r.update(event=f.event, benchmark=bench, lower=r["car"] - q * r["se"],
-                         upper=r["car"] + q * r["se"], bmp_t=math.nan, bmp_p=math.nan,
-                         market_cap=cap, money=r["car"] * cap,
-                         money_lower=(r["car"] - q * r["se"]) * cap,
-                         money_upper=(r["car"] + q * r["se"]) * cap)
+                r.update(
+                    event=f.event,
+                    benchmark=bench,
+                    lower=r["car"] - q * r["se"],
+                    upper=r["car"] + q * r["se"],
+                    bmp_t=math.nan,
+                    bmp_p=math.nan,
+                    market_cap=cap,
+                    money=r["car"] * cap,
+                    money_lower=(r["car"] - q * r["se"]) * cap,
+                    money_upper=(r["car"] + q * r["se"]) * cap,
+                )
                 per.append(r)
             if n_ev > 1:
                 caar = float(np.mean([r["car"] for r in per]))
@@ -308,24 +366,63 @@ def car_rows(fits: Mapping[tuple[str, str], MarketFit], labels: Sequence[str],
                 pz, pp = patell(per)
                 bt, bp = bmp(per)
                 cz, cp = corrado(bench_fits, t1, t2)
-                per.append({"event": f"all (N={n_ev})", "benchmark": bench,
-                            "length": per[0]["length"], "car": caar, "se": se,
-                            "se_plain": se_plain, "t": z, "df": math.inf,
-                            "p": float(2 * special.ndtr(-abs(z))),
-                            "lower": caar - qn * se, "upper": caar + qn * se,
-                            "patell_z": pz, "patell_p": pp, "bmp_t": bt, "bmp_p": bp,
-                            "corrado_z": cz, "corrado_p": cp,
-                            "raw_return": float(np.mean([r["raw_return"] for r in per])),
-                            "market_cap": math.nan, "money": math.nan,
-                            "money_lower": math.nan, "money_upper": math.nan})
+                per.append(
+                    {
+                        "event": f"all (N={n_ev})",
+                        "benchmark": bench,
+                        "length": per[0]["length"],
+                        "car": caar,
+                        "se": se,
+                        "se_plain": se_plain,
+                        "t": z,
+                        "df": math.inf,
+                        "p": float(2 * special.ndtr(-abs(z))),
+                        "lower": caar - qn * se,
+                        "upper": caar + qn * se,
+                        "patell_z": pz,
+                        "patell_p": pp,
+                        "bmp_t": bt,
+                        "bmp_p": bp,
+                        "corrado_z": cz,
+                        "corrado_p": cp,
+                        "raw_return": float(np.mean([r["raw_return"] for r in per])),
+                        "market_cap": math.nan,
+                        "money": math.nan,
+                        "money_lower": math.nan,
+                        "money_upper": math.nan,
+                    }
+                )
             for r in per:
                 r["window"] = f"({t1},{t2})"
                 r["start"], r["end"] = t1, t2
                 rows.append(r)
-    columns = ["event", "benchmark", "window", "start", "end", "length", "car", "se", "se_plain",
-               "t", "df", "p", "lower", "upper", "patell_z", "patell_p", "bmp_t", "bmp_p",
-               "corrado_z", "corrado_p", "raw_return", "market_cap", "money", "money_lower",
-               "money_upper"]
+    columns = [
+        "event",
+        "benchmark",
+        "window",
+        "start",
+        "end",
+        "length",
+        "car",
+        "se",
+        "se_plain",
+        "t",
+        "df",
+        "p",
+        "lower",
+        "upper",
+        "patell_z",
+        "patell_p",
+        "bmp_t",
+        "bmp_p",
+        "corrado_z",
+        "corrado_p",
+        "raw_return",
+        "market_cap",
+        "money",
+        "money_lower",
+        "money_upper",
+    ]
     table = pd.DataFrame(rows)[columns].rename(columns={"length": "days"})
     table["df"] = table["df"].astype(float)
     return table
@@ -338,10 +435,25 @@ def daily_rows(fits: Mapping[tuple[str, str], MarketFit], w0: int, alpha: float)
         car = np.cumsum(f.ar)
         car_se = np.array([f.window(w0, t)["se"] for t in f.rel_days])
         q = special.stdtrit(f.df, 1 - alpha / 2)
-        parts.append(pd.DataFrame({
-            "event": f.event, "ticker": f.ticker, "benchmark": f.benchmark,
-            "date": f.evt_dates, "rel_day": f.rel_days, "ret": f.ret, "market_ret": f.market_ret,
-            "bench_ret": f.bench_ret, "expected": f.ret - f.ar, "ar": f.ar,
-            "ar_t": f.ar / np.sqrt(f.day_var), "car": car, "car_se": car_se,
-            "lower": car - q * car_se, "upper": car + q * car_se}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "event": f.event,
+                    "ticker": f.ticker,
+                    "benchmark": f.benchmark,
+                    "date": f.evt_dates,
+                    "rel_day": f.rel_days,
+                    "ret": f.ret,
+                    "market_ret": f.market_ret,
+                    "bench_ret": f.bench_ret,
+                    "expected": f.ret - f.ar,
+                    "ar": f.ar,
+                    "ar_t": f.ar / np.sqrt(f.day_var),
+                    "car": car,
+                    "car_se": car_se,
+                    "lower": car - q * car_se,
+                    "upper": car + q * car_se,
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)

@@ -113,14 +113,22 @@ class MarketFit:
             var = var_plain
         else:
             s_m = float(self.bench_ret[sel].sum())
-            var = self.s2 * (length + length**2 / self.n_est
-                             + (s_m - length * self.xbar) ** 2 / self.ssx)
+            var = self.s2 * (
+                length + length**2 / self.n_est + (s_m - length * self.xbar) ** 2 / self.ssx
+            )
         se = math.sqrt(var)
         t = car / se
         raw = float(np.prod(1 + self.ret[sel]) - 1)
-        return {"length": length, "car": car, "se": se, "se_plain": math.sqrt(var_plain),
-                "t": t, "df": self.df, "p": float(2 * special.stdtr(self.df, -abs(t))),
-                "raw_return": raw}
+        return {
+            "length": length,
+            "car": car,
+            "se": se,
+            "se_plain": math.sqrt(var_plain),
+            "t": t,
+            "df": self.df,
+            "p": float(2 * special.stdtr(self.df, -abs(t))),
+            "raw_return": raw,
+        }
 
     def param_conf_int(self, alpha: float) -> np.ndarray:
         """``[[alpha_lo, alpha_hi], [beta_lo, beta_hi]]``: the OLS t intervals (closed form,
@@ -130,8 +138,12 @@ class MarketFit:
         q = special.stdtrit(self.df, 1 - alpha / 2)
         se_b = math.sqrt(self.s2 / self.ssx)
         se_a = math.sqrt(self.s2 * (1 / self.n_est + self.xbar**2 / self.ssx))
-        return np.array([[self.alpha - q * se_a, self.alpha + q * se_a],
-                         [self.beta - q * se_b, self.beta + q * se_b]])
+        return np.array(
+            [
+                [self.alpha - q * se_a, self.alpha + q * se_a],
+                [self.beta - q * se_b, self.beta + q * se_b],
+            ]
+        )
 
 
 register(MarketFit)
@@ -141,8 +153,20 @@ def _ns(dates) -> np.ndarray:
     return np.asarray(pd.DatetimeIndex(dates).as_unit("ns").to_numpy(), dtype="datetime64[ns]")
 
 
-def fit_market_model(event: str, ticker: str, benchmark: str, bench_label: str, y_est, x_est,
-                     est_dates, y_evt, x_evt, m_evt, evt_dates, rel_days) -> MarketFit:
+def fit_market_model(
+    event: str,
+    ticker: str,
+    benchmark: str,
+    bench_label: str,
+    y_est,
+    x_est,
+    est_dates,
+    y_evt,
+    x_evt,
+    m_evt,
+    evt_dates,
+    rel_days,
+) -> MarketFit:
     """Fit one event against one benchmark on its estimation window.
 
     ``benchmark == "market_adjusted"`` fixes alpha = 0 and beta = 1 (``df = n - 1``);
@@ -170,13 +194,32 @@ def fit_market_model(event: str, ticker: str, benchmark: str, bench_label: str, 
     xbar = float(x_est.mean())
     ssx = float(((x_est - xbar) ** 2).sum())
     if ssx <= 0 or s2 <= 0:
-        raise PriceDataError(f"{event}: the {bench_label} or {ticker} returns are constant in the "
-                             "estimation window; the market model cannot be fitted")
-    return MarketFit(event, ticker, benchmark, bench_label, a, b, s2, df, r2, n, xbar, ssx,
-                     _ns(est_dates), np.asarray(resid, dtype=float), _ns(evt_dates),
-                     np.asarray(rel_days, dtype=np.int64), np.asarray(y_evt, dtype=float),
-                     np.asarray(x_evt, dtype=float), np.asarray(m_evt, dtype=float),
-                     np.asarray(y_evt - (a + b * x_evt), dtype=float))
+        raise PriceDataError(
+            f"{event}: the {bench_label} or {ticker} returns are constant in the "
+            "estimation window; the market model cannot be fitted"
+        )
+    return MarketFit(
+        event,
+        ticker,
+        benchmark,
+        bench_label,
+        a,
+        b,
+        s2,
+        df,
+        r2,
+        n,
+        xbar,
+        ssx,
+        _ns(est_dates),
+        np.asarray(resid, dtype=float),
+        _ns(evt_dates),
+        np.asarray(rel_days, dtype=np.int64),
+        np.asarray(y_evt, dtype=float),
+        np.asarray(x_evt, dtype=float),
+        np.asarray(m_evt, dtype=float),
+        np.asarray(y_evt - (a + b * x_evt), dtype=float),
+    )
 
 
 def corrado(fits: Sequence[MarketFit], t1: int, t2: int) -> tuple[float, float]:

@@ -21,8 +21,7 @@ from casekit.market.result import EventStudy, car_rows, daily_rows
 from casekit.market.statistics import MarketFit, fit_market_model
 from casekit.results import check_alpha
 
-__all__ = ["BENCHMARKS", "MIN_ESTIMATION_DAYS", "PRICE_FOR_CAP", "event_study",
-           "case_event_study"]
+__all__ = ["BENCHMARKS", "MIN_ESTIMATION_DAYS", "PRICE_FOR_CAP", "event_study", "case_event_study"]
 
 MIN_ESTIMATION_DAYS = 10
 """Shortest estimation window accepted (MacKinlay uses 250 days; the default is 120)."""
@@ -41,13 +40,16 @@ _CONFIDENCE_RANK = {"high": 0, "medium": 1, "low": 2, "unverified": 3}
 def _check_events(ticker, event_date, events) -> list[tuple[str, pd.Timestamp]]:
     if events is None:
         if ticker is None or event_date is None:
-            raise ParameterError("give the event: ticker and event_date (or "
-                                 "events=[(ticker, date), ...]); for a case, use "
-                                 "casekit.market.case_event_study(case, prices_dir)")
+            raise ParameterError(
+                "give the event: ticker and event_date (or "
+                "events=[(ticker, date), ...]); for a case, use "
+                "casekit.market.case_event_study(case, prices_dir)"
+            )
         return [(norm_ticker(ticker), to_day(event_date, "event_date"))]
     if ticker is not None or event_date is not None:
-        raise ParameterError("give either events=[(ticker, date), ...] or ticker/event_date, "
-                             "not both")
+        raise ParameterError(
+            "give either events=[(ticker, date), ...] or ticker/event_date, not both"
+        )
     if isinstance(events, (str, bytes)) or not isinstance(events, Sequence):
         raise ParameterError("events must be a sequence of (ticker, date) pairs")
     try:
@@ -69,14 +71,19 @@ def _check_shares(shares_outstanding, ev_list) -> dict[str, float]:
     else:
         firms = sorted({t for t, _ in ev_list})
         if len(firms) > 1:
-            raise ParameterError("shares_outstanding must be a mapping {ticker: shares} when "
-                                 f"the events are of several firms ({', '.join(firms)})")
+            raise ParameterError(
+                "shares_outstanding must be a mapping {ticker: shares} when "
+                f"the events are of several firms ({', '.join(firms)})"
+            )
         shares = {firms[0]: shares_outstanding}
     for k, v in shares.items():
-        if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not v > 0 \
-                or not math.isfinite(v):
-            raise ParameterError(f"shares_outstanding for {k} must be a positive number, "
-                                 f"got {v!r}")
+        if (
+            isinstance(v, bool)
+            or not isinstance(v, (int, float, np.number))
+            or not v > 0
+            or not math.isfinite(v)
+        ):
+            raise ParameterError(f"shares_outstanding for {k} must be a positive number, got {v!r}")
     return shares
 
 
@@ -84,11 +91,16 @@ def _check_price_for_cap(price_for_cap) -> str | float:
     if isinstance(price_for_cap, str):
         if price_for_cap in PRICE_FOR_CAP:
             return price_for_cap
-    elif not isinstance(price_for_cap, bool) and isinstance(price_for_cap, (int, float)) \
-            and price_for_cap > 0 and math.isfinite(price_for_cap):
+    elif (
+        not isinstance(price_for_cap, bool)
+        and isinstance(price_for_cap, (int, float))
+        and price_for_cap > 0
+        and math.isfinite(price_for_cap)
+    ):
         return price_for_cap
-    raise ParameterError(f"price_for_cap must be one of {PRICE_FOR_CAP} or a positive "
-                         f"number, got {price_for_cap!r}")
+    raise ParameterError(
+        f"price_for_cap must be one of {PRICE_FOR_CAP} or a positive number, got {price_for_cap!r}"
+    )
 
 
 def _overlap_notes(events_out, fits, bench) -> list[str]:
@@ -101,26 +113,40 @@ def _overlap_notes(events_out, fits, bench) -> list[str]:
             a_lo, a_hi = fa.est_dates[0], fa.evt_dates[-1]
             b_lo, b_hi = fb.est_dates[0], fb.evt_dates[-1]
             if ea["ticker"] == eb["ticker"] and a_lo <= b_hi and b_lo <= a_hi:
-                notes.append(f"{ea['label']} and {eb['label']}: estimation and event windows "
-                             "overlap (the later estimation window may contain the earlier "
-                             "event); pooled statistics assume independent events")
+                notes.append(
+                    f"{ea['label']} and {eb['label']}: estimation and event windows "
+                    "overlap (the later estimation window may contain the earlier "
+                    "event); pooled statistics assume independent events"
+                )
             elif fa.evt_dates[0] <= fb.evt_dates[-1] and fb.evt_dates[0] <= fa.evt_dates[-1]:
-                notes.append(f"{ea['label']} and {eb['label']}: event windows overlap in "
-                             "calendar time (cross-correlated ARs; pooled tests overstate "
-                             "significance)")
+                notes.append(
+                    f"{ea['label']} and {eb['label']}: event windows overlap in "
+                    "calendar time (cross-correlated ARs; pooled tests overstate "
+                    "significance)"
+                )
     return notes
 
 
-def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: Any = None,
-                market: str | None = None, peers: Sequence[str] = (), *,
-                events: Sequence[tuple[str, Any]] | None = None,
-                estimation_days: int = 120, gap_days: int = 0,
-                event_window: tuple[int, int] = (-1, 5),
-                car_windows: Sequence[tuple[int, int]] = DEFAULT_CAR_WINDOWS,
-                shares_outstanding: float | Mapping[str, float] | None = None,
-                price_for_cap: str | float = "close before event", alpha: float = 0.05,
-                benchmarks: Sequence[str] | None = None, align: str = "strict",
-                max_gap_days: int = MAX_GAP_DAYS, currency: str | None = None) -> EventStudy:
+def event_study(
+    prices_dir: str | Path,
+    ticker: str | None = None,
+    event_date: Any = None,
+    market: str | None = None,
+    peers: Sequence[str] = (),
+    *,
+    events: Sequence[tuple[str, Any]] | None = None,
+    estimation_days: int = 120,
+    gap_days: int = 0,
+    event_window: tuple[int, int] = (-1, 5),
+    car_windows: Sequence[tuple[int, int]] = DEFAULT_CAR_WINDOWS,
+    shares_outstanding: float | Mapping[str, float] | None = None,
+    price_for_cap: str | float = "close before event",
+    alpha: float = 0.05,
+    benchmarks: Sequence[str] | None = None,
+    align: str = "strict",
+    max_gap_days: int = MAX_GAP_DAYS,
+    currency: str | None = None,
+) -> EventStudy:
     """Market-model event study of one or several (ticker, date) events.
 
     Parameters
@@ -194,13 +220,16 @@ def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: A
     benchmarks = (benchmarks,) if isinstance(benchmarks, str) else tuple(benchmarks)
     bad = [b for b in benchmarks if b not in BENCHMARKS]
     if bad or not benchmarks or len(set(benchmarks)) != len(benchmarks):
-        raise ParameterError(f"benchmarks must be distinct names from {', '.join(BENCHMARKS)}, "
-                             f"got {benchmarks!r}")
+        raise ParameterError(
+            f"benchmarks must be distinct names from {', '.join(BENCHMARKS)}, got {benchmarks!r}"
+        )
     use_peers = "peers" in benchmarks
     use_market = bool({"market", "market_adjusted"} & set(benchmarks))
     if use_market and market is None:
-        raise ParameterError("market: give the ticker of the market index in prices_dir "
-                             f"(needed for the benchmark(s) {', '.join(benchmarks)})")
+        raise ParameterError(
+            "market: give the ticker of the market index in prices_dir "
+            f"(needed for the benchmark(s) {', '.join(benchmarks)})"
+        )
     market_t = norm_ticker(market) if market is not None else None
     ev_list = _check_events(ticker, event_date, events)
     price_for_cap = _check_price_for_cap(price_for_cap)
@@ -225,15 +254,18 @@ def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: A
             raise PriceDataError(
                 f"event date {requested:%Y-%m-%d} for {tk} is outside the price data, which run "
                 f"from {adj.index[0]:%Y-%m-%d} to {adj.index[-1]:%Y-%m-%d}: "
-                f"{prices.where(prices.start_ticker)}, {prices.where(prices.end_ticker, end=True)}")
+                f"{prices.where(prices.start_ticker)}, {prices.where(prices.end_ticker, end=True)}"
+            )
         k = int(adj.index.searchsorted(requested))  # first trading day >= requested
         day0 = adj.index[k]
         label = f"{tk} {day0:%Y-%m-%d}"
         if any(e["label"] == label for e in events_out):
             raise ParameterError(f"event {label} is given twice")
         if day0 != requested:
-            notes.append(f"{label}: {requested:%Y-%m-%d} is not a trading day in the data; "
-                         f"day 0 is the next trading day, {day0:%Y-%m-%d}")
+            notes.append(
+                f"{label}: {requested:%Y-%m-%d} is not a trading day in the data; "
+                f"day 0 is the next trading day, {day0:%Y-%m-%d}"
+            )
         j0 = k - 1  # position of day 0 in the returns
         est_start = j0 + w0 - gap_days - estimation_days
         if est_start < 0:
@@ -242,18 +274,27 @@ def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: A
                 f"estimation window too short for {label}: {estimation_days} returns are needed "
                 f"before the event window (gap {gap_days}) but the data give {max(have, 0)}: "
                 f"{prices.where(prices.start_ticker)}; supply earlier prices or lower "
-                "estimation_days")
+                "estimation_days"
+            )
         if j0 + w1 > n_ret - 1:
             raise PriceDataError(
                 f"event window {(w0, w1)} of {label} runs past the end of the data: "
-                f"{prices.where(prices.end_ticker, end=True)}")
+                f"{prices.where(prices.end_ticker, end=True)}"
+            )
         own_peers = [p for p in peer_t if p != tk]
         if use_peers and not own_peers:
             raise ParameterError(f"benchmark 'peers' needs at least one peer other than {tk}")
         if use_peers and len(own_peers) < len(peer_t):
             notes.append(f"{label}: {tk} is left out of its own peer index")
-        events_out.append({"label": label, "ticker": tk, "requested": requested, "day0": day0,
-                           "peers": own_peers if use_peers else []})
+        events_out.append(
+            {
+                "label": label,
+                "ticker": tk,
+                "requested": requested,
+                "day0": day0,
+                "peers": own_peers if use_peers else [],
+            }
+        )
         est = slice(est_start, est_start + estimation_days)
         evt = slice(j0 + w0, j0 + w1 + 1)
         y = rets[tk].to_numpy()
@@ -262,21 +303,36 @@ def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: A
         if "market" in benchmarks:
             series["market"] = (m, f"market index {market_t}")
         if use_peers:
-            series["peers"] = (rets[own_peers].to_numpy().mean(axis=1),
-                               f"equal-weight peer index ({', '.join(own_peers)})")
+            series["peers"] = (
+                rets[own_peers].to_numpy().mean(axis=1),
+                f"equal-weight peer index ({', '.join(own_peers)})",
+            )
         if "market_adjusted" in benchmarks:
             series["market_adjusted"] = (m, f"market-adjusted model ({market_t}, beta 1)")
         rel = np.arange(w0, w1 + 1)
         for bench in benchmarks:
             x, blabel = series[bench]
-            fits[(label, bench)] = fit_market_model(label, tk, bench, blabel, y[est], x[est],
-                                                    rets.index[est], y[evt], x[evt], m[evt],
-                                                    rets.index[evt], rel)
+            fits[(label, bench)] = fit_market_model(
+                label,
+                tk,
+                bench,
+                blabel,
+                y[est],
+                x[est],
+                rets.index[est],
+                y[evt],
+                x[evt],
+                m[evt],
+                rets.index[evt],
+                rel,
+            )
     notes += _overlap_notes(events_out, fits, benchmarks[0])
     if len(events_out) == 1:
-        notes.append("BMP not applicable: it is a cross-sectional test and needs at least two "
-                     "events; with one event read the t statistic, Patell Z (here the "
-                     "standardised CAR) and the Corrado rank test")
+        notes.append(
+            "BMP not applicable: it is a cross-sectional test and needs at least two "
+            "events; with one event read the t statistic, Patell Z (here the "
+            "standardised CAR) and the Corrado rank test"
+        )
     # -- market value
     market_cap: dict[str, dict] = {}
     for ev in events_out:
@@ -291,29 +347,69 @@ def event_study(prices_dir: str | Path, ticker: str | None = None, event_date: A
             basis = "close before the event" if pos < k else "close on day 0"
         else:
             price, pdate, basis = float(price_for_cap), "", "given price"
-        market_cap[ev["label"]] = {"shares": float(shares[tk]), "price": price,
-                                   "price_date": pdate, "price_basis": basis,
-                                   "value": float(shares[tk]) * price}
+        market_cap[ev["label"]] = {
+            "shares": float(shares[tk]),
+            "price": price,
+            "price_date": pdate,
+            "price_basis": basis,
+            "value": float(shares[tk]) * price,
+        }
     # -- tables
-    estimates = pd.DataFrame([
-        {"event": f.event, "benchmark": f.benchmark, "alpha": f.alpha, "beta": f.beta,
-         "sigma": math.sqrt(f.s2), "r2": f.r2, "n_est": f.n_est, "df": f.df,
-         "est_start": f.est_dates[0], "est_end": f.est_dates[-1],
-         "benchmark_series": f.bench_label} for f in fits.values()])
+    estimates = pd.DataFrame(
+        [
+            {
+                "event": f.event,
+                "benchmark": f.benchmark,
+                "alpha": f.alpha,
+                "beta": f.beta,
+                "sigma": math.sqrt(f.s2),
+                "r2": f.r2,
+                "n_est": f.n_est,
+                "df": f.df,
+                "est_start": f.est_dates[0],
+                "est_end": f.est_dates[-1],
+                "benchmark_series": f.bench_label,
+            }
+            for f in fits.values()
+        ]
+    )
     daily = daily_rows(fits, w0, alpha)
-    car_table = car_rows(fits, [e["label"] for e in events_out], benchmarks, windows, alpha,
-                         market_cap)
+    car_table = car_rows(
+        fits, [e["label"] for e in events_out], benchmarks, windows, alpha, market_cap
+    )
     settings = {
-        "prices_dir": str(prices_dir), "events": [(t, d) for t, d in ev_list],
-        "market": market_t, "peers": peer_t,
-        "estimation_days": estimation_days, "gap_days": gap_days, "event_window": (w0, w1),
-        "car_windows": windows, "shares_outstanding": shares or None,
-        "price_for_cap": price_for_cap, "alpha": alpha, "benchmarks": benchmarks,
-        "align": align, "max_gap_days": max_gap_days, "currency": currency,
-        "returns": "simple", "files": prices.files, "dropped_days": prices.dropped_days,
+        "prices_dir": str(prices_dir),
+        "events": [(t, d) for t, d in ev_list],
+        "market": market_t,
+        "peers": peer_t,
+        "estimation_days": estimation_days,
+        "gap_days": gap_days,
+        "event_window": (w0, w1),
+        "car_windows": windows,
+        "shares_outstanding": shares or None,
+        "price_for_cap": price_for_cap,
+        "alpha": alpha,
+        "benchmarks": benchmarks,
+        "align": align,
+        "max_gap_days": max_gap_days,
+        "currency": currency,
+        "returns": "simple",
+        "files": prices.files,
+        "dropped_days": prices.dropped_days,
     }
-    return EventStudy(tuple(events_out), estimates, daily, car_table, market_cap, tuple(notes),
-                      (), settings, fits, rets, prices.close)
+    return EventStudy(
+        tuple(events_out),
+        estimates,
+        daily,
+        car_table,
+        market_cap,
+        tuple(notes),
+        (),
+        settings,
+        fits,
+        rets,
+        prices.close,
+    )
 
 
 # --------------------------------------------------------------------------- from a case
@@ -332,8 +428,10 @@ def _case_shares(case, day0: pd.Timestamp) -> tuple[float | None, str]:
     order = pd.DataFrame({"rank": rank, "distance": distance, "line": rows["line"]})
     best = rows.loc[order.sort_values(["rank", "distance", "line"], kind="stable").index[0]]
     when = fmt.date(best["date"], best["date_precision"]) if "date_precision" in best else ""
-    text = (f"costs.csv line {int(best['line'])}: {best['item']} = {fmt.number(best['value'])}"
-            f" ({when}; {best['confidence']} confidence; source {best['source']})")
+    text = (
+        f"costs.csv line {int(best['line'])}: {best['item']} = {fmt.number(best['value'])}"
+        f" ({when}; {best['confidence']} confidence; source {best['source']})"
+    )
     if len(rows) > 1:
         text += f"; the most confident of {len(rows)} shares_outstanding rows"
     return float(best["value"]), text
@@ -343,8 +441,11 @@ def _case_news(case, start: pd.Timestamp, end: pd.Timestamp) -> tuple:
     """Company and media rows of the timeline (kinds ``other`` and ``coverage``, dated to
     the day) between ``start`` and ``end``: the other news a verdict names."""
     tl = case.timeline
-    keep = (tl["actor"].isin(("company", "media")) & tl["kind"].isin(("other", "coverage"))
-            & tl["date_precision"].isin(("day", "hour")))
+    keep = (
+        tl["actor"].isin(("company", "media"))
+        & tl["kind"].isin(("other", "coverage"))
+        & tl["date_precision"].isin(("day", "hour"))
+    )
     rows = tl[keep]
     rows = rows[(rows["date"] >= start) & (rows["date"] <= end)]
     news = []
@@ -390,13 +491,16 @@ def case_event_study(case, prices_dir: str | Path, **overrides: Any) -> EventStu
     """
     for attr in ("analysis", "key_dates", "costs", "timeline", "id"):
         if not hasattr(case, attr):
-            raise ParameterError(f"case must be a loaded casekit Case (ck.load_case), got "
-                                 f"{type(case).__name__}")
+            raise ParameterError(
+                f"case must be a loaded casekit Case (ck.load_case), got {type(case).__name__}"
+            )
     unknown = sorted(set(overrides) - set(inspect.signature(event_study).parameters))
     if unknown or "prices_dir" in overrides or "events" in overrides:
         bad = unknown or ["prices_dir" if "prices_dir" in overrides else "events"]
-        raise ParameterError(f"case_event_study takes the arguments of event_study except "
-                             f"prices_dir and events; not {', '.join(bad)}")
+        raise ParameterError(
+            f"case_event_study takes the arguments of event_study except "
+            f"prices_dir and events; not {', '.join(bad)}"
+        )
     market_block = dict(case.analysis.get("market") or {})
     origin = {}
     args: dict[str, Any] = {}
@@ -408,26 +512,31 @@ def case_event_study(case, prices_dir: str | Path, **overrides: Any) -> EventStu
             args[arg] = tuple(market_block[key]) if arg == "peers" else market_block[key]
             origin[arg] = "case.yaml analysis.market"
     if args.get("ticker") is None:
-        raise ParameterError(f"case {case.id} names no share ticker: add "
-                             "analysis: {market: {ticker: ..., index: ..., peers: [...]}} to "
-                             "its case.yaml, or pass ticker= and market=")
+        raise ParameterError(
+            f"case {case.id} names no share ticker: add "
+            "analysis: {market: {ticker: ..., index: ..., peers: [...]}} to "
+            "its case.yaml, or pass ticker= and market="
+        )
     if "event_date" in overrides:
         args["event_date"] = overrides.pop("event_date")
         origin["event_date"] = "argument"
     else:
         kd = case.key_dates.get("going_public")
         if kd is None:
-            raise InsufficientDataError(f"case {case.id}: the going_public date is unknown; "
-                                        "pass event_date=")
+            raise InsufficientDataError(
+                f"case {case.id}: the going_public date is unknown; pass event_date="
+            )
         if kd.precision in ("year", "month"):
             raise InsufficientDataError(
                 f"case {case.id}: going_public is known only to the {kd.precision} "
                 f"({fmt.date(kd.date, kd.precision)}); an event study needs the day: pass "
-                "event_date=")
+                "event_date="
+            )
         args["event_date"] = kd.date
         when = fmt.date(kd.date, kd.precision, kd.date_end)
-        origin["event_date"] = (f"key date going_public ({when}, precision {kd.precision}, "
-                                f"source {kd.source})")
+        origin["event_date"] = (
+            f"key date going_public ({when}, precision {kd.precision}, source {kd.source})"
+        )
         if kd.precision not in ("day", "hour"):
             origin["event_date"] += "; day 0 is the first day of the stated span"
     day0 = to_day(args["event_date"], "event_date")
@@ -441,5 +550,6 @@ def case_event_study(case, prices_dir: str | Path, **overrides: Any) -> EventStu
     idx = study._returns.index
     settings = study.settings
     settings.update({"case": case.id, **{f"{k}_from": v for k, v in origin.items()}})
-    return dataclasses.replace(study, known_events=_case_news(case, idx[0], idx[-1]),
-                               _settings=settings)
+    return dataclasses.replace(
+        study, known_events=_case_news(case, idx[0], idx[-1]), _settings=settings
+    )

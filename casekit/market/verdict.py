@@ -53,8 +53,9 @@ def _window(value: Any) -> tuple[int, int] | None:
             return None
         m = _WINDOW.match(value.replace("−", "-"))
         if not m:
-            raise ParameterError(f"claim window {value!r}: expected two trading days such as "
-                                 "'0..3' or (0, 3)")
+            raise ParameterError(
+                f"claim window {value!r}: expected two trading days such as '0..3' or (0, 3)"
+            )
         return int(m.group(1)), int(m.group(2))
     return check_window(tuple(value) if isinstance(value, list) else value, None, "claim window")
 
@@ -73,28 +74,38 @@ def read_claim(claim: Mapping[str, Any] | pd.Series | pd.DataFrame | None) -> di
     ...             "window": "0..3"})["window"]
     (0, 3)
     """
-    out: dict[str, Any] = dict.fromkeys(("text", "by", "source", "date", "pct", "value",
-                                         "currency", "window"))
+    out: dict[str, Any] = dict.fromkeys(
+        ("text", "by", "source", "date", "pct", "value", "currency", "window")
+    )
     if claim is None:
         return out
     if isinstance(claim, pd.DataFrame):
         if len(claim) != 1:
-            raise ParameterError(f"claim: give one row of case.claims, not a table of "
-                                 f"{len(claim)} rows (iterate over case.claims.iterrows())")
+            raise ParameterError(
+                f"claim: give one row of case.claims, not a table of "
+                f"{len(claim)} rows (iterate over case.claims.iterrows())"
+            )
         claim = claim.iloc[0]
     if not isinstance(claim, (Mapping, pd.Series)):
-        raise ParameterError("claim must be a row of case.claims (a mapping or Series with "
-                             f"claim, by, source, price_change_pct ...), got "
-                             f"{type(claim).__name__}; for bare numbers pass "
-                             "price_change_pct= and value_change=")
+        raise ParameterError(
+            "claim must be a row of case.claims (a mapping or Series with "
+            f"claim, by, source, price_change_pct ...), got "
+            f"{type(claim).__name__}; for bare numbers pass "
+            "price_change_pct= and value_change="
+        )
 
     def get(key: str) -> Any:
         return claim[key] if key in claim else None
 
-    out.update(text=_text(get("claim")), by=_text(get("by")), source=_text(get("source")),
-               pct=_number("price_change_pct", get("price_change_pct")),
-               value=_number("value_change", get("value_change")),
-               currency=_text(get("currency")), window=_window(get("window")))
+    out.update(
+        text=_text(get("claim")),
+        by=_text(get("by")),
+        source=_text(get("source")),
+        pct=_number("price_change_pct", get("price_change_pct")),
+        value=_number("value_change", get("value_change")),
+        currency=_text(get("currency")),
+        window=_window(get("window")),
+    )
     date = get("date")
     out["date"] = None if date is None or fmt.is_missing(date) else date
     return out
@@ -109,8 +120,10 @@ def _known(study, known_events) -> list[tuple[pd.Timestamp, str]]:
     except (TypeError, ValueError) as err:
         if isinstance(err, ParameterError):
             raise
-        raise ParameterError("known_events must map dates to descriptions, or be a sequence "
-                             "of (date, description) pairs") from None
+        raise ParameterError(
+            "known_events must map dates to descriptions, or be a sequence "
+            "of (date, description) pairs"
+        ) from None
 
 
 def _default_window(study) -> tuple[int, int]:
@@ -131,12 +144,19 @@ def _about(c: Mapping[str, Any]) -> str:
     return parts
 
 
-def verdict(study, claim: Mapping[str, Any] | pd.Series | None = None, *,
-            price_change_pct: float | None = None, value_change: float | None = None,
-            currency: str | None = None, window: tuple[int, int] | None = None,
-            benchmark: str | None = None, event: int | str = 0,
-            known_events: Mapping[Any, str] | Sequence[tuple[Any, str]] | None = None,
-            search_days: int = 15) -> str:
+def verdict(
+    study,
+    claim: Mapping[str, Any] | pd.Series | None = None,
+    *,
+    price_change_pct: float | None = None,
+    value_change: float | None = None,
+    currency: str | None = None,
+    window: tuple[int, int] | None = None,
+    benchmark: str | None = None,
+    event: int | str = 0,
+    known_events: Mapping[Any, str] | Sequence[tuple[Any, str]] | None = None,
+    search_days: int = 15,
+) -> str:
     """A plain-language verdict on a claimed share-price effect, built from the numbers.
 
     Parameters
@@ -214,13 +234,17 @@ def verdict(study, claim: Mapping[str, Any] | pd.Series | None = None, *,
     day0 = ev["day0"]
     dates = fmt.date(d1) if d1 == d2 else f"{fmt.date(d1)} to {fmt.date(d2)}"
     span = f"trading days {t1}..{t2} around {fmt.date(day0)} ({dates})"
-    car_txt = (f"{fmt.percent(row['car'], signed=True)} ({level} CI "
-               f"{fmt.percent(row['lower'], signed=True)} to "
-               f"{fmt.percent(row['upper'], signed=True)}; t = {fmt.number(row['t'])}, "
-               f"p = {fmt.number(row['p'], 2)})")
+    car_txt = (
+        f"{fmt.percent(row['car'], signed=True)} ({level} CI "
+        f"{fmt.percent(row['lower'], signed=True)} to "
+        f"{fmt.percent(row['upper'], signed=True)}; t = {fmt.number(row['t'])}, "
+        f"p = {fmt.number(row['p'], 2)})"
+    )
     about = _about(c)
-    facts = (f"{ev['ticker']}’s cumulative abnormal return over {span}, against the "
-             f"{fit.bench_label}, was {car_txt}")
+    facts = (
+        f"{ev['ticker']}’s cumulative abnormal return over {span}, against the "
+        f"{fit.bench_label}, was {car_txt}"
+    )
     out: list[str] = []
     if pct is not None:
         claimed = pct / 100
@@ -230,9 +254,11 @@ def verdict(study, claim: Mapping[str, Any] | pd.Series | None = None, *,
             tail = f", not {fmt.percent(claimed, 0, signed=True)}"
         elif not significant:
             lead = "The data do not support the claim"
-            tail = (f"; the interval is wide enough to include "
-                    f"{fmt.percent(claimed, 0, signed=True)} but also zero, so no abnormal move "
-                    "is detectable")
+            tail = (
+                f"; the interval is wide enough to include "
+                f"{fmt.percent(claimed, 0, signed=True)} but also zero, so no abnormal move "
+                "is detectable"
+            )
         else:
             lead = "The data are consistent with the claim"
             tail = f", and the interval includes {fmt.percent(claimed, 0, signed=True)}"
@@ -245,10 +271,12 @@ def verdict(study, claim: Mapping[str, Any] | pd.Series | None = None, *,
     for b in settings["benchmarks"]:
         if b != benchmark:
             r = study.car(b, window, event)
-            others.append(f"against the {study._fit(label, b).bench_label} it was "
-                          f"{fmt.percent(r['car'], signed=True)} (CI "
-                          f"{fmt.percent(r['lower'], signed=True)} to "
-                          f"{fmt.percent(r['upper'], signed=True)}, p = {fmt.number(r['p'], 2)})")
+            others.append(
+                f"against the {study._fit(label, b).bench_label} it was "
+                f"{fmt.percent(r['car'], signed=True)} (CI "
+                f"{fmt.percent(r['lower'], signed=True)} to "
+                f"{fmt.percent(r['upper'], signed=True)}, p = {fmt.number(r['p'], 2)})"
+            )
     if others:
         text = "; ".join(others)
         out.append(text[0].upper() + text[1:] + ".")
@@ -260,33 +288,48 @@ def verdict(study, claim: Mapping[str, Any] | pd.Series | None = None, *,
     change = p_end / p_before - 1
     adjusted = ""
     if abs(row["raw_return"] - change) > 5e-4:
-        adjusted = (f"; {fmt.percent(row['raw_return'], signed=True)} adjusted for dividends "
-                    "and splits")
-    out.append(f"The share price itself went from {fmt.number(p_before, 6)} on "
-               f"{fmt.date(close.index[k + t1 - 1])} to {fmt.number(p_end, 6)} on "
-               f"{fmt.date(close.index[k + t2])} ({fmt.percent(change, signed=True)}{adjusted}).")
+        adjusted = (
+            f"; {fmt.percent(row['raw_return'], signed=True)} adjusted for dividends and splits"
+        )
+    out.append(
+        f"The share price itself went from {fmt.number(p_before, 6)} on "
+        f"{fmt.date(close.index[k + t1 - 1])} to {fmt.number(p_end, 6)} on "
+        f"{fmt.date(close.index[k + t2])} ({fmt.percent(change, signed=True)}{adjusted})."
+    )
     out.append(_falls(rets, close, day0, t1, t2, pct, known, search_days))
     # money
     if cap:
-        out += _money_sentences(cap, row, c, pct, derived, mismatch, level, money,
-                                study_cur, claim_cur)
+        out += _money_sentences(
+            cap, row, c, pct, derived, mismatch, level, money, study_cur, claim_cur
+        )
     elif c["value"] is not None:
-        out.append("No shares outstanding were given, so the claimed change in value was not "
-                   "checked.")
+        out.append(
+            "No shares outstanding were given, so the claimed change in value was not checked."
+        )
     return " ".join(out)
 
 
-def _falls(rets: pd.Series, close: pd.Series, day0: pd.Timestamp, t1: int, t2: int,
-           pct: float | None, known: list[tuple[pd.Timestamp, str]], search_days: int) -> str:
+def _falls(
+    rets: pd.Series,
+    close: pd.Series,
+    day0: pd.Timestamp,
+    t1: int,
+    t2: int,
+    pct: float | None,
+    known: list[tuple[pd.Timestamp, str]],
+    search_days: int,
+) -> str:
     """The sentence on large one-day falls near day 0, naming other news on those days."""
     pos0 = rets.index.get_loc(day0)
-    near = rets.iloc[max(0, pos0 - search_days):pos0 + search_days + 1]
+    near = rets.iloc[max(0, pos0 - search_days) : pos0 + search_days + 1]
 
     def describe(day: pd.Timestamp, value: float) -> str:
         rel = rets.index.get_loc(day) - pos0
         where = "inside" if t1 <= rel <= t2 else "outside"
-        text = (f"{fmt.percent(value, signed=True)} on {fmt.date(day)} "
-                f"(day {fmt.number(rel, signed=True)}, {where} the window")
+        text = (
+            f"{fmt.percent(value, signed=True)} on {fmt.date(day)} "
+            f"(day {fmt.number(rel, signed=True)}, {where} the window"
+        )
         for when, what in known:
             if when == day:
                 text += f"; the day of {what}"
@@ -299,36 +342,53 @@ def _falls(rets: pd.Series, close: pd.Series, day0: pd.Timestamp, t1: int, t2: i
         big = near[near <= threshold]
         size = fmt.percent(-threshold, 0)
         if len(big):
-            return (f"One-day falls of {size} or more (nine tenths of the claimed fall) within "
-                    f"{search_days} trading days of day 0: "
-                    + "; ".join(describe(d, v) for d, v in big.items()) + ".")
-        return (f"No one-day fall of {size} or more (nine tenths of the claimed fall) within "
-                f"{search_days} trading days of day 0; the largest was "
-                f"{describe(near.idxmin(), float(near.min()))}.")
-    return (f"The largest one-day fall within {search_days} trading days of day 0 was "
-            f"{describe(near.idxmin(), float(near.min()))}.")
+            return (
+                f"One-day falls of {size} or more (nine tenths of the claimed fall) within "
+                f"{search_days} trading days of day 0: "
+                + "; ".join(describe(d, v) for d, v in big.items())
+                + "."
+            )
+        return (
+            f"No one-day fall of {size} or more (nine tenths of the claimed fall) within "
+            f"{search_days} trading days of day 0; the largest was "
+            f"{describe(near.idxmin(), float(near.min()))}."
+        )
+    return (
+        f"The largest one-day fall within {search_days} trading days of day 0 was "
+        f"{describe(near.idxmin(), float(near.min()))}."
+    )
 
 
-def _money_sentences(cap, row, c, pct, derived, mismatch, level, money, study_cur,
-                     claim_cur) -> list[str]:
+def _money_sentences(
+    cap, row, c, pct, derived, mismatch, level, money, study_cur, claim_cur
+) -> list[str]:
     """The market value, the CAR in money and the check of a claimed change in value."""
     value = cap["value"]
-    price = fmt.money(cap["price"], study_cur or claim_cur) if (study_cur or claim_cur) \
+    price = (
+        fmt.money(cap["price"], study_cur or claim_cur)
+        if (study_cur or claim_cur)
         else fmt.number(cap["price"], 6)
+    )
     basis = cap["price_basis"] + (f", {fmt.date(cap['price_date'])}" if cap["price_date"] else "")
-    out = [f"At {fmt.number(cap['shares'])} shares × {price} ({basis}) the market value was "
-           f"{money(value)}; the abnormal change in value over the window was "
-           f"{money(row['car'] * value)} ({level} CI {money(row['lower'] * value)} to "
-           f"{money(row['upper'] * value)})."]
+    out = [
+        f"At {fmt.number(cap['shares'])} shares × {price} ({basis}) the market value was "
+        f"{money(value)}; the abnormal change in value over the window was "
+        f"{money(row['car'] * value)} ({level} CI {money(row['lower'] * value)} to "
+        f"{money(row['upper'] * value)})."
+    ]
     claimed = c["value"]
     if claimed is not None and mismatch:
-        out.append(f"The claimed change in value is in {claim_cur}, the prices in {study_cur}, "
-                   "so it was not checked.")
+        out.append(
+            f"The claimed change in value is in {claim_cur}, the prices in {study_cur}, "
+            "so it was not checked."
+        )
     elif derived:
         direction = "fall" if pct < 0 else "rise"
-        out.append(f"The claimed change in value, {money(abs(claimed))}, is "
-                   f"{fmt.percent(abs(claimed) / value, 0)} of the market value: the "
-                   f"{direction} tested above.")
+        out.append(
+            f"The claimed change in value, {money(abs(claimed))}, is "
+            f"{fmt.percent(abs(claimed) / value, 0)} of the market value: the "
+            f"{direction} tested above."
+        )
     elif pct is not None and pct != 0:
         implied = abs(pct / 100) * value
         direction = "fall" if pct < 0 else "rise"
@@ -337,13 +397,19 @@ def _money_sentences(cap, row, c, pct, derived, mismatch, level, money, study_cu
             share = abs(claimed) / value
             ratio = abs(claimed) / implied
             agree = 0.8 <= ratio <= 1.25
-            sentence += (f", in line with the claimed {money(abs(claimed))}" if agree
-                         else f", not {money(abs(claimed))}")
-            sentence += (f"; {money(abs(claimed))} would be {fmt.percent(share, 0)} of the "
-                         "market value")
+            sentence += (
+                f", in line with the claimed {money(abs(claimed))}"
+                if agree
+                else f", not {money(abs(claimed))}"
+            )
+            sentence += (
+                f"; {money(abs(claimed))} would be {fmt.percent(share, 0)} of the market value"
+            )
             if not agree:
-                sentence += (f", so {fmt.number(abs(pct))} % and {money(abs(claimed))} cannot "
-                             "both hold (they would need to agree within a factor of 0.8 to "
-                             "1.25)")
+                sentence += (
+                    f", so {fmt.number(abs(pct))} % and {money(abs(claimed))} cannot "
+                    "both hold (they would need to agree within a factor of 0.8 to "
+                    "1.25)"
+                )
         out.append(sentence + ".")
     return out

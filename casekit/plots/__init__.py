@@ -7,7 +7,6 @@ the top of this module: the ``casekit`` plotly template (registered on import as
 ``plotly.io.templates["casekit"]``) and the colours per confidence level.
 """
 
-
 from casekit.plots.market import event_study_plot
 from casekit.plots.reach import compare_plot, normalised_plot, reach_describe_plot, reach_plot
 from casekit.plots.response import (
@@ -23,8 +22,20 @@ from casekit.plots.theme import CONFIDENCE_COLOURS, PALETTE, template
 from casekit.plots.timeline import timeline_plot
 
 __all__ = [
-    "CONFIDENCE_COLOURS", "PALETTE", "template", "event_study_plot", "reach_plot",
-    "compare_plot", "reach_describe_plot", "normalised_plot", "delay_cost_plot",
-    "tornado_plot", "severity_plot", "delays_plot", "detection_plot", "waiting_plot",
-    "money_lenses_plot", "timeline_plot",
+    "CONFIDENCE_COLOURS",
+    "PALETTE",
+    "template",
+    "event_study_plot",
+    "reach_plot",
+    "compare_plot",
+    "reach_describe_plot",
+    "normalised_plot",
+    "delay_cost_plot",
+    "tornado_plot",
+    "severity_plot",
+    "delays_plot",
+    "detection_plot",
+    "waiting_plot",
+    "money_lenses_plot",
+    "timeline_plot",
 ]

@@ -37,29 +37,55 @@ def event_study_plot(study, event=0, benchmark: str | None = None) -> go.Figure:
     dates = d["date"].dt.strftime("%Y-%m-%d")
     x = d["rel_day"].tolist()
     fig = go.Figure()
-    fig.add_trace(go.Scatter(
-        x=x + x[::-1], y=(d["upper"] * 100).tolist() + (d["lower"] * 100).tolist()[::-1],
-        fill="toself", fillcolor="rgba(31,95,168,0.15)", line=dict(width=0),
-        hoverinfo="skip", name=f"CAR {level} CI"))
-    fig.add_trace(go.Bar(
-        x=x, y=d["ar"] * 100, name="abnormal return", marker_color=PALETTE[1], opacity=0.75,
-        customdata=dates, hovertemplate="%{customdata} (day %{x}): AR %{y:.2f} %<extra></extra>"))
-    fig.add_trace(go.Scatter(
-        x=x, y=d["car"] * 100, mode="lines+markers", name="cumulative abnormal return",
-        line=dict(color=PALETTE[0], width=2.5), customdata=dates,
-        hovertemplate="%{customdata} (day %{x}): CAR %{y:.2f} %<extra></extra>"))
+    fig.add_trace(
+        go.Scatter(
+            x=x + x[::-1],
+            y=(d["upper"] * 100).tolist() + (d["lower"] * 100).tolist()[::-1],
+            fill="toself",
+            fillcolor="rgba(31,95,168,0.15)",
+            line=dict(width=0),
+            hoverinfo="skip",
+            name=f"CAR {level} CI",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=x,
+            y=d["ar"] * 100,
+            name="abnormal return",
+            marker_color=PALETTE[1],
+            opacity=0.75,
+            customdata=dates,
+            hovertemplate="%{customdata} (day %{x}): AR %{y:.2f} %<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=d["car"] * 100,
+            mode="lines+markers",
+            name="cumulative abnormal return",
+            line=dict(color=PALETTE[0], width=2.5),
+            customdata=dates,
+            hovertemplate="%{customdata} (day %{x}): CAR %{y:.2f} %<extra></extra>",
+        )
+    )
     day0 = study.events[study._event_index(label)]["day0"]
-    fig.add_vline(x=0, line=dict(color="#555", dash="dash"),
-                  annotation_text=f"day 0: {fmt.date(day0)}",
-                  annotation_position="top left")
+    fig.add_vline(
+        x=0,
+        line=dict(color="#555", dash="dash"),
+        annotation_text=f"day 0: {fmt.date(day0)}",
+        annotation_position="top left",
+    )
     fig.add_hline(y=0, line=dict(color="#888", width=1))
     fig.update_layout(
-        template="casekit", barmode="overlay",
+        template="casekit",
+        barmode="overlay",
         title=f"{label}: abnormal returns against the {series}",
         xaxis=dict(title="trading day relative to the event", dtick=1),
-        yaxis=dict(title="percent", ticksuffix=" %"))
+        yaxis=dict(title="percent", ticksuffix=" %"),
+    )
     return fig
 
 
 # -- response (casekit.response) -------------------------------------------------
-

@@ -7,12 +7,23 @@ import plotly.graph_objects as go
 from casekit import format as fmt
 from casekit.plots.theme import CONFIDENCE_COLOURS, PALETTE, template  # noqa: F401
 
-_REACH_SYMBOLS = {"exact": "circle", "about": "diamond", "more_than": "triangle-up",
-                  "nearly": "triangle-down", "up_to": "triangle-down-open"}
+_REACH_SYMBOLS = {
+    "exact": "circle",
+    "about": "diamond",
+    "more_than": "triangle-up",
+    "nearly": "triangle-down",
+    "up_to": "triangle-down-open",
+}
 """Marker per qualifier: "more than" points up (the truth is higher), "nearly"/"up to" down."""
 
-_REACH_EVENT_COLOURS = {"publication": "#1f5fa8", "coverage": "#6a4c93", "response": "#d1495b",
-                        "offer": "#e9a03b", "resolution": "#2a9d8f", "escalation": "#8d6e63"}
+_REACH_EVENT_COLOURS = {
+    "publication": "#1f5fa8",
+    "coverage": "#6a4c93",
+    "response": "#d1495b",
+    "offer": "#e9a03b",
+    "resolution": "#2a9d8f",
+    "escalation": "#8d6e63",
+}
 
 
 def _reach_grid(fit, horizon, n_points=400):
@@ -34,8 +45,9 @@ def _reach_grid(fit, horizon, n_points=400):
 def _reach_x(fit, frame, x):
     if x == "time" and fit.origin is not None:
         return frame["time"], "date"
-    return frame["t"], "days since origin" if fit.origin is None else \
-        f"days since {fmt.date(fit.origin)}"
+    return frame[
+        "t"
+    ], "days since origin" if fit.origin is None else f"days since {fmt.date(fit.origin)}"
 
 
 def _reach_observations(fig, fit, x, color_by):
@@ -47,27 +59,54 @@ def _reach_observations(fig, fit, x, color_by):
     n_sources = obs["source"].nunique()
     if color_by is None:
         color_by = "source" if n_sources <= len(PALETTE) else "confidence"
-    groups = (obs.groupby("source", sort=False) if color_by == "source"
-              else obs.groupby("confidence", sort=False))
+    groups = (
+        obs.groupby("source", sort=False)
+        if color_by == "source"
+        else obs.groupby("confidence", sort=False)
+    )
     for i, (key, g) in enumerate(groups):
-        colour = (PALETTE[i % len(PALETTE)] if color_by == "source"
-                  else CONFIDENCE_COLOURS.get(str(key), "#777"))
+        colour = (
+            PALETTE[i % len(PALETTE)]
+            if color_by == "source"
+            else CONFIDENCE_COLOURS.get(str(key), "#777")
+        )
         quotes = g["quote"].astype(object).where(g["quote"].notna(), "")
-        custom = list(zip(g["source"], g["confidence"], g["qualifier"],
-                          [str(q)[:160] for q in quotes], g["weight"],
-                          [("" if pd.isna(tm) else pd.Timestamp(tm).strftime("%Y-%m-%d %H:%M"))
-                           for tm in g["time"]], g["t"]))
-        fig.add_trace(go.Scatter(
-            x=g["_x"], y=g["y"], mode="markers",
-            name=f"{key}" + (" confidence" if color_by == "confidence" else ""),
-            legendgroup="observations",
-            marker=dict(color=colour, size=9, line=dict(width=1, color="#333"),
-                        symbol=[_REACH_SYMBOLS.get(q, "circle") for q in g["qualifier"]]),
-            customdata=custom,
-            hovertemplate=("<b>%{y:,.0f}</b> (%{customdata[2]})<br>%{customdata[5]} "
-                           "(day %{customdata[6]:.2f})<br>source: %{customdata[0]}<br>"
-                           "confidence: %{customdata[1]}, weight %{customdata[4]:g}<br>"
-                           "<i>%{customdata[3]}</i><extra></extra>")))
+        custom = list(
+            zip(
+                g["source"],
+                g["confidence"],
+                g["qualifier"],
+                [str(q)[:160] for q in quotes],
+                g["weight"],
+                [
+                    ("" if pd.isna(tm) else pd.Timestamp(tm).strftime("%Y-%m-%d %H:%M"))
+                    for tm in g["time"]
+                ],
+                g["t"],
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=g["_x"],
+                y=g["y"],
+                mode="markers",
+                name=f"{key}" + (" confidence" if color_by == "confidence" else ""),
+                legendgroup="observations",
+                marker=dict(
+                    color=colour,
+                    size=9,
+                    line=dict(width=1, color="#333"),
+                    symbol=[_REACH_SYMBOLS.get(q, "circle") for q in g["qualifier"]],
+                ),
+                customdata=custom,
+                hovertemplate=(
+                    "<b>%{y:,.0f}</b> (%{customdata[2]})<br>%{customdata[5]} "
+                    "(day %{customdata[6]:.2f})<br>source: %{customdata[0]}<br>"
+                    "confidence: %{customdata[1]}, weight %{customdata[4]:g}<br>"
+                    "<i>%{customdata[3]}</i><extra></extra>"
+                ),
+            )
+        )
 
 
 def _reach_events(fig, fit, x, x_range, y_top, kinds=None):
@@ -81,25 +120,64 @@ def _reach_events(fig, fit, x, x_range, y_top, kinds=None):
         return
     xs = ev["date"] if (x == "time" and fit.origin is not None) else ev["t"]
     # One layout update for all lines: add_shape re-validates every shape so far, each time.
-    shapes = [dict(type="line", xref="x", yref="paper", x0=xv, x1=xv, y0=0, y1=1,
-                   line=dict(color=_REACH_EVENT_COLOURS.get(kind, "#999"), width=1, dash="dot"),
-                   layer="below") for xv, kind in zip(xs, ev["kind"])]
+    shapes = [
+        dict(
+            type="line",
+            xref="x",
+            yref="paper",
+            x0=xv,
+            x1=xv,
+            y0=0,
+            y1=1,
+            line=dict(color=_REACH_EVENT_COLOURS.get(kind, "#999"), width=1, dash="dot"),
+            layer="below",
+        )
+        for xv, kind in zip(xs, ev["kind"])
+    ]
     fig.update_layout(shapes=list(fig.layout.shapes or ()) + shapes)
-    fig.add_trace(go.Scatter(
-        x=xs, y=[y_top] * len(ev), mode="markers", name="timeline events",
-        marker=dict(symbol="line-ns-open", size=14, color=[
-            _REACH_EVENT_COLOURS.get(k, "#999") for k in ev["kind"]], line=dict(width=2)),
-        customdata=list(zip(ev["kind"], ev["actor"], [str(d)[:160] for d in ev["description"]],
-                            [str(d)[:10] for d in ev["date"]])),
-        hovertemplate=("<b>%{customdata[0]}</b> (%{customdata[1]}), %{customdata[3]}<br>"
-                       "%{customdata[2]}<extra></extra>")))
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=[y_top] * len(ev),
+            mode="markers",
+            name="timeline events",
+            marker=dict(
+                symbol="line-ns-open",
+                size=14,
+                color=[_REACH_EVENT_COLOURS.get(k, "#999") for k in ev["kind"]],
+                line=dict(width=2),
+            ),
+            customdata=list(
+                zip(
+                    ev["kind"],
+                    ev["actor"],
+                    [str(d)[:160] for d in ev["description"]],
+                    [str(d)[:10] for d in ev["date"]],
+                )
+            ),
+            hovertemplate=(
+                "<b>%{customdata[0]}</b> (%{customdata[1]}), %{customdata[3]}<br>"
+                "%{customdata[2]}<extra></extra>"
+            ),
+        )
+    )
 
 
-def reach_plot(fit, *, horizon: float | None = None, log_y: bool = False,
-               show_events: bool = True, interval: str | None = "confidence",
-               alpha: float | None = None, bootstrap: int | None = None, x: str = "time",
-               log_x: bool = False, color_by: str | None = None, event_kinds=None,
-               title: str | None = None) -> go.Figure:
+def reach_plot(
+    fit,
+    *,
+    horizon: float | None = None,
+    log_y: bool = False,
+    show_events: bool = True,
+    interval: str | None = "confidence",
+    alpha: float | None = None,
+    bootstrap: int | None = None,
+    x: str = "time",
+    log_x: bool = False,
+    color_by: str | None = None,
+    event_kinds=None,
+    title: str | None = None,
+) -> go.Figure:
     """A fitted growth curve with its band, the observations and the case's timeline.
 
     Parameters
@@ -151,31 +229,60 @@ def reach_plot(fit, *, horizon: float | None = None, log_y: bool = False,
     if interval is not None:
         xb = list(xs) + list(xs)[::-1]
         yb = list(pred["upper"]) + list(pred["lower"])[::-1]
-        fig.add_trace(go.Scatter(x=xb, y=yb, fill="toself", fillcolor="rgba(31,95,168,0.18)",
-                                 line=dict(width=0), hoverinfo="skip",
-                                 name=f"{level} {interval} band"
-                                      + (" (bootstrap)" if bootstrap else "")))
-    fig.add_trace(go.Scatter(x=xs, y=pred["yhat"], mode="lines", name=f"{fit.curve} fit",
-                             line=dict(color=PALETTE[0], width=2.5),
-                             customdata=pred["t"],
-                             hovertemplate="day %{customdata:.2f}: %{y:,.0f}<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=xb,
+                y=yb,
+                fill="toself",
+                fillcolor="rgba(31,95,168,0.18)",
+                line=dict(width=0),
+                hoverinfo="skip",
+                name=f"{level} {interval} band" + (" (bootstrap)" if bootstrap else ""),
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=xs,
+            y=pred["yhat"],
+            mode="lines",
+            name=f"{fit.curve} fit",
+            line=dict(color=PALETTE[0], width=2.5),
+            customdata=pred["t"],
+            hovertemplate="day %{customdata:.2f}: %{y:,.0f}<extra></extra>",
+        )
+    )
     _reach_observations(fig, fit, x, color_by)
     if show_events:
         top = float(np.nanmax([pred["upper"].max(), fit.data["y"].max()]))
-        _reach_events(fig, fit, x, (float(grid.min()), float(grid.max())),
-                      top * (1.4 if log_y else 1.05), event_kinds)
+        _reach_events(
+            fig,
+            fit,
+            x,
+            (float(grid.min()), float(grid.max())),
+            top * (1.4 if log_y else 1.05),
+            event_kinds,
+        )
     fig.update_layout(
         template="casekit",
         title=title or (fit._title() + f"<br><sub>{fit.spec.formula}</sub>"),
         xaxis=dict(title=xtitle, type="log" if log_x else None),
         yaxis=dict(title=fit.metric or "reach", type="log" if log_y else "linear"),
-        legend=dict(groupclick="toggleitem"))
+        legend=dict(groupclick="toggleitem"),
+    )
     return fig
 
 
-def compare_plot(comparison, *, log_y: bool | None = None, horizon: float | None = None,
-                 show_events: bool = True, band: bool = True, x: str = "time",
-                 log_x: bool = False, title: str | None = None) -> go.Figure:
+def compare_plot(
+    comparison,
+    *,
+    log_y: bool | None = None,
+    horizon: float | None = None,
+    show_events: bool = True,
+    band: bool = True,
+    x: str = "time",
+    log_x: bool = False,
+    title: str | None = None,
+) -> go.Figure:
     """All fitted curves of a :class:`casekit.reach.Comparison` over the observations.
 
     The best curve (lowest AICc) is drawn thickest, with its confidence band when
@@ -211,30 +318,45 @@ def compare_plot(comparison, *, log_y: bool | None = None, horizon: float | None
         colour = PALETTE[i % len(PALETTE)]
         if band and i == 0:
             lower = pred["lower"].clip(lower=1e-9) if log_y else pred["lower"]
-            fig.add_trace(go.Scatter(x=list(xs) + list(xs)[::-1],
-                                     y=list(pred["upper"]) + list(lower)[::-1],
-                                     fill="toself", fillcolor="rgba(31,95,168,0.15)",
-                                     line=dict(width=0), hoverinfo="skip",
-                                     name=f"{name}: confidence band"))
-        fig.add_trace(go.Scatter(x=xs, y=pred["yhat"], mode="lines",
-                                 name=f"{name} (dAICc {d:.1f})",
-                                 line=dict(color=colour, width=3 if i == 0 else 1.8,
-                                           dash=None if i == 0 else "dash"),
-                                 customdata=pred["t"],
-                                 hovertemplate=f"{name}: " + "%{y:,.0f} (day %{customdata:.1f})"
-                                               "<extra></extra>"))
+            fig.add_trace(
+                go.Scatter(
+                    x=list(xs) + list(xs)[::-1],
+                    y=list(pred["upper"]) + list(lower)[::-1],
+                    fill="toself",
+                    fillcolor="rgba(31,95,168,0.15)",
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    name=f"{name}: confidence band",
+                )
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=xs,
+                y=pred["yhat"],
+                mode="lines",
+                name=f"{name} (dAICc {d:.1f})",
+                line=dict(
+                    color=colour, width=3 if i == 0 else 1.8, dash=None if i == 0 else "dash"
+                ),
+                customdata=pred["t"],
+                hovertemplate=f"{name}: " + "%{y:,.0f} (day %{customdata:.1f})<extra></extra>",
+            )
+        )
         top = max(top, float(np.nanmax(pred["yhat"])))
     _reach_observations(fig, best, x, None)
     if show_events:
-        _reach_events(fig, best, x, (float(grid.min()), float(grid.max())),
-                      top * (1.4 if log_y else 1.05))
+        _reach_events(
+            fig, best, x, (float(grid.min()), float(grid.max())), top * (1.4 if log_y else 1.05)
+        )
     where = f"{comparison.case_id}: " if comparison.case_id else ""
     fig.update_layout(
         template="casekit",
-        title=title or f"{where}growth curves for {comparison.metric or 'y'} "
-                       f"(loss {comparison.loss}), ranked by AICc",
+        title=title
+        or f"{where}growth curves for {comparison.metric or 'y'} "
+        f"(loss {comparison.loss}), ranked by AICc",
         xaxis=dict(title=xtitle, type="log" if log_x else None),
-        yaxis=dict(title=comparison.metric or "reach", type="log" if log_y else "linear"))
+        yaxis=dict(title=comparison.metric or "reach", type="log" if log_y else "linear"),
+    )
     return fig
 
 
@@ -252,30 +374,45 @@ def reach_describe_plot(desc, case=None, *, log_y: bool = True) -> go.Figure:
     else:
         from casekit.exceptions import ParameterError
 
-        raise ParameterError("this description kept no reach figures; pass the case: "
-                             "reach_describe_plot(desc, case)")
+        raise ParameterError(
+            "this description kept no reach figures; pass the case: reach_describe_plot(desc, case)"
+        )
     fig = go.Figure()
     for i, m in enumerate(desc.table["metric"]):
         g = reach_df[reach_df["metric"] == m]
         if g.empty:
             continue
-        fig.add_trace(go.Scatter(
-            x=g["time"], y=g["value"], mode="markers", name=m,
-            marker=dict(size=10, color=PALETTE[i % len(PALETTE)],
-                        symbol=[_REACH_SYMBOLS.get(q, "circle") for q in g["qualifier"]]),
-            customdata=list(zip(g["source"], g["kind"], g["confidence"], g["cumulative"])),
-            hovertemplate=(f"<b>{m}</b>: " + "%{y:,.0f}<br>%{x|%Y-%m-%d}<br>source: "
-                           "%{customdata[0]} (%{customdata[1]}, %{customdata[2]})<br>"
-                           "cumulative: %{customdata[3]}<extra></extra>")))
-    fig.update_layout(template="casekit",
-                      title=f"{desc.case_id}: reach figures"
-                            + ("" if desc.fittable else " (not enough data to fit a curve)"),
-                      xaxis_title="date", yaxis=dict(title="value",
-                                                     type="log" if log_y else "linear"))
+        fig.add_trace(
+            go.Scatter(
+                x=g["time"],
+                y=g["value"],
+                mode="markers",
+                name=m,
+                marker=dict(
+                    size=10,
+                    color=PALETTE[i % len(PALETTE)],
+                    symbol=[_REACH_SYMBOLS.get(q, "circle") for q in g["qualifier"]],
+                ),
+                customdata=list(zip(g["source"], g["kind"], g["confidence"], g["cumulative"])),
+                hovertemplate=(
+                    f"<b>{m}</b>: " + "%{y:,.0f}<br>%{x|%Y-%m-%d}<br>source: "
+                    "%{customdata[0]} (%{customdata[1]}, %{customdata[2]})<br>"
+                    "cumulative: %{customdata[3]}<extra></extra>"
+                ),
+            )
+        )
+    fig.update_layout(
+        template="casekit",
+        title=f"{desc.case_id}: reach figures"
+        + ("" if desc.fittable else " (not enough data to fit a curve)"),
+        xaxis_title="date",
+        yaxis=dict(title="value", type="log" if log_y else "linear"),
+    )
     return fig
 
 
 # -- case timeline (casekit.cases) ---------------------------------------------------------
+
 
 def normalised_plot(frame, *, horizon: float | None = 60.0) -> go.Figure:
     """Cases on one axis (from :func:`casekit.reach.normalised`): share of the largest
@@ -296,12 +433,20 @@ def normalised_plot(frame, *, horizon: float | None = 60.0) -> go.Figure:
     shown = frame if horizon is None else frame[frame["t"].between(-7, horizon)]
     for case_id, grp in shown.sort_values(["case", "t"]).groupby("case", sort=True):
         fig.add_scatter(
-            x=grp["t"], y=grp["share"], mode="lines+markers", name=str(case_id),
+            x=grp["t"],
+            y=grp["share"],
+            mode="lines+markers",
+            name=str(case_id),
             customdata=grp[["metric", "value", "source", "confidence"]].to_numpy(),
-            hovertemplate=("day %{x:.2f}: %{y:.1%} of the largest recorded value"
-                           "<br>%{customdata[0]} = %{customdata[1]:,.0f}"
-                           "<br>source: %{customdata[2]} (%{customdata[3]})<extra></extra>"))
-    fig.update_layout(title="Share of the largest recorded reach, by days since going public",
-                      xaxis_title="days since going public",
-                      yaxis={"title": "share of largest recorded value", "tickformat": ".0%"})
+            hovertemplate=(
+                "day %{x:.2f}: %{y:.1%} of the largest recorded value"
+                "<br>%{customdata[0]} = %{customdata[1]:,.0f}"
+                "<br>source: %{customdata[2]} (%{customdata[3]})<extra></extra>"
+            ),
+        )
+    fig.update_layout(
+        title="Share of the largest recorded reach, by days since going public",
+        xaxis_title="days since going public",
+        yaxis={"title": "share of largest recorded value", "tickformat": ".0%"},
+    )
     return fig

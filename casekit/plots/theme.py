@@ -15,8 +15,7 @@ CONFIDENCE_COLOURS = {
 }
 """Marker colours per source confidence (high to unverified: green to red)."""
 
-PALETTE = ("#1f5fa8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#8d6e63", "#00798c",
-           "#edae49")
+PALETTE = ("#1f5fa8", "#d1495b", "#2a9d8f", "#e9a03b", "#6a4c93", "#8d6e63", "#00798c", "#edae49")
 """Colour cycle for curves and sources."""
 
 

@@ -27,19 +27,33 @@ def timeline_plot(case) -> go.Figure:
     for i, (kind, grp) in enumerate(events.groupby("kind", sort=True)):
         exact = grp["date_precision"].isin(["hour", "day"])
         fig.add_scatter(
-            x=grp["date"], y=grp["actor"], mode="markers", name=str(kind),
-            marker={"size": 12, "color": PALETTE[i % len(PALETTE)],
-                    "symbol": ["circle" if e else "circle-open" for e in exact],
-                    "line": {"width": 2}},
+            x=grp["date"],
+            y=grp["actor"],
+            mode="markers",
+            name=str(kind),
+            marker={
+                "size": 12,
+                "color": PALETTE[i % len(PALETTE)],
+                "symbol": ["circle" if e else "circle-open" for e in exact],
+                "line": {"width": 2},
+            },
             customdata=grp[["description", "source", "confidence", "date_precision"]].to_numpy(),
-            hovertemplate=("%{x|%Y-%m-%d}: %{customdata[0]}<br>source: %{customdata[1]}"
-                           "<br>confidence: %{customdata[2]}, date precision: "
-                           "%{customdata[3]}<extra>%{fullData.name}</extra>"))
+            hovertemplate=(
+                "%{x|%Y-%m-%d}: %{customdata[0]}<br>source: %{customdata[1]}"
+                "<br>confidence: %{customdata[2]}, date precision: "
+                "%{customdata[3]}<extra>%{fullData.name}</extra>"
+            ),
+        )
     present = [a for a in _ACTOR_ORDER if a in set(events["actor"])]
-    fig.update_layout(title=f"Timeline: {case.title}", xaxis_title="date",
-                      yaxis={"categoryorder": "array", "categoryarray": present[::-1],
-                             "title": None, "automargin": True},
-                      legend_title="kind of event")
+    fig.update_layout(
+        title=f"Timeline: {case.title}",
+        xaxis_title="date",
+        yaxis={
+            "categoryorder": "array",
+            "categoryarray": present[::-1],
+            "title": None,
+            "automargin": True,
+        },
+        legend_title="kind of event",
+    )
     return fig
-
-

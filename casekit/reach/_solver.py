@@ -69,11 +69,11 @@ class _Problem:
     spec: CurveSpec
     t: np.ndarray
     y: np.ndarray
-    sw: np.ndarray           # sqrt(weights)
+    sw: np.ndarray  # sqrt(weights)
     log: bool
     robust: bool
-    yscale: float            # internal rescaling of y
-    scale_vec: np.ndarray    # theta_internal = theta / scale_vec
+    yscale: float  # internal rescaling of y
+    scale_vec: np.ndarray  # theta_internal = theta / scale_vec
     lo: np.ndarray
     hi: np.ndarray
 
@@ -95,14 +95,17 @@ class _Problem:
 def _make_problem(spec, t, y, w, loss) -> _Problem:
     log = loss in ("log", "robust_log")
     if log and np.any(y <= 0):
-        raise FitError("the log loss needs positive values; some observations are zero or "
-                       "negative (use loss='ols' or 'robust')")
+        raise FitError(
+            "the log loss needs positive values; some observations are zero or "
+            "negative (use loss='ols' or 'robust')"
+        )
     yscale = float(np.max(np.abs(y))) or 1.0
     scale_vec = np.array([yscale if n in spec.scale_params else 1.0 for n in spec.param_names])
     lo = np.array([b[0] for b in spec.bounds], dtype=float)
     hi = np.array([b[1] for b in spec.bounds], dtype=float)
-    return _Problem(spec, t, y, np.sqrt(w), log, loss.startswith("robust"), yscale, scale_vec,
-                    lo, hi)
+    return _Problem(
+        spec, t, y, np.sqrt(w), log, loss.startswith("robust"), yscale, scale_vec, lo, hi
+    )
 
 
 def _starts(spec, t, y, start, n_starts, seed):
@@ -113,8 +116,10 @@ def _starts(spec, t, y, start, n_starts, seed):
         if isinstance(start, Mapping):
             missing = [n for n in spec.param_names if n not in start]
             if missing:
-                raise ParameterError(f"start has no value for {', '.join(missing)}; the "
-                                     f"{spec.name} curve needs {names}")
+                raise ParameterError(
+                    f"start has no value for {', '.join(missing)}; the "
+                    f"{spec.name} curve needs {names}"
+                )
             start = [start[n] for n in spec.param_names]
         try:
             arr = np.atleast_2d(np.asarray(start, dtype=float))
@@ -128,8 +133,13 @@ def _starts(spec, t, y, start, n_starts, seed):
             base = [np.asarray(s, dtype=float) for s in spec.p0(t, y)]
         base = [s for s in base if s.shape == (spec.k,) and np.all(np.isfinite(s))]
         if not base:
-            base = [np.where(np.isfinite(lo) & np.isfinite(hi), (lo + hi) / 2,
-                             np.where(np.isfinite(lo), lo + 1.0, 0.0))]
+            base = [
+                np.where(
+                    np.isfinite(lo) & np.isfinite(hi),
+                    (lo + hi) / 2,
+                    np.where(np.isfinite(lo), lo + 1.0, 0.0),
+                )
+            ]
     rng = np.random.default_rng(seed)
     out = list(base[:n_starts])
     i = 0
@@ -153,8 +163,11 @@ class _Transform:
 
     def __init__(self, lo, hi):
         self.lo, self.hi = lo, hi
-        self.kind = np.where(np.isfinite(lo) & np.isfinite(hi), 3,
-                             np.where(np.isfinite(lo), 1, np.where(np.isfinite(hi), 2, 0)))
+        self.kind = np.where(
+            np.isfinite(lo) & np.isfinite(hi),
+            3,
+            np.where(np.isfinite(lo), 1, np.where(np.isfinite(hi), 2, 0)),
+        )
         self.lo0 = np.where(np.isfinite(lo), lo, 0.0)
         self.hi0 = np.where(np.isfinite(hi), hi, 0.0)
         self.width = np.where(self.kind == 3, self.hi0 - self.lo0, 1.0)
@@ -186,8 +199,9 @@ def _lm(fun, x0, tol, maxfev, msgs):
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
-            x, _, info, mesg, ier = optimize.leastsq(fun, x0, full_output=True, ftol=tol,
-                                                     xtol=tol, gtol=0.0, maxfev=maxfev)
+            x, _, info, mesg, ier = optimize.leastsq(
+                fun, x0, full_output=True, ftol=tol, xtol=tol, gtol=0.0, maxfev=maxfev
+            )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError, TypeError) as err:
             msgs.append(str(err))
             return None
@@ -202,7 +216,7 @@ def _lm(fun, x0, tol, maxfev, msgs):
 
 def _huber_cost(r, c):
     a = np.abs(r)
-    return float(np.sum(np.where(a <= c, 0.5 * r ** 2, c * (a - 0.5 * c))))
+    return float(np.sum(np.where(a <= c, 0.5 * r**2, c * (a - 0.5 * c))))
 
 
 def _irls(prob: _Problem, tr: _Transform, x0, c, tol, maxfev, msgs, iters: int = 50):
@@ -259,7 +273,7 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
             return _irls(prob, tr, x0, c, tol, maxfev, msgs)
         return _lm(resid_x, x0, tol, maxfev, msgs)
 
-    cands = []   # (x, cost, converged) per start that returned a solution
+    cands = []  # (x, cost, converged) per start that returned a solution
     for s_ in starts:
         u0 = np.clip(np.asarray(s_, dtype=float) / prob.scale_vec, lo_i, hi_i)
         out = run(tr.to_x(u0), 1e-6, max_nfev or 60 * (p + 1))
@@ -267,8 +281,12 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
             cands.append(out)
             # stop early once two converged starts agree on the best optimum so far
             ok_costs = sorted(c_[1] for c_ in cands if c_[2])
-            if len(ok_costs) >= 2 and ok_costs[1] - ok_costs[0] <= 1e-7 * max(ok_costs[0], 1e-300) \
-                    and out[2] and out[1] <= ok_costs[0] * (1 + 1e-7):
+            if (
+                len(ok_costs) >= 2
+                and ok_costs[1] - ok_costs[0] <= 1e-7 * max(ok_costs[0], 1e-300)
+                and out[2]
+                and out[1] <= ok_costs[0] * (1 + 1e-7)
+            ):
                 break
     if not cands:
         return None, None, 0, msgs
@@ -278,7 +296,7 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
     for i in [i for i in order[:2] if cands[i][1] <= 1.1 * cands[order[0]][1]]:
         out = run(cands[i][0], 1e-12, max_nfev or 200 * (p + 1))
         if out is not None and out[2]:
-            ok[i] = True    # a start whose polished solution converged counts as converged
+            ok[i] = True  # a start whose polished solution converged counts as converged
             if best is None or out[1] < best[1]:
                 best = out
     n_ok = int(sum(ok))
@@ -293,9 +311,16 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
                 warnings.simplefilter("ignore")
                 try:
                     res = optimize.least_squares(
-                        prob.resid_internal, np.clip(u, lo_i, hi_i), bounds=(lo_i, hi_i),
-                        method="trf", x_scale="jac", ftol=1e-12, xtol=1e-12, gtol=1e-12,
-                        max_nfev=200 * (p + 1))
+                        prob.resid_internal,
+                        np.clip(u, lo_i, hi_i),
+                        bounds=(lo_i, hi_i),
+                        method="trf",
+                        x_scale="jac",
+                        ftol=1e-12,
+                        xtol=1e-12,
+                        gtol=1e-12,
+                        max_nfev=200 * (p + 1),
+                    )
                     if res.status > 0 and res.cost <= best_cost * (1 + 1e-12):
                         u, best_cost = res.x, res.cost
                 except (ValueError, np.linalg.LinAlgError):
@@ -314,32 +339,42 @@ def _covariance(prob: _Problem, theta, f_scale=None):
     if prob.log:
         fv = np.maximum(prob.spec.f(prob.t, *theta), _TINY)
         G = G / fv[:, None]
-    J = prob.sw[:, None] * G       # d(fit) / d theta, weighted (sign irrelevant)
+    J = prob.sw[:, None] * G  # d(fit) / d theta, weighted (sign irrelevant)
     if prob.robust:
         u = _huber_weights(r, f_scale)
         J = np.sqrt(u)[:, None] * J
-        rss = float(np.sum(u * r ** 2))
+        rss = float(np.sum(u * r**2))
     else:
-        rss = float(np.sum(r ** 2))
+        rss = float(np.sum(r**2))
     df = n - p
     s2 = rss / df if df > 0 else np.nan
     norms = np.linalg.norm(J, axis=0)
     if np.any(norms == 0) or not np.all(np.isfinite(J)):
         bad = [prob.spec.param_names[j] for j in np.nonzero(~(norms > 0))[0]]
-        gone = [n for n, v in zip(prob.spec.param_names, theta)
-                if n in prob.spec.scale_params and abs(v) < 1e-6 * prob.yscale]
-        why = (f" ({', '.join(gone)} went to zero: the data show no separate wave there)"
-               if gone else "")
-        raise FitError(f"the data cannot identify the {prob.spec.name} curve: the fit does not "
-                       f"depend on {', '.join(bad) or 'some parameters'} at these times{why}")
+        gone = [
+            n
+            for n, v in zip(prob.spec.param_names, theta)
+            if n in prob.spec.scale_params and abs(v) < 1e-6 * prob.yscale
+        ]
+        why = (
+            f" ({', '.join(gone)} went to zero: the data show no separate wave there)"
+            if gone
+            else ""
+        )
+        raise FitError(
+            f"the data cannot identify the {prob.spec.name} curve: the fit does not "
+            f"depend on {', '.join(bad) or 'some parameters'} at these times{why}"
+        )
     Jn = J / norms
     sv = np.linalg.svd(Jn, compute_uv=False)
     cond = sv[0] / sv[-1] if sv[-1] > 0 else np.inf
     if not np.isfinite(cond) or cond > 1e8:
-        raise FitError(f"the data cannot identify the {prob.spec.name} curve: its parameters "
-                       f"({', '.join(prob.spec.param_names)}) trade off against each other "
-                       f"almost perfectly at these times (condition number {cond:.1e}); use a "
-                       f"curve with fewer parameters or more data")
+        raise FitError(
+            f"the data cannot identify the {prob.spec.name} curve: its parameters "
+            f"({', '.join(prob.spec.param_names)}) trade off against each other "
+            f"almost perfectly at these times (condition number {cond:.1e}); use a "
+            f"curve with fewer parameters or more data"
+        )
     inv_n = np.linalg.inv(Jn.T @ Jn)
     cov = s2 * inv_n / np.outer(norms, norms)
     return cov, rss, s2
@@ -370,8 +405,8 @@ def _batch_fit(prob: _Problem, Z, theta0, f_scale=None, iters=60):
         if prob.robust:
             c = f_scale
             a = np.abs(r)
-            return np.sum(np.where(a <= c, 0.5 * r ** 2, c * (a - 0.5 * c)), axis=1)
-        return 0.5 * np.sum(r ** 2, axis=1)
+            return np.sum(np.where(a <= c, 0.5 * r**2, c * (a - 0.5 * c)), axis=1)
+        return 0.5 * np.sum(r**2, axis=1)
 
     with np.errstate(all="ignore"):
         r = resid(th, Z)
@@ -428,4 +463,3 @@ def _batch_fit(prob: _Problem, Z, theta0, f_scale=None, iters=60):
             active[idx[done]] = False
     ok = np.all(np.isfinite(th), axis=1) & np.isfinite(cost) & (lam < 1e10)
     return th * prob.scale_vec, ok
-

@@ -21,13 +21,36 @@ from casekit.results import Result, check_alpha, decode, encode, plain
 
 __all__ = ["Comparison", "compare", "case_curves", "COMPARE_COLUMNS"]
 
-COMPARE_COLUMNS = ("curve", "k", "nobs", "rss", "loglik", "aicc", "delta_aicc",
-                   "akaike_weight", "saturation", "peak_time", "t90", "converged", "error",
-                   "notes")
+COMPARE_COLUMNS = (
+    "curve",
+    "k",
+    "nobs",
+    "rss",
+    "loglik",
+    "aicc",
+    "delta_aicc",
+    "akaike_weight",
+    "saturation",
+    "peak_time",
+    "t90",
+    "converged",
+    "error",
+    "notes",
+)
 """Columns of :attr:`Comparison.table`."""
 
-_SUMMARY_COLUMNS = ("curve", "k", "nobs", "aicc", "delta_aicc", "akaike_weight", "saturation",
-                    "peak_time", "t90", "error")
+_SUMMARY_COLUMNS = (
+    "curve",
+    "k",
+    "nobs",
+    "aicc",
+    "delta_aicc",
+    "akaike_weight",
+    "saturation",
+    "peak_time",
+    "t90",
+    "error",
+)
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -82,8 +105,9 @@ class Comparison(Result):
     @property
     def params(self) -> pd.DataFrame:
         """The estimates of every fitted curve, best first: ``curve, term, estimate``."""
-        rows = [(c, term, float(v)) for c in self._fitted()
-                for term, v in self.fits[c].params.items()]
+        rows = [
+            (c, term, float(v)) for c in self._fitted() for term, v in self.fits[c].params.items()
+        ]
         return pd.DataFrame(rows, columns=["curve", "term", "estimate"])
 
     def conf_int(self, alpha: float | None = None, method: str = "asymptotic") -> pd.DataFrame:
@@ -102,8 +126,11 @@ class Comparison(Result):
         frames = []
         for c in self._fitted():
             ci = self.fits[c].conf_int(alpha, method=method)
-            frames.append(pd.DataFrame({"curve": c, "term": ci.index, "lower": ci["lower"],
-                                        "upper": ci["upper"]}))
+            frames.append(
+                pd.DataFrame(
+                    {"curve": c, "term": ci.index, "lower": ci["lower"], "upper": ci["upper"]}
+                )
+            )
         if not frames:
             return pd.DataFrame(columns=["curve", "term", "lower", "upper"])
         return pd.concat(frames, ignore_index=True)
@@ -116,14 +143,20 @@ class Comparison(Result):
             opts["n_starts"] = "4 per curve (10 for curves with more than 4 parameters)"
         if opts.get("f_scale", 0) is None:
             if self.loss.startswith("robust"):
-                opts["f_scale"] = "1.345 robust standard deviations of each curve's " \
-                                  "least-squares residuals"
+                opts["f_scale"] = (
+                    "1.345 robust standard deviations of each curve's least-squares residuals"
+                )
             else:
                 opts.pop("f_scale")
-        return {"case": self.case_id, "metric": self.metric,
-                "curves": ", ".join(self.ranking["curve"]), "loss": self.loss, **opts,
-                "ranked by": "AICc (small-sample Akaike criterion); Akaike weights over the "
-                             "fitted curves"}
+        return {
+            "case": self.case_id,
+            "metric": self.metric,
+            "curves": ", ".join(self.ranking["curve"]),
+            "loss": self.loss,
+            **opts,
+            "ranked by": "AICc (small-sample Akaike criterion); Akaike weights over the "
+            "fitted curves",
+        }
 
     @property
     def best(self) -> ReachFit:
@@ -134,16 +167,19 @@ class Comparison(Result):
         them).
         """
         if not self.fits:
-            raise FitError("no curve could be fitted: " + "; ".join(
-                f"{k}: {v}" for k, v in self.errors.items()))
+            raise FitError(
+                "no curve could be fitted: "
+                + "; ".join(f"{k}: {v}" for k, v in self.errors.items())
+            )
         aicc = self.ranking["aicc"].to_numpy(dtype=float)
-        if not np.any(aicc < np.inf):    # all NaN (failed) or +inf (too few observations)
+        if not np.any(aicc < np.inf):  # all NaN (failed) or +inf (too few observations)
             n = int(self.ranking["nobs"].max())
             raise FitError(
                 f"no best curve: with {n} observations none of the fitted curves "
                 f"({', '.join(self.fits)}) has a finite AICc, which needs more than k + 2 "
                 f"observations for a curve with k parameters; add observations, or pick a "
-                f"fit yourself from .fits")
+                f"fit yourself from .fits"
+            )
         return self.fits[self.ranking["curve"].iloc[0]]
 
     def __str__(self) -> str:
@@ -160,9 +196,14 @@ class Comparison(Result):
         readers, ``settings``, ``params``, ``table`` and the prose ``text``."""
         return {
             "type": type(self).__name__,
-            "fields": {"ranking": encode(self.ranking), "errors": encode(dict(self.errors)),
-                       "case_id": self.case_id, "metric": self.metric, "loss": self.loss,
-                       "options": encode(dict(self.options))},
+            "fields": {
+                "ranking": encode(self.ranking),
+                "errors": encode(dict(self.errors)),
+                "case_id": self.case_id,
+                "metric": self.metric,
+                "loss": self.loss,
+                "options": encode(dict(self.options)),
+            },
             "fits": {name: f.to_dict() for name, f in self.fits.items()},
             "text": str(self),
             "settings": plain(self.settings),
@@ -177,9 +218,15 @@ class Comparison(Result):
             raise ParameterError(f"this dict holds a {d.get('type')!r}, not a {cls.__name__}")
         f = d["fields"]
         fits = {name: ReachFit.from_dict(v) for name, v in d.get("fits", {}).items()}
-        return cls(ranking=decode(f["ranking"]), fits=MappingProxyType(fits),
-                   errors=MappingProxyType(decode(f["errors"])), case_id=f["case_id"],
-                   metric=f["metric"], loss=f["loss"], options=decode(f.get("options", {})))
+        return cls(
+            ranking=decode(f["ranking"]),
+            fits=MappingProxyType(fits),
+            errors=MappingProxyType(decode(f["errors"])),
+            case_id=f["case_id"],
+            metric=f["metric"],
+            loss=f["loss"],
+            options=decode(f.get("options", {})),
+        )
 
 
 def case_curves(case) -> list[str | CurveSpec]:
@@ -199,9 +246,14 @@ def case_curves(case) -> list[str | CurveSpec]:
     curves: list[str | CurveSpec] = list(analysis.get("curves") or DEFAULT_CURVES)
     for anchors in analysis.get("waves", ()):
         anchors = tuple(anchors)
-        curves.append(multiwave("logistic", len(anchors),
-                                anchors=None if all(a is None for a in anchors) else anchors,
-                                case=case))
+        curves.append(
+            multiwave(
+                "logistic",
+                len(anchors),
+                anchors=None if all(a is None for a in anchors) else anchors,
+                case=case,
+            )
+        )
     return curves
 
 
@@ -239,8 +291,10 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
     opts = dict(loss="ols", start=None, alpha=0.05, n_starts=None, seed=0, f_scale=None)
     unknown = set(fit_kwargs) - set(opts) - set(prep_keys)
     if unknown:
-        raise ParameterError(f"unknown argument(s) for compare: {', '.join(sorted(unknown))}; "
-                             f"compare takes {', '.join(prep_keys + tuple(opts))}")
+        raise ParameterError(
+            f"unknown argument(s) for compare: {', '.join(sorted(unknown))}; "
+            f"compare takes {', '.join(prep_keys + tuple(opts))}"
+        )
     prep_kw = {k: fit_kwargs.pop(k) for k in prep_keys if k in fit_kwargs}
     prep = _prepare(data, **prep_kw)
     if _is_case(data):
@@ -263,8 +317,15 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
             res = _fit_prepared(prep, spec, **opts)
         except FitError as err:
             errors[spec.name] = str(err)
-            rows.append({"curve": spec.name, "k": spec.k, "nobs": len(prep.obs),
-                         "converged": False, "error": str(err)})
+            rows.append(
+                {
+                    "curve": spec.name,
+                    "k": spec.k,
+                    "nobs": len(prep.obs),
+                    "converged": False,
+                    "error": str(err),
+                }
+            )
             continue
         fits[spec.name] = res
         try:
@@ -274,10 +335,22 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
             pk = float(res.spec.peak_time(*res.theta))
         except (FitError, ValueError):
             t90 = pk = float("nan")
-        rows.append({"curve": spec.name, "k": spec.k, "nobs": res.nobs, "rss": res.rss,
-                     "loglik": res.loglik, "aicc": res.aicc, "saturation": res.saturation,
-                     "peak_time": pk, "t90": t90, "converged": res.converged, "error": None,
-                     "notes": "; ".join(res.notes) if res.notes else None})
+        rows.append(
+            {
+                "curve": spec.name,
+                "k": spec.k,
+                "nobs": res.nobs,
+                "rss": res.rss,
+                "loglik": res.loglik,
+                "aicc": res.aicc,
+                "saturation": res.saturation,
+                "peak_time": pk,
+                "t90": t90,
+                "converged": res.converged,
+                "error": None,
+                "notes": "; ".join(res.notes) if res.notes else None,
+            }
+        )
     tab = pd.DataFrame(rows, columns=[c for c in COMPARE_COLUMNS])
     a = tab["aicc"].to_numpy(dtype=float)
     finite = np.isfinite(a)
@@ -290,14 +363,25 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
     tab = tab.sort_values(["aicc"], na_position="last", kind="stable").reset_index(drop=True)
     for c in ("k", "nobs"):
         tab[c] = tab[c].astype(int)
-    options = {"weights": prep.weights, "alpha": float(opts["alpha"]), "origin": prep.origin,
-               "n_starts": opts["n_starts"], "seed": opts["seed"], "f_scale": opts["f_scale"]}
+    options = {
+        "weights": prep.weights,
+        "alpha": float(opts["alpha"]),
+        "origin": prep.origin,
+        "n_starts": opts["n_starts"],
+        "seed": opts["seed"],
+        "f_scale": opts["f_scale"],
+    }
     if "kinds" in prep_kw:
         kinds = prep_kw["kinds"]
         options["kinds"] = (kinds,) if isinstance(kinds, str) else tuple(kinds)
     if "min_confidence" in prep_kw:
         options["min_confidence"] = prep_kw["min_confidence"]
-    return Comparison(ranking=tab, fits=MappingProxyType(fits),
-                      errors=MappingProxyType(errors), case_id=prep.case_id,
-                      metric=prep.metric, loss=opts["loss"], options=options)
-
+    return Comparison(
+        ranking=tab,
+        fits=MappingProxyType(fits),
+        errors=MappingProxyType(errors),
+        case_id=prep.case_id,
+        metric=prep.metric,
+        loss=opts["loss"],
+        options=options,
+    )

@@ -85,15 +85,18 @@ class CurveSpec:
     def __post_init__(self):
         p = len(self.param_names)
         if len(self.bounds) != p:
-            raise ParameterError(f"curve {self.name!r}: {p} parameters but {len(self.bounds)} "
-                                 f"bounds")
+            raise ParameterError(
+                f"curve {self.name!r}: {p} parameters but {len(self.bounds)} bounds"
+            )
         if self.rate_param not in self.param_names:
-            raise ParameterError(f"curve {self.name!r}: rate_param {self.rate_param!r} is not a "
-                                 f"parameter")
+            raise ParameterError(
+                f"curve {self.name!r}: rate_param {self.rate_param!r} is not a parameter"
+            )
         for s in self.scale_params:
             if s not in self.param_names:
-                raise ParameterError(f"curve {self.name!r}: scale parameter {s!r} is not a "
-                                     f"parameter")
+                raise ParameterError(
+                    f"curve {self.name!r}: scale parameter {s!r} is not a parameter"
+                )
 
     @property
     def k(self) -> int:
@@ -164,6 +167,7 @@ def _cloglog_neg(p):  # gompertz: -log(-log p) = r (t - t0)
 
 # logistic ------------------------------------------------------------------
 
+
 def _logistic(t, K, r, t0):
     return K * special.expit(r * (t - t0))
 
@@ -197,6 +201,7 @@ scal)`` with Asym = K, xmid = t0, scal = 1 / r.
 
 # gompertz ------------------------------------------------------------------
 
+
 def _gompertz(t, K, r, t0):
     return K * np.exp(-_clip_exp(-r * (t - t0)))
 
@@ -228,6 +233,7 @@ Peak growth at ``t = t0``, where ``y = K / e`` (37 % of K). Time to a share s:
 
 
 # richards ------------------------------------------------------------------
+
 
 def _richards(t, K, r, t0, nu):
     # K (1 + e^z)^(-1/nu) with z = -r (t - t0), computed as exp(-softplus(z) / nu)
@@ -268,6 +274,7 @@ nu = 1 gives the logistic, nu -> 0 the Gompertz. Peak growth at
 
 
 # bass ------------------------------------------------------------------------
+
 
 def _bass(t, m, p, q):
     a = (p + q) * t
@@ -320,6 +327,7 @@ imitation (word of mouth), per day; y(0) = 0 at the origin. Peak growth at
 
 # exponential saturation ------------------------------------------------------
 
+
 def _expsat(t, K, r):
     return -K * np.expm1(-np.clip(r * t, -50.0, None))
 
@@ -359,9 +367,7 @@ influence" curve (Bass with q = 0). Peak growth at ``t = 0``. Time to a share s:
 )
 
 
-CURVES: dict[str, CurveSpec] = {
-    s.name: s for s in (LOGISTIC, GOMPERTZ, RICHARDS, BASS, EXPSAT)
-}
+CURVES: dict[str, CurveSpec] = {s.name: s for s in (LOGISTIC, GOMPERTZ, RICHARDS, BASS, EXPSAT)}
 """The registry of curves by name. Add your own with :func:`register_curve`."""
 
 
@@ -387,8 +393,9 @@ def register_curve(spec: CurveSpec, *, replace: bool = False) -> CurveSpec:
     if not isinstance(spec, CurveSpec):
         raise ParameterError(f"register_curve expects a CurveSpec, not {type(spec).__name__}")
     if spec.name in CURVES and not replace:
-        raise ParameterError(f"a curve named {spec.name!r} is already registered; "
-                             f"pass replace=True to overwrite it")
+        raise ParameterError(
+            f"a curve named {spec.name!r} is already registered; pass replace=True to overwrite it"
+        )
     CURVES[spec.name] = spec
     return spec
 
@@ -399,8 +406,10 @@ def _get_spec(curve) -> CurveSpec:
     if isinstance(curve, str):
         if curve in CURVES:
             return CURVES[curve]
-        raise ParameterError(f"unknown curve {curve!r}; registered: {', '.join(CURVES)} "
-                             f"(or build one with multiwave())")
+        raise ParameterError(
+            f"unknown curve {curve!r}; registered: {', '.join(CURVES)} "
+            f"(or build one with multiwave())"
+        )
     raise ParameterError(f"curve must be a name in CURVES or a CurveSpec, not {curve!r}")
 
 
@@ -429,4 +438,3 @@ def _numeric_share_time(spec: CurveSpec, share: float, th) -> Any:
             hi = np.where(below, hi, mid)
     out = 0.5 * (lo + hi)
     return float(out) if out.ndim == 0 else out
-

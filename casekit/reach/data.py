@@ -20,7 +20,8 @@ from casekit.exceptions import InsufficientDataError, ParameterError
 __all__ = ["CONFIDENCE_WEIGHTS"]
 
 CONFIDENCE_WEIGHTS: Mapping[str, float] = MappingProxyType(
-    {"high": 1.0, "medium": 0.5, "low": 0.25, "unverified": 0.1})
+    {"high": 1.0, "medium": 0.5, "low": 0.25, "unverified": 0.1}
+)
 """Default weights for ``weights="confidence"`` (pass a mapping to override)."""
 
 _OBS_COLUMNS = ("t", "time", "y", "weight", "source", "confidence", "qualifier", "kind", "quote")
@@ -29,13 +30,13 @@ _EVENT_COLUMNS = ("t", "date", "kind", "actor", "description")
 
 @dataclass(frozen=True)
 class _Prepared:
-    obs: pd.DataFrame          # t, time, y, weight, source, confidence, qualifier, kind, quote
+    obs: pd.DataFrame  # t, time, y, weight, source, confidence, qualifier, kind, quote
     origin: pd.Timestamp | None
     context: CaseContext | None
     metric: str | None
-    events: pd.DataFrame       # t, date, kind, actor, description
+    events: pd.DataFrame  # t, date, kind, actor, description
     weights: str
-    n_dropped: int = 0         # rows left out for a missing (NaN) time or value
+    n_dropped: int = 0  # rows left out for a missing (NaN) time or value
 
     @property
     def case_id(self) -> str | None:
@@ -58,11 +59,11 @@ def _case_events(case, origin) -> pd.DataFrame:
 
 def _weight_value(level, v) -> float:
     if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise ParameterError(f"the weight of confidence level {level!r} must be a number, "
-                             f"not {v!r}")
+        raise ParameterError(
+            f"the weight of confidence level {level!r} must be a number, not {v!r}"
+        )
     if not np.isfinite(v) or v <= 0:
-        raise ParameterError(f"confidence weights must be positive and finite; "
-                             f"{level!r} has {v!r}")
+        raise ParameterError(f"confidence weights must be positive and finite; {level!r} has {v!r}")
     return float(v)
 
 
@@ -72,8 +73,10 @@ def _weights_from(weights, obs: pd.DataFrame) -> tuple[np.ndarray, str]:
         return np.ones(n), "none"
     if isinstance(weights, str):
         if weights != "confidence":
-            raise ParameterError(f"weights must be None, 'confidence', a mapping of confidence "
-                                 f"to weight, or an array; not {weights!r}")
+            raise ParameterError(
+                f"weights must be None, 'confidence', a mapping of confidence "
+                f"to weight, or an array; not {weights!r}"
+            )
         weights = CONFIDENCE_WEIGHTS
         label = "confidence"
     elif isinstance(weights, Mapping):
@@ -83,11 +86,12 @@ def _weights_from(weights, obs: pd.DataFrame) -> tuple[np.ndarray, str]:
         try:
             w = np.asarray(weights, dtype=float)
         except (TypeError, ValueError):
-            raise ParameterError(f"weights must be None, 'confidence', a mapping of confidence "
-                                 f"to weight, or an array of numbers; not {weights!r}") from None
+            raise ParameterError(
+                f"weights must be None, 'confidence', a mapping of confidence "
+                f"to weight, or an array of numbers; not {weights!r}"
+            ) from None
         if w.shape != (n,):
-            raise ParameterError(f"weights has shape {w.shape}; expected one per observation "
-                                 f"({n})")
+            raise ParameterError(f"weights has shape {w.shape}; expected one per observation ({n})")
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ParameterError("weights must be positive and finite")
         return w, "user"
@@ -105,27 +109,41 @@ def _check_kinds(kinds) -> tuple[str, ...]:
     try:
         kinds = tuple(kinds)
     except TypeError:
-        raise ParameterError(f"kinds must be figure kinds such as ('observed', 'reported'), "
-                             f"not {kinds!r}") from None
+        raise ParameterError(
+            f"kinds must be figure kinds such as ('observed', 'reported'), not {kinds!r}"
+        ) from None
     bad = [k for k in kinds if k not in FIGURE_KINDS]
     if bad or not kinds:
-        raise ParameterError(f"kinds must be among {', '.join(FIGURE_KINDS)}; "
-                             f"got {', '.join(map(repr, bad)) or 'none'}")
+        raise ParameterError(
+            f"kinds must be among {', '.join(FIGURE_KINDS)}; "
+            f"got {', '.join(map(repr, bad)) or 'none'}"
+        )
     return kinds
 
 
 def _check_metric(case, metric) -> None:
     if metric not in case.metrics:
-        raise ParameterError(f"case {case.id!r} has no reach metric {metric!r}; "
-                             f"it has: {', '.join(case.metrics) or '(none)'}")
+        raise ParameterError(
+            f"case {case.id!r} has no reach metric {metric!r}; "
+            f"it has: {', '.join(case.metrics) or '(none)'}"
+        )
 
 
-def _prepare(data, *, metric=None, t=None, kinds=("observed", "reported"), weights=None,
-             origin=None, min_confidence="unverified") -> _Prepared:
+def _prepare(
+    data,
+    *,
+    metric=None,
+    t=None,
+    kinds=("observed", "reported"),
+    weights=None,
+    origin=None,
+    min_confidence="unverified",
+) -> _Prepared:
     kinds = _check_kinds(kinds)
     if min_confidence not in CONFIDENCES:
-        raise ParameterError(f"min_confidence must be one of {', '.join(CONFIDENCES)}, "
-                             f"not {min_confidence!r}")
+        raise ParameterError(
+            f"min_confidence must be one of {', '.join(CONFIDENCES)}, not {min_confidence!r}"
+        )
     context = None
     events = pd.DataFrame(columns=list(_EVENT_COLUMNS))
     if _is_case(data):
@@ -145,40 +163,53 @@ def _prepare(data, *, metric=None, t=None, kinds=("observed", "reported"), weigh
         if s.empty:
             raise InsufficientDataError(
                 f"{case.id}: metric {metric!r} has no figures of kind {', '.join(kinds)}; "
-                f"a growth curve needs dated observations")
+                f"a growth curve needs dated observations"
+            )
         if not s["cumulative"].astype(bool).all():
             raise InsufficientDataError(
                 f"{case.id}: metric {metric!r} is not cumulative (its figures are per-period or "
                 f"point-in-time counts such as readership), so a growth curve of cumulative reach "
-                f"does not describe it")
+                f"does not describe it"
+            )
         origin = case.origin if origin is None else _timestamp(origin)
         if origin is None:
             raise InsufficientDataError(
                 f"{case.id}: the origin key date ({case.origin_key}) is unknown, so the "
-                f"observations cannot be placed in days since the story went public")
+                f"observations cannot be placed in days since the story went public"
+            )
         tt = (s["time"] - origin) / pd.Timedelta(days=1)
-        obs = pd.DataFrame({
-            "t": tt.to_numpy(dtype=float), "time": s["time"].to_numpy(),
-            "y": s["value"].to_numpy(dtype=float),
-            "source": s["source"].astype(str).to_numpy(),
-            "confidence": s["confidence"].astype(str).to_numpy(),
-            "qualifier": s["qualifier"].astype(str).to_numpy(),
-            "kind": s["kind"].astype(str).to_numpy(),
-            "quote": s["quote"].astype(object).where(s["quote"].notna(), None).to_numpy(),
-        })
+        obs = pd.DataFrame(
+            {
+                "t": tt.to_numpy(dtype=float),
+                "time": s["time"].to_numpy(),
+                "y": s["value"].to_numpy(dtype=float),
+                "source": s["source"].astype(str).to_numpy(),
+                "confidence": s["confidence"].astype(str).to_numpy(),
+                "qualifier": s["qualifier"].astype(str).to_numpy(),
+                "kind": s["kind"].astype(str).to_numpy(),
+                "quote": s["quote"].astype(object).where(s["quote"].notna(), None).to_numpy(),
+            }
+        )
         events = _case_events(case, origin)
     else:
         origin = None if origin is None else _timestamp(origin)
         obs, origin, metric = _plain_observations(data, t, metric, origin)
-    w, wlabel = _weights_from(weights, obs)          # in the order the data were given
+    w, wlabel = _weights_from(weights, obs)  # in the order the data were given
     t_arr = obs["t"].to_numpy(dtype=float)
     idx = np.nonzero(np.isfinite(t_arr) & np.isfinite(obs["y"].to_numpy(dtype=float)))[0]
     idx = idx[np.argsort(t_arr[idx], kind="stable")]
     cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
     cols["weight"] = w[idx]
     obs = pd.DataFrame({c: cols[c] for c in _OBS_COLUMNS})
-    return _Prepared(obs=obs, origin=origin, context=context, metric=metric,
-                     events=events, weights=wlabel, n_dropped=int(len(t_arr) - len(idx)))
+    return _Prepared(
+        obs=obs,
+        origin=origin,
+        context=context,
+        metric=metric,
+        events=events,
+        weights=wlabel,
+        n_dropped=int(len(t_arr) - len(idx)),
+    )
 
 
 def _timestamp(value) -> pd.Timestamp:
@@ -197,8 +228,10 @@ def _plain_observations(data, t, metric, origin):
         df = data
         ycol = next((c for c in ("value", "y") if c in df.columns), None)
         if ycol is None:
-            raise ParameterError(f"a DataFrame needs a 'value' (or 'y') column; it has "
-                                 f"{', '.join(map(str, df.columns)) or 'none'}")
+            raise ParameterError(
+                f"a DataFrame needs a 'value' (or 'y') column; it has "
+                f"{', '.join(map(str, df.columns)) or 'none'}"
+            )
         if t is not None:
             tt = t
         elif "t" in df.columns and df["t"].notna().all():
@@ -208,8 +241,11 @@ def _plain_observations(data, t, metric, origin):
         else:
             raise ParameterError("a DataFrame needs a 't' (days) or 'time' column, or pass t=")
         y = _floats(df[ycol], "the values")
-        extra = {c: df[c].to_numpy() for c in ("source", "confidence", "qualifier", "kind",
-                                                "quote") if c in df.columns}
+        extra = {
+            c: df[c].to_numpy()
+            for c in ("source", "confidence", "qualifier", "kind", "quote")
+            if c in df.columns
+        }
     elif isinstance(data, pd.Series):
         tt = data.index if t is None else t
         y = _floats(data, "the values")
@@ -226,14 +262,18 @@ def _plain_observations(data, t, metric, origin):
     if len(tt_arr) != len(y):
         raise ParameterError(f"{len(tt_arr)} times but {len(y)} values")
     n = len(y)
-    obs = pd.DataFrame({
-        "t": tt_arr, "time": time_arr, "y": y,
-        "source": extra.get("source", np.full(n, "data", dtype=object)),
-        "confidence": extra.get("confidence", np.full(n, "high", dtype=object)),
-        "qualifier": extra.get("qualifier", np.full(n, "exact", dtype=object)),
-        "kind": extra.get("kind", np.full(n, "observed", dtype=object)),
-        "quote": extra.get("quote", np.full(n, None, dtype=object)),
-    })
+    obs = pd.DataFrame(
+        {
+            "t": tt_arr,
+            "time": time_arr,
+            "y": y,
+            "source": extra.get("source", np.full(n, "data", dtype=object)),
+            "confidence": extra.get("confidence", np.full(n, "high", dtype=object)),
+            "qualifier": extra.get("qualifier", np.full(n, "exact", dtype=object)),
+            "kind": extra.get("kind", np.full(n, "observed", dtype=object)),
+            "quote": extra.get("quote", np.full(n, None, dtype=object)),
+        }
+    )
     return obs, origin, metric
 
 
@@ -260,8 +300,10 @@ def _to_days(tt, origin):
     try:
         days = arr.astype(float)
     except (TypeError, ValueError):
-        raise ParameterError("the times must be numbers of days since the origin, or "
-                             "datetimes (pandas.to_datetime turns text into dates)") from None
+        raise ParameterError(
+            "the times must be numbers of days since the origin, or "
+            "datetimes (pandas.to_datetime turns text into dates)"
+        ) from None
     if origin is not None:
         times = (origin + pd.to_timedelta(days, unit="D")).round("s").to_numpy()
     else:

@@ -17,8 +17,17 @@ from casekit.results import Result
 
 __all__ = ["DescriptiveReach", "describe", "normalised", "NORMALISED_COLUMNS"]
 
-_SUMMARY_COLUMNS = ("metric", "unit", "n", "n_sources", "first_time", "last_time",
-                    "last_value", "fittable", "reason")
+_SUMMARY_COLUMNS = (
+    "metric",
+    "unit",
+    "n",
+    "n_sources",
+    "first_time",
+    "last_time",
+    "last_value",
+    "fittable",
+    "reason",
+)
 _PARAM_COLUMNS = ("metric", "n", "first_time", "last_time", "min", "max", "last_value")
 
 
@@ -83,10 +92,13 @@ class DescriptiveReach(Result):
     @property
     def settings(self) -> dict[str, Any]:
         """The case, the metric(s), the kinds of figures counted and the fittable rule."""
-        return {"case": self.case_id, "metric": self.metric or "all",
-                "kinds": ", ".join(self.kinds),
-                "fittable": f"at least {self.min_n} dated figures of one cumulative metric, "
-                            f"and a known origin date"}
+        return {
+            "case": self.case_id,
+            "metric": self.metric or "all",
+            "kinds": ", ".join(self.kinds),
+            "fittable": f"at least {self.min_n} dated figures of one cumulative metric, "
+            f"and a known origin date",
+        }
 
     @property
     def main_metric(self) -> str | None:
@@ -98,8 +110,9 @@ class DescriptiveReach(Result):
         table = self.per_metric
         if table.empty:
             return None
-        return str(table.sort_values("n_all_kinds", ascending=False, kind="stable")
-                   ["metric"].iloc[0])
+        return str(
+            table.sort_values("n_all_kinds", ascending=False, kind="stable")["metric"].iloc[0]
+        )
 
     def plot(self, **kwargs):
         """The case's raw reach figures per metric (see plots.reach_describe_plot)."""
@@ -111,8 +124,13 @@ class DescriptiveReach(Result):
         return f"{self.explanation}\nSettings:\n{fmt.settings_text(self.settings)}"
 
 
-def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observed", "reported"),
-             min_n: int = 4) -> DescriptiveReach:
+def describe(
+    case,
+    metric: str | None = None,
+    *,
+    kinds: Iterable[str] = ("observed", "reported"),
+    min_n: int = 4,
+) -> DescriptiveReach:
     """Summarise a case's reach figures and say plainly what can be fitted.
 
     Parameters
@@ -137,8 +155,9 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
     ('video_views',)
     """
     if not _is_case(case):
-        raise ParameterError(f"describe needs a Case (from casekit.load_case), not "
-                             f"{type(case).__name__}")
+        raise ParameterError(
+            f"describe needs a Case (from casekit.load_case), not {type(case).__name__}"
+        )
     kinds = _check_kinds(kinds)
     if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1:
         raise ParameterError(f"min_n must be a whole number, at least 1, not {min_n!r}")
@@ -160,35 +179,60 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
             reason = f"only {n} figure{'s' if n != 1 else ''} of kind {'/'.join(kinds)}"
         else:
             reason = ""
-        rows.append({
-            "metric": m,
-            "unit": ", ".join(sorted(set(allrows["unit"].astype(str)))) if "unit" in allrows
-            else "",
-            "cumulative": cum, "n": n, "n_all_kinds": len(allrows),
-            "n_sources": int(s["source"].nunique()),
-            "first_time": s["time"].min() if n else pd.NaT,
-            "last_time": s["time"].max() if n else pd.NaT,
-            "min": float(s["value"].min()) if n else np.nan,
-            "max": float(s["value"].max()) if n else np.nan,
-            "last_value": float(s.sort_values("time")["value"].iloc[-1]) if n else np.nan,
-            "fittable": reason == "", "reason": reason or "enough dated cumulative figures",
-        })
-    table = pd.DataFrame(rows, columns=["metric", "unit", "cumulative", "n", "n_all_kinds",
-                                        "n_sources", "first_time", "last_time", "min", "max",
-                                        "last_value", "fittable", "reason"])
+        rows.append(
+            {
+                "metric": m,
+                "unit": ", ".join(sorted(set(allrows["unit"].astype(str))))
+                if "unit" in allrows
+                else "",
+                "cumulative": cum,
+                "n": n,
+                "n_all_kinds": len(allrows),
+                "n_sources": int(s["source"].nunique()),
+                "first_time": s["time"].min() if n else pd.NaT,
+                "last_time": s["time"].max() if n else pd.NaT,
+                "min": float(s["value"].min()) if n else np.nan,
+                "max": float(s["value"].max()) if n else np.nan,
+                "last_value": float(s.sort_values("time")["value"].iloc[-1]) if n else np.nan,
+                "fittable": reason == "",
+                "reason": reason or "enough dated cumulative figures",
+            }
+        )
+    table = pd.DataFrame(
+        rows,
+        columns=[
+            "metric",
+            "unit",
+            "cumulative",
+            "n",
+            "n_all_kinds",
+            "n_sources",
+            "first_time",
+            "last_time",
+            "min",
+            "max",
+            "last_value",
+            "fittable",
+            "reason",
+        ],
+    )
     fittable = tuple(table.loc[table["fittable"], "metric"])
     preferred = (getattr(case, "analysis", {}) or {}).get("metric")
     if preferred in fittable:  # the case author's choice first
         fittable = (preferred, *[m for m in fittable if m != preferred])
-    need = (f"a growth curve needs at least p + 1 dated observations of one cumulative metric "
-            f"({min_n} for a 3-parameter curve such as the logistic)")
+    need = (
+        f"a growth curve needs at least p + 1 dated observations of one cumulative metric "
+        f"({min_n} for a 3-parameter curve such as the logistic)"
+    )
     if fittable:
         best = table[table["fittable"]].sort_values("n", ascending=False).iloc[0]
-        explanation = (f"{case.id} can be fitted: {len(fittable)} metric(s) have enough dated "
-                       f"cumulative figures ({', '.join(fittable)}); the richest is "
-                       f"{best['metric']} with {best['n']} figures from {best['n_sources']} "
-                       f"sources, {fmt.date(best['first_time'])} to "
-                       f"{fmt.date(best['last_time'])}.")
+        explanation = (
+            f"{case.id} can be fitted: {len(fittable)} metric(s) have enough dated "
+            f"cumulative figures ({', '.join(fittable)}); the richest is "
+            f"{best['metric']} with {best['n']} figures from {best['n_sources']} "
+            f"sources, {fmt.date(best['first_time'])} to "
+            f"{fmt.date(best['last_time'])}."
+        )
     elif table.empty:
         explanation = f"{case.id} has no reach figures at all, so nothing can be fitted; {need}."
     else:
@@ -199,18 +243,28 @@ def describe(case, metric: str | None = None, *, kinds: Iterable[str] = ("observ
                 what += f" + {r.n_all_kinds - r.n} claimed/derived"
             groups.setdefault(r.reason, []).append(f"{r.metric} ({what})")
         if not table["cumulative"].any() and case.origin is not None:
-            explanation = (f"{case.id} has no time series of its story's reach, only figures "
-                           f"that are not cumulative (outlet-level or point-in-time counts): "
-                           f"{', '.join(sum(groups.values(), []))}. Not enough data to fit: "
-                           f"{need}.")
+            explanation = (
+                f"{case.id} has no time series of its story's reach, only figures "
+                f"that are not cumulative (outlet-level or point-in-time counts): "
+                f"{', '.join(sum(groups.values(), []))}. Not enough data to fit: "
+                f"{need}."
+            )
         else:
             parts = "; ".join(f"{reason}: {', '.join(ms)}" for reason, ms in groups.items())
-            explanation = (f"{case.id} has too few dated cumulative figures to fit a growth "
-                           f"curve ({parts}). Not enough data to fit: {need}.")
+            explanation = (
+                f"{case.id} has too few dated cumulative figures to fit a growth "
+                f"curve ({parts}). Not enough data to fit: {need}."
+            )
     return DescriptiveReach(
-        case_id=case.id, per_metric=table, fittable=fittable, explanation=explanation,
+        case_id=case.id,
+        per_metric=table,
+        fittable=fittable,
+        explanation=explanation,
         reach_figures=reach[reach["metric"].isin(metrics)].reset_index(drop=True),
-        metric=metric, kinds=kinds, min_n=int(min_n))
+        metric=metric,
+        kinds=kinds,
+        min_n=int(min_n),
+    )
 
 
 NORMALISED_COLUMNS = ("case", "metric", "time", "t", "value", "share", "source", "confidence")
@@ -234,10 +288,12 @@ def normalised(cases, *, min_points: int = 3) -> pd.DataFrame:
     >>> float(df["share"].max())
     1.0
     """
-    if isinstance(min_points, bool) or not isinstance(min_points, (int, np.integer)) \
-            or min_points < 1:
-        raise ParameterError(f"min_points must be a whole number, at least 1, not "
-                             f"{min_points!r}")
+    if (
+        isinstance(min_points, bool)
+        or not isinstance(min_points, (int, np.integer))
+        or min_points < 1
+    ):
+        raise ParameterError(f"min_points must be a whole number, at least 1, not {min_points!r}")
     frames, left_out = [], {}
     for case in cases:
         desc = describe(case)
@@ -249,10 +305,8 @@ def normalised(cases, *, min_points: int = 3) -> pd.DataFrame:
         if len(s) < min_points:
             left_out[case.id] = f"{len(s)} observations of {metric} (< {min_points})"
             continue
-        frames.append(s.assign(case=case.id, metric=metric,
-                               share=s["value"] / s["value"].max()))
+        frames.append(s.assign(case=case.id, metric=metric, share=s["value"] / s["value"].max()))
     cols = list(NORMALISED_COLUMNS)
-    out = (pd.concat(frames, ignore_index=True)[cols] if frames
-           else pd.DataFrame(columns=cols))
+    out = pd.concat(frames, ignore_index=True)[cols] if frames else pd.DataFrame(columns=cols)
     out.attrs["left_out"] = left_out
     return out

@@ -40,22 +40,38 @@ def _check_options(*, loss, alpha, n_starts, seed, f_scale) -> None:
     """ParameterError for a bad fitting option (shared by :func:`fit` and ``compare``)."""
     _check_loss(loss)
     check_alpha(alpha)
-    if n_starts is not None and (isinstance(n_starts, bool) or not isinstance(
-            n_starts, (int, np.integer)) or n_starts < 1):
+    if n_starts is not None and (
+        isinstance(n_starts, bool) or not isinstance(n_starts, (int, np.integer)) or n_starts < 1
+    ):
         raise ParameterError(f"n_starts must be a whole number, at least 1, not {n_starts!r}")
     if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
         raise ParameterError(f"seed must be a whole number >= 0, not {seed!r}")
-    if f_scale is not None and (isinstance(f_scale, bool) or not isinstance(
-            f_scale, (int, float, np.integer, np.floating)) or not np.isfinite(f_scale)
-            or f_scale <= 0):
+    if f_scale is not None and (
+        isinstance(f_scale, bool)
+        or not isinstance(f_scale, (int, float, np.integer, np.floating))
+        or not np.isfinite(f_scale)
+        or f_scale <= 0
+    ):
         raise ParameterError(f"f_scale must be a positive number, not {f_scale!r}")
 
 
-def fit(data, curve: str | CurveSpec = "logistic", *, metric: str | None = None, t=None,
-        loss: str = "ols", weights=None, kinds: Iterable[str] = ("observed", "reported"),
-        min_confidence: str = "unverified", start=None, alpha: float = 0.05,
-        n_starts: int | None = None, seed: int = 0, f_scale: float | None = None,
-        origin=None) -> ReachFit:
+def fit(
+    data,
+    curve: str | CurveSpec = "logistic",
+    *,
+    metric: str | None = None,
+    t=None,
+    loss: str = "ols",
+    weights=None,
+    kinds: Iterable[str] = ("observed", "reported"),
+    min_confidence: str = "unverified",
+    start=None,
+    alpha: float = 0.05,
+    n_starts: int | None = None,
+    seed: int = 0,
+    f_scale: float | None = None,
+    origin=None,
+) -> ReachFit:
     """Fit a growth curve to cumulative reach observations.
 
     Parameters
@@ -124,10 +140,25 @@ def fit(data, curve: str | CurveSpec = "logistic", *, metric: str | None = None,
     """
     spec = _get_spec(curve)
     _check_options(loss=loss, alpha=alpha, n_starts=n_starts, seed=seed, f_scale=f_scale)
-    prep = _prepare(data, metric=metric, t=t, kinds=kinds, weights=weights,
-                    origin=origin, min_confidence=min_confidence)
-    return _fit_prepared(prep, spec, loss=loss, start=start, alpha=alpha, n_starts=n_starts,
-                         seed=seed, f_scale=f_scale)
+    prep = _prepare(
+        data,
+        metric=metric,
+        t=t,
+        kinds=kinds,
+        weights=weights,
+        origin=origin,
+        min_confidence=min_confidence,
+    )
+    return _fit_prepared(
+        prep,
+        spec,
+        loss=loss,
+        start=start,
+        alpha=alpha,
+        n_starts=n_starts,
+        seed=seed,
+        f_scale=f_scale,
+    )
 
 
 def _check_positive_on_log_scale(spec: CurveSpec, t, y, theta, where: str) -> None:
@@ -145,18 +176,23 @@ def _check_positive_on_log_scale(spec: CurveSpec, t, y, theta, where: str) -> No
     nb = int(bad.sum())
     obs_txt = f"{nb} observation{'s' if nb != 1 else ''}"
     if np.all(t[bad] <= 0) and np.all(spec.f(np.array([0.0]), *theta) <= floor):
-        msg = (f"{spec.name} is 0 at t <= 0, so it cannot be fitted on the log scale to the "
-               f"{obs_txt} at or before the origin")
+        msg = (
+            f"{spec.name} is 0 at t <= 0, so it cannot be fitted on the log scale to the "
+            f"{obs_txt} at or before the origin"
+        )
     else:
         days = ", ".join(f"{v:g}" for v in np.unique(t[bad])[:5])
-        msg = (f"the fitted {spec.name} curve is 0 (or negligibly small) at the {obs_txt} at "
-               f"t = {days}{' ...' if np.unique(t[bad]).size > 5 else ''}, so it cannot be "
-               f"fitted to them on the log scale")
+        msg = (
+            f"the fitted {spec.name} curve is 0 (or negligibly small) at the {obs_txt} at "
+            f"t = {days}{' ...' if np.unique(t[bad]).size > 5 else ''}, so it cannot be "
+            f"fitted to them on the log scale"
+        )
     raise FitError(f"{where}{msg}; use loss='ols' or drop them")
 
 
-def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed,
-                  f_scale) -> ReachFit:
+def _fit_prepared(
+    prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed, f_scale
+) -> ReachFit:
     obs = prep.obs
     t = obs["t"].to_numpy(dtype=float)
     y = obs["y"].to_numpy(dtype=float)
@@ -170,7 +206,8 @@ def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_sta
             f"{where}{n} observation{'s' if n != 1 else ''} of {what}"
             f"{f' at {n_times} distinct times' if n_times != n else ''}, but the {spec.name} "
             f"curve has {p} parameters ({', '.join(spec.param_names)}): a fit needs at least "
-            f"{p + 1} dated observations at {p} or more distinct times.")
+            f"{p + 1} dated observations at {p} or more distinct times."
+        )
     if n_starts is None:
         n_starts = 4 if p <= 4 else 10
     prob = _make_problem(spec, t, y, w, loss)
@@ -178,48 +215,74 @@ def _fit_prepared(prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_sta
     fs_internal = None
     notes = []
     if prep.n_dropped:
-        notes.append(f"{prep.n_dropped} observation{'s' if prep.n_dropped != 1 else ''} without "
-                     f"a value or time {'were' if prep.n_dropped != 1 else 'was'} left out")
+        notes.append(
+            f"{prep.n_dropped} observation{'s' if prep.n_dropped != 1 else ''} without "
+            f"a value or time {'were' if prep.n_dropped != 1 else 'was'} left out"
+        )
     if prob.robust:
         pre = _make_problem(spec, t, y, w, "log" if prob.log else "ols")
         th0, _, ok0, _ = _solve(pre, starts)
         if th0 is None:
-            raise FitError(f"{where}the {spec.name} curve did not converge from any of "
-                           f"{len(starts)} starting points (least-squares pre-fit for the "
-                           f"robust loss); try other starting values (start=...)")
+            raise FitError(
+                f"{where}the {spec.name} curve did not converge from any of "
+                f"{len(starts)} starting points (least-squares pre-fit for the "
+                f"robust loss); try other starting values (start=...)"
+            )
         if f_scale is None:
             r0 = pre.resid(th0)
             mad = 1.4826 * float(np.median(np.abs(r0 - np.median(r0))))
             f_scale = 1.345 * (mad if mad > 0 else float(np.std(r0)) or 1.0)
         fs_internal = f_scale / (1.0 if prob.log else prob.yscale)
         starts = [th0] + starts
-        notes.append("robust loss: standard errors are approximate (IRLS weights at the "
-                     "solution); compare conf_int(method='bootstrap')")
+        notes.append(
+            "robust loss: standard errors are approximate (IRLS weights at the "
+            "solution); compare conf_int(method='bootstrap')"
+        )
     theta, res, n_ok, msgs = _solve(prob, starts, fs_internal)
     if theta is None:
         detail = f" (last message: {msgs[-1]})" if msgs else ""
-        raise FitError(f"{where}the {spec.name} curve did not converge from any of "
-                       f"{len(starts)} starting points{detail}; try other starting values "
-                       f"(start=...), another loss, or a simpler curve")
+        raise FitError(
+            f"{where}the {spec.name} curve did not converge from any of "
+            f"{len(starts)} starting points{detail}; try other starting values "
+            f"(start=...), another loss, or a simpler curve"
+        )
     if prob.log:
         _check_positive_on_log_scale(spec, t, y, theta, where)
     cov, _, _ = _covariance(prob, theta, f_scale)
     lo, hi = prob.lo, prob.hi
     tol = 1e-6 * np.maximum(1.0, np.abs(theta))
-    at_bound = [nm for nm, v, a, b in zip(spec.param_names, theta, lo, hi)
-                if (np.isfinite(a) and v - a < tol[spec.param_names.index(nm)])
-                or (np.isfinite(b) and b - v < tol[spec.param_names.index(nm)])]
+    at_bound = [
+        nm
+        for nm, v, a, b in zip(spec.param_names, theta, lo, hi)
+        if (np.isfinite(a) and v - a < tol[spec.param_names.index(nm)])
+        or (np.isfinite(b) and b - v < tol[spec.param_names.index(nm)])
+    ]
     if at_bound:
-        notes.append(f"parameter(s) {', '.join(at_bound)} at a bound: their standard errors "
-                     f"and intervals are not reliable")
+        notes.append(
+            f"parameter(s) {', '.join(at_bound)} at a bound: their standard errors "
+            f"and intervals are not reliable"
+        )
     sat = float(spec.saturation(*theta))
     if sat > 100 * float(np.max(y)):
-        notes.append(f"the saturation ({fmt.compact(sat)}) is over 100 times the largest "
-                     f"observation: the data do not show the curve levelling off")
-    return ReachFit(spec=spec, theta=_readonly(theta), cov_matrix=_readonly(cov), obs=obs,
-                    loss=loss, weights=prep.weights, alpha=float(alpha), metric=prep.metric,
-                    origin=prep.origin, context=prep.context,
-                    f_scale=None if f_scale is None else float(f_scale),
-                    converged=n_ok >= 1, n_starts=len(starts), n_starts_ok=n_ok,
-                    notes=tuple(notes), events=prep.events)
-
+        notes.append(
+            f"the saturation ({fmt.compact(sat)}) is over 100 times the largest "
+            f"observation: the data do not show the curve levelling off"
+        )
+    return ReachFit(
+        spec=spec,
+        theta=_readonly(theta),
+        cov_matrix=_readonly(cov),
+        obs=obs,
+        loss=loss,
+        weights=prep.weights,
+        alpha=float(alpha),
+        metric=prep.metric,
+        origin=prep.origin,
+        context=prep.context,
+        f_scale=None if f_scale is None else float(f_scale),
+        converged=n_ok >= 1,
+        n_starts=len(starts),
+        n_starts_ok=n_ok,
+        notes=tuple(notes),
+        events=prep.events,
+    )

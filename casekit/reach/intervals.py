@@ -35,8 +35,10 @@ def t_quantile(fit, alpha: float) -> float:
 def check_n_boot(n_boot) -> int:
     """``n_boot`` as an int of at least 10, or ParameterError."""
     if isinstance(n_boot, bool) or not isinstance(n_boot, (int, np.integer)) or n_boot < 10:
-        raise ParameterError(f"the number of bootstrap replicates must be a whole number, at "
-                             f"least 10 (1000 is usual), not {n_boot!r}")
+        raise ParameterError(
+            f"the number of bootstrap replicates must be a whole number, at "
+            f"least 10 (1000 is usual), not {n_boot!r}"
+        )
     return int(n_boot)
 
 
@@ -50,8 +52,10 @@ def profile_limits(fit, alpha: float) -> tuple[np.ndarray, np.ndarray]:
     """Profile-t interval limits of every parameter (``inf`` where a side never reaches
     the t quantile)."""
     if fit._robust:
-        raise FitError("profile intervals need a least-squares loss ('ols' or 'log'); "
-                       "use method='bootstrap' for a robust fit")
+        raise FitError(
+            "profile intervals need a least-squares loss ('ols' or 'log'); "
+            "use method='bootstrap' for a robust fit"
+        )
     prob = fit._problem()
     p = fit.spec.k
     theta_hat = np.array(fit.theta)
@@ -70,19 +74,28 @@ def profile_limits(fit, alpha: float) -> tuple[np.ndarray, np.ndarray]:
                 th[j] = v
                 th[others] = u * prob.scale_vec[others]
                 return prob.resid(th) / (prob.yscale if not prob.log else 1.0)
+
             if not others:
                 return float(np.sum(rfun(np.array([])) ** 2)) * (
-                    1.0 if prob.log else prob.yscale ** 2)
+                    1.0 if prob.log else prob.yscale**2
+                )
             lo_i = prob.lo[others] / prob.scale_vec[others]
             hi_i = prob.hi[others] / prob.scale_vec[others]
             x0 = np.clip(state["x"], lo_i + 1e-12, hi_i - 1e-12)
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                res = optimize.least_squares(rfun, x0, bounds=(lo_i, hi_i), method="trf",
-                                             x_scale="jac", ftol=1e-12, xtol=1e-12,
-                                             gtol=1e-12)
+                res = optimize.least_squares(
+                    rfun,
+                    x0,
+                    bounds=(lo_i, hi_i),
+                    method="trf",
+                    x_scale="jac",
+                    ftol=1e-12,
+                    xtol=1e-12,
+                    gtol=1e-12,
+                )
             state["x"] = res.x
-            return float(np.sum(res.fun ** 2)) * (1.0 if prob.log else prob.yscale ** 2)
+            return float(np.sum(res.fun**2)) * (1.0 if prob.log else prob.yscale**2)
 
         def tau(v, j=j):
             d = S(v) - s_hat
@@ -114,8 +127,9 @@ def profile_limits(fit, alpha: float) -> tuple[np.ndarray, np.ndarray]:
             a, b = found
             state["x"] = theta_hat[others] / prob.scale_vec[others]
             try:
-                root = optimize.brentq(lambda v: abs(tau(v)) - q, a, b, xtol=1e-12,
-                                       rtol=1e-10, maxiter=200)
+                root = optimize.brentq(
+                    lambda v: abs(tau(v)) - q, a, b, xtol=1e-12, rtol=1e-10, maxiter=200
+                )
             except ValueError:
                 continue
             if direction < 0:
@@ -143,20 +157,30 @@ def bootstrap_replicates(fit, n_boot: int, seed: int) -> tuple[np.ndarray, np.nd
     th, ok = _batch_fit(prob, Z, np.array(fit.theta), f_scale=fs)
     th = th[ok]
     if th.shape[0] < max(10, 0.5 * n_boot):
-        raise FitError(f"the bootstrap failed: only {th.shape[0]} of {n_boot} replicates "
-                       f"converged; the asymptotic intervals are all there is")
+        raise FitError(
+            f"the bootstrap failed: only {th.shape[0]} of {n_boot} replicates "
+            f"converged; the asymptotic intervals are all there is"
+        )
     th.flags.writeable = False
     return th, e
 
 
-def band(fit, days: np.ndarray, yhat: np.ndarray, interval: str | None, alpha: float,
-         bootstrap: int | None, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def band(
+    fit,
+    days: np.ndarray,
+    yhat: np.ndarray,
+    interval: str | None,
+    alpha: float,
+    bootstrap: int | None,
+    seed: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper band around the curve at ``days`` (see :meth:`ReachFit.predict`)."""
     if interval is None:
         return yhat.copy(), yhat.copy()
     if interval not in ("confidence", "prediction"):
-        raise ParameterError(f"interval must be 'confidence', 'prediction' or None, "
-                             f"not {interval!r}")
+        raise ParameterError(
+            f"interval must be 'confidence', 'prediction' or None, not {interval!r}"
+        )
     if bootstrap:
         n_boot = check_n_boot(bootstrap)
         th = fit._bootstrap(n_boot, seed)
@@ -181,7 +205,7 @@ def band(fit, days: np.ndarray, yhat: np.ndarray, interval: str | None, alpha: f
         G = G / np.maximum(yhat, _TINY)[:, None]
     var = np.einsum("ij,jk,ik->i", G, fit.cov_matrix, G)
     if interval == "prediction":
-        var = var + fit.sigma ** 2
+        var = var + fit.sigma**2
     half = t_quantile(fit, alpha) * np.sqrt(np.maximum(var, 0.0))
     lo, hi = zhat - half, zhat + half
     if fit._log:
@@ -204,8 +228,12 @@ def derived(fit, fun_vec, alpha, method, n_boot, seed):
         vals = np.asarray(fun_vec(*[th[:, j] for j in range(fit.spec.k)]), dtype=float)
     vals = np.broadcast_to(vals, (th.shape[0],))
     vals = vals[np.isfinite(vals)]
-    return (est, float(np.std(vals, ddof=1)), float(np.quantile(vals, alpha / 2)),
-            float(np.quantile(vals, 1 - alpha / 2)))
+    return (
+        est,
+        float(np.std(vals, ddof=1)),
+        float(np.quantile(vals, alpha / 2)),
+        float(np.quantile(vals, 1 - alpha / 2)),
+    )
 
 
 def share_fun(spec, share: float):
@@ -216,8 +244,11 @@ def share_fun(spec, share: float):
 
 
 def check_share(share) -> float:
-    if isinstance(share, bool) or not isinstance(share, (int, float, np.integer, np.floating)) \
-            or not 0 < share < 1:
+    if (
+        isinstance(share, bool)
+        or not isinstance(share, (int, float, np.integer, np.floating))
+        or not 0 < share < 1
+    ):
         raise ParameterError(f"share must be between 0 and 1, e.g. 0.9 for 90 %, not {share!r}")
     return float(share)
 
@@ -225,21 +256,29 @@ def check_share(share) -> float:
 def milestone(fit, name, fun, alpha, method, n_boot, seed, dated=True) -> pd.Series:
     """One derived quantity as ``estimate, std_err, lower, upper, time``."""
     est, se, lo, hi = derived(fit, fun, alpha, method, n_boot, seed)
-    when = (fit.origin + pd.Timedelta(days=est)).round("s") if (
-        dated and fit.origin is not None and np.isfinite(est) and abs(est) < 1e5) else pd.NaT
-    return pd.Series({"estimate": est, "std_err": se, "lower": lo, "upper": hi,
-                      "time": when}, name=name, dtype=object)
+    when = (
+        (fit.origin + pd.Timedelta(days=est)).round("s")
+        if (dated and fit.origin is not None and np.isfinite(est) and abs(est) < 1e5)
+        else pd.NaT
+    )
+    return pd.Series(
+        {"estimate": est, "std_err": se, "lower": lo, "upper": hi, "time": when},
+        name=name,
+        dtype=object,
+    )
 
 
 def milestones(fit, shares, alpha, method, n_boot, seed) -> pd.DataFrame:
     """Saturation, peak time and times to ``shares`` of the saturation, one row each."""
-    rows = [milestone(fit, "saturation", fit.spec.saturation, alpha, method, n_boot, seed,
-                      dated=False),
-            milestone(fit, "peak_time", fit.spec.peak_time, alpha, method, n_boot, seed)]
+    rows = [
+        milestone(fit, "saturation", fit.spec.saturation, alpha, method, n_boot, seed, dated=False),
+        milestone(fit, "peak_time", fit.spec.peak_time, alpha, method, n_boot, seed),
+    ]
     for s in shares:
         s = check_share(s)
-        rows.append(milestone(fit, f"t{s * 100:g}", share_fun(fit.spec, s), alpha, method,
-                              n_boot, seed))
+        rows.append(
+            milestone(fit, f"t{s * 100:g}", share_fun(fit.spec, s), alpha, method, n_boot, seed)
+        )
     df = pd.DataFrame(rows)
     for c in ("estimate", "std_err", "lower", "upper"):
         df[c] = df[c].astype(float)

@@ -16,6 +16,7 @@ from casekit.reach.curves import CurveSpec, _get_spec, _half_time, _span
 
 __all__ = ["multiwave"]
 
+
 def _resolve_anchor(anchor, case, origin, after: float | None):
     """Days since origin of an anchor: a number, a date string, or a timeline event kind."""
     if anchor is None:
@@ -34,33 +35,46 @@ def _resolve_anchor(anchor, case, origin, after: float | None):
                 tl = tl[tl["kind"] == text]
                 if org is None:
                     raise InsufficientDataError(
-                        f"cannot anchor a wave at event kind {text!r}: the case has no origin date")
+                        f"cannot anchor a wave at event kind {text!r}: the case has no origin date"
+                    )
                 days = (tl["date"] - org) / pd.Timedelta(days=1)
                 if after is not None:
                     days = days[days > after]
                 else:
                     days = days[days > 0]
                 if days.empty:
-                    raise FitError(f"case {case.id!r} has no {text!r} event after day "
-                                   f"{0 if after is None else after:g} to anchor a wave at")
+                    raise FitError(
+                        f"case {case.id!r} has no {text!r} event after day "
+                        f"{0 if after is None else after:g} to anchor a wave at"
+                    )
                 return float(days.min())
         try:
             when = pd.Timestamp(text)
         except (ValueError, TypeError):
-            raise ParameterError(f"cannot read wave anchor {anchor!r}: give days since the "
-                                 f"origin, a date such as '2009-08-18', or a timeline event kind "
-                                 f"(with case=...)") from None
+            raise ParameterError(
+                f"cannot read wave anchor {anchor!r}: give days since the "
+                f"origin, a date such as '2009-08-18', or a timeline event kind "
+                f"(with case=...)"
+            ) from None
     org = origin if origin is not None else (None if case is None else case.origin)
     if org is None:
         raise InsufficientDataError(
             f"cannot place the wave anchor {anchor!r} in days: no origin date is known "
-            f"(pass origin=... or a case with a going-public date)")
+            f"(pass origin=... or a case with a going-public date)"
+        )
     return float((when - pd.Timestamp(org)) / pd.Timedelta(days=1))
 
 
-def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence | None = None,
-              *, case=None, origin=None, window: tuple[float, float] = (-3.0, 60.0),
-              name: str | None = None) -> CurveSpec:
+def multiwave(
+    base: str | CurveSpec = "logistic",
+    k: int = 2,
+    anchors: Sequence | None = None,
+    *,
+    case=None,
+    origin=None,
+    window: tuple[float, float] = (-3.0, 60.0),
+    name: str | None = None,
+) -> CurveSpec:
     """A curve that is the sum of ``k`` waves of one base curve.
 
     ``y(t) = sum_i base(t; K_i, r_i, t0_i, ...)``: one saturation, rate and midpoint
@@ -104,8 +118,10 @@ def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence 
     """
     b = _get_spec(base)
     if "t0" not in b.param_names:
-        raise ParameterError(f"multiwave needs a base curve with a midpoint parameter t0 "
-                             f"(logistic, gompertz, richards), not {b.name!r}")
+        raise ParameterError(
+            f"multiwave needs a base curve with a midpoint parameter t0 "
+            f"(logistic, gompertz, richards), not {b.name!r}"
+        )
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ParameterError(f"k must be a whole number of waves, at least 1, not {k!r}")
     k = int(k)
@@ -114,15 +130,17 @@ def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence 
     except (TypeError, ValueError):
         ok = False
     if not ok:
-        raise ParameterError(f"window must be (days before, days after) an anchor, the first "
-                             f"smaller, e.g. (-3, 60); not {window!r}")
+        raise ParameterError(
+            f"window must be (days before, days after) an anchor, the first "
+            f"smaller, e.g. (-3, 60); not {window!r}"
+        )
     if isinstance(anchors, (str, bytes)):
-        raise ParameterError(f"anchors must be a sequence with one entry per wave, not "
-                             f"{anchors!r}")
+        raise ParameterError(f"anchors must be a sequence with one entry per wave, not {anchors!r}")
     anchors = tuple(anchors) if anchors is not None else (None,) * k
     if len(anchors) != k:
-        raise ParameterError(f"{k} waves but {len(anchors)} anchors; give one per wave "
-                             f"(None = free)")
+        raise ParameterError(
+            f"{k} waves but {len(anchors)} anchors; give one per wave (None = free)"
+        )
     days: list[float | None] = []
     last = None
     for a in anchors:
@@ -145,15 +163,16 @@ def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence 
     def f(t, *params):
         out = 0.0
         for i in range(k):
-            out = out + f_base(t, *params[i * pb:(i + 1) * pb])
+            out = out + f_base(t, *params[i * pb : (i + 1) * pb])
         return out
 
     def saturation(*params):
-        return sum(b.saturation(*params[i * pb:(i + 1) * pb]) for i in range(k))
+        return sum(b.saturation(*params[i * pb : (i + 1) * pb]) for i in range(k))
 
     def peak_time(*params):
-        peaks = [np.asarray(b.peak_time(*params[i * pb:(i + 1) * pb]), dtype=float)
-                 for i in range(k)]
+        peaks = [
+            np.asarray(b.peak_time(*params[i * pb : (i + 1) * pb]), dtype=float) for i in range(k)
+        ]
         rates = []
         for pk in peaks:
             h = 1e-4 * np.maximum(1.0, np.abs(pk))
@@ -222,7 +241,7 @@ def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence 
                         w[js] = K_i
                     w[i_rate] = 2.0 * math.log(9.0) / max(width, 1e-6 * span, 1e-9)
                     w[i_t0] = c[j]
-                    start[i * pb:(i + 1) * pb] = w
+                    start[i * pb : (i + 1) * pb] = w
                 out.append(start)
         return out
 
@@ -240,22 +259,29 @@ def multiwave(base: str | CurveSpec = "logistic", k: int = 2, anchors: Sequence 
         scale_params=tuple(f"{s}_{i + 1}" for i in range(k) for s in b.scale_params),
         formula=" + ".join(f"wave{i + 1}" for i in range(k)) + f", each {b.formula}",
         description=f"{k} {b.name} waves (anchors in days: {anchor_txt})",
-        definition=MappingProxyType({"base": b.name, "k": k, "anchors": list(days),
-                                     "window": list(window), "name": name}),
-        doc=(f"Sum of {k} {b.name} waves: y = sum_i {b.formula} with wave i's own "
-             f"parameters ({', '.join(b.param_names)})_i. Anchors (days since origin): "
-             f"{anchor_txt}; an anchored wave's t0 lies within {window[0]:g}..{window[1]:g} "
-             f"days of its anchor. Saturation = sum of the waves' saturations. Peak growth: "
-             f"the wave peak (each wave's own peak time) with the largest total growth rate "
-             f"(exact for well-separated waves). Times to a share of the saturation are "
-             f"solved numerically.\n\nBase curve: {b.doc}"),
+        definition=MappingProxyType(
+            {"base": b.name, "k": k, "anchors": list(days), "window": list(window), "name": name}
+        ),
+        doc=(
+            f"Sum of {k} {b.name} waves: y = sum_i {b.formula} with wave i's own "
+            f"parameters ({', '.join(b.param_names)})_i. Anchors (days since origin): "
+            f"{anchor_txt}; an anchored wave's t0 lies within {window[0]:g}..{window[1]:g} "
+            f"days of its anchor. Saturation = sum of the waves' saturations. Peak growth: "
+            f"the wave peak (each wave's own peak time) with the largest total growth rate "
+            f"(exact for well-separated waves). Times to a share of the saturation are "
+            f"solved numerically.\n\nBase curve: {b.doc}"
+        ),
     )
     return spec
 
 
 def _spec_from_definition(name: str, definition: Mapping | None) -> CurveSpec:
     if definition:
-        return multiwave(definition["base"], definition["k"], tuple(definition["anchors"]),
-                         window=tuple(definition["window"]), name=definition.get("name"))
+        return multiwave(
+            definition["base"],
+            definition["k"],
+            tuple(definition["anchors"]),
+            window=tuple(definition["window"]),
+            name=definition.get("name"),
+        )
     return _get_spec(name)
-

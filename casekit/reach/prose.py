@@ -23,27 +23,36 @@ def fit_text(fit) -> str:
     lines = [fit._title() + ".", f"Curve {fit.spec.formula}, t in days since {origin}."]
     s = fit.summary
     par = s[s["kind"] == "parameter"]
-    lines.append(f"Estimates ({level} intervals): " + "; ".join(
-        f"{term} = {fmt.interval(r.estimate, r.lower, r.upper, kind='number')}"
-        for term, r in par.iterrows()) + ".")
+    lines.append(
+        f"Estimates ({level} intervals): "
+        + "; ".join(
+            f"{term} = {fmt.interval(r.estimate, r.lower, r.upper, kind='number')}"
+            for term, r in par.iterrows()
+        )
+        + "."
+    )
     der = s[s["kind"] == "derived"]
     for term, r in der.iterrows():
         if term == "saturation":
-            lines.append(f"Final reach (saturation): "
-                         f"{fmt.interval(r.estimate, r.lower, r.upper)}.")
+            lines.append(f"Final reach (saturation): {fmt.interval(r.estimate, r.lower, r.upper)}.")
         elif term == "peak_time":
             lines.append(f"Fastest growth at {_on_day(fit, r.estimate, r.lower, r.upper)}.")
         else:
-            lines.append(f"{term[1:]} % of the final reach at "
-                         f"{_on_day(fit, r.estimate, r.lower, r.upper)}.")
+            lines.append(
+                f"{term[1:]} % of the final reach at {_on_day(fit, r.estimate, r.lower, r.upper)}."
+            )
     if der.empty:
-        lines.append("The derived quantities (saturation, peak, times to a share) could not "
-                     "be computed for this fit.")
+        lines.append(
+            "The derived quantities (saturation, peak, times to a share) could not "
+            "be computed for this fit."
+        )
     st = fit.stats
     aicc = fmt.number(st["aicc"], reason="too few observations")
-    lines.append(f"Fit: RSS {fmt.number(st['rss'])}, residual standard error "
-                 f"{fmt.number(st['sigma'])}, AICc {aicc}, BIC {fmt.number(st['bic'])}; "
-                 f"{fit.n_starts_ok} of {fit.n_starts} starts converged.")
+    lines.append(
+        f"Fit: RSS {fmt.number(st['rss'])}, residual standard error "
+        f"{fmt.number(st['sigma'])}, AICc {aicc}, BIC {fmt.number(st['bic'])}; "
+        f"{fit.n_starts_ok} of {fit.n_starts} starts converged."
+    )
     if fit.notes:
         lines.append("Notes:")
         lines += [f"  - {n}" for n in fit.notes]
@@ -56,24 +65,35 @@ def comparison_text(cmp) -> str:
     """The ranking of a :class:`~casekit.reach.Comparison` in words, then its settings."""
     where = f"{cmp.case_id}: " if cmp.case_id else ""
     tab = cmp.table
-    lines = [f"{where}{len(tab)} growth curve{'s' if len(tab) != 1 else ''} for "
-             f"{cmp.metric or 'y'} (loss {cmp.loss}), ranked by AICc."]
+    lines = [
+        f"{where}{len(tab)} growth curve{'s' if len(tab) != 1 else ''} for "
+        f"{cmp.metric or 'y'} (loss {cmp.loss}), ranked by AICc."
+    ]
     ranked = tab[np.isfinite(tab["aicc"].to_numpy(dtype=float))]
     if len(ranked):
         b = ranked.iloc[0]
-        lines.append(f"Best: {b['curve']} (Akaike weight {fmt.percent(b['akaike_weight'], 0)}): "
-                     f"final reach {fmt.compact(b['saturation'])}, 90 % of it by day "
-                     f"{fmt.number(b['t90'], reason='not computed')}.")
+        lines.append(
+            f"Best: {b['curve']} (Akaike weight {fmt.percent(b['akaike_weight'], 0)}): "
+            f"final reach {fmt.compact(b['saturation'])}, 90 % of it by day "
+            f"{fmt.number(b['t90'], reason='not computed')}."
+        )
         if len(ranked) > 1:
-            lines.append("Then: " + "; ".join(
-                f"{r['curve']} (delta AICc {fmt.number(r['delta_aicc'])}, weight "
-                f"{fmt.percent(r['akaike_weight'], 0)})" for _, r in ranked.iloc[1:].iterrows())
-                + ".")
+            lines.append(
+                "Then: "
+                + "; ".join(
+                    f"{r['curve']} (delta AICc {fmt.number(r['delta_aicc'])}, weight "
+                    f"{fmt.percent(r['akaike_weight'], 0)})"
+                    for _, r in ranked.iloc[1:].iterrows()
+                )
+                + "."
+            )
     elif not cmp.fits:
         lines.append("No curve could be fitted.")
     else:
-        lines.append(f"None of the fitted curves ({', '.join(cmp.fits)}) has a finite AICc: "
-                     f"too few observations to rank them.")
+        lines.append(
+            f"None of the fitted curves ({', '.join(cmp.fits)}) has a finite AICc: "
+            f"too few observations to rank them."
+        )
     if cmp.errors:
         lines.append("Not fitted:")
         lines += [f"  - {name}: {why}" for name, why in cmp.errors.items()]

@@ -115,8 +115,11 @@ class ReachFit(Result):
     @property
     def bse(self) -> pd.Series:
         """Standard errors of the parameters."""
-        return pd.Series(np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
-                         index=list(self.param_names), name="std_err")
+        return pd.Series(
+            np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
+            index=list(self.param_names),
+            name="std_err",
+        )
 
     @property
     def data(self) -> pd.DataFrame:
@@ -140,9 +143,13 @@ class ReachFit(Result):
         return self.loss in ("robust", "robust_log")
 
     def _problem(self) -> _Problem:
-        return _make_problem(self.spec, self.obs["t"].to_numpy(dtype=float),
-                             self.obs["y"].to_numpy(dtype=float),
-                             self.obs["weight"].to_numpy(dtype=float), self.loss)
+        return _make_problem(
+            self.spec,
+            self.obs["t"].to_numpy(dtype=float),
+            self.obs["y"].to_numpy(dtype=float),
+            self.obs["weight"].to_numpy(dtype=float),
+            self.loss,
+        )
 
     @property
     def fitted(self) -> np.ndarray:
@@ -162,7 +169,7 @@ class ReachFit(Result):
     def rss(self) -> float:
         """Weighted residual sum of squares on the fitting scale (plain, not Huber)."""
         r = self.residuals.to_numpy()
-        return float(np.sum(self.obs["weight"].to_numpy(dtype=float) * r ** 2))
+        return float(np.sum(self.obs["weight"].to_numpy(dtype=float) * r**2))
 
     @property
     def sigma(self) -> float:
@@ -182,15 +189,18 @@ class ReachFit(Result):
         rss = self.rss
         if rss <= 0:
             return float("inf")
-        ll = -n / 2 * (math.log(2 * math.pi) + 1 - math.log(n) - np.sum(np.log(w)) / n
-                       + math.log(rss))
+        ll = (
+            -n
+            / 2
+            * (math.log(2 * math.pi) + 1 - math.log(n) - np.sum(np.log(w)) / n + math.log(rss))
+        )
         if self._log:
             ll -= float(np.sum(np.log(self.obs["y"].to_numpy(dtype=float))))
         return float(ll)
 
     @property
     def _k_ll(self) -> int:
-        return self.spec.k + 1   # + the residual variance, as R counts it
+        return self.spec.k + 1  # + the residual variance, as R counts it
 
     @property
     def aic(self) -> float:
@@ -219,10 +229,18 @@ class ReachFit(Result):
     @property
     def settings(self) -> dict[str, Any]:
         """The call's choices: curve, metric, case, origin, loss, weights, alpha, starts."""
-        out = {"curve": self.curve, "formula": self.spec.formula, "metric": self.metric,
-               "case": self.case_id, "origin": self.origin, "time": "days since the origin",
-               "loss": self.loss, "weights": self.weights, "alpha": self.alpha,
-               "n_starts": self.n_starts}
+        out = {
+            "curve": self.curve,
+            "formula": self.spec.formula,
+            "metric": self.metric,
+            "case": self.case_id,
+            "origin": self.origin,
+            "time": "days since the origin",
+            "loss": self.loss,
+            "weights": self.weights,
+            "alpha": self.alpha,
+            "n_starts": self.n_starts,
+        }
         if self.f_scale is not None:
             out["f_scale"] = self.f_scale
         out["standard errors"] = "s^2 (J'J)^-1 with s^2 = RSS / (n - p), t(n - p) quantiles"
@@ -232,8 +250,14 @@ class ReachFit(Result):
     def _alpha(self, alpha) -> float:
         return self.alpha if alpha is None else check_alpha(alpha)
 
-    def conf_int(self, alpha: float | None = None, method: str = "asymptotic", *,
-                 n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    def conf_int(
+        self,
+        alpha: float | None = None,
+        method: str = "asymptotic",
+        *,
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Confidence intervals of the parameters.
 
         Parameters
@@ -273,8 +297,9 @@ class ReachFit(Result):
             lo = np.quantile(th, alpha / 2, axis=0)
             hi = np.quantile(th, 1 - alpha / 2, axis=0)
         else:
-            raise ParameterError(f"method must be 'asymptotic', 'profile' or 'bootstrap', "
-                                 f"not {method!r}")
+            raise ParameterError(
+                f"method must be 'asymptotic', 'profile' or 'bootstrap', not {method!r}"
+            )
         return pd.DataFrame({"lower": lo, "upper": hi}, index=list(self.param_names))
 
     def bootstrap_params(self, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -309,11 +334,11 @@ class ReachFit(Result):
             t = self.obs["t"].to_numpy(dtype=float)
         elif isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
             t = np.array([float(t)])
-        if isinstance(t, (pd.DatetimeIndex, pd.Series)) and \
-                pd.api.types.is_datetime64_any_dtype(t):
+        if isinstance(t, (pd.DatetimeIndex, pd.Series)) and pd.api.types.is_datetime64_any_dtype(t):
             if self.origin is None:
-                raise ParameterError("dates need an origin; this fit has none (pass days since "
-                                     "t = 0)")
+                raise ParameterError(
+                    "dates need an origin; this fit has none (pass days since t = 0)"
+                )
             days = ((pd.DatetimeIndex(t) - self.origin) / pd.Timedelta(days=1)).to_numpy(float)
             return days, pd.DatetimeIndex(t).to_numpy()
         arr = np.asarray(t)
@@ -322,16 +347,24 @@ class ReachFit(Result):
         try:
             days = arr.astype(float).ravel()
         except (TypeError, ValueError):
-            raise ParameterError(f"t must be days since the origin, dates (a DatetimeIndex) or "
-                                 f"None, not {t!r}") from None
+            raise ParameterError(
+                f"t must be days since the origin, dates (a DatetimeIndex) or None, not {t!r}"
+            ) from None
         times = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
         if self.origin is not None:
             ok = np.abs(days) < 1e5
             times[ok] = (self.origin + pd.to_timedelta(days[ok], unit="D")).round("s").to_numpy()
         return days, times
 
-    def predict(self, t=None, *, interval: str | None = "confidence", alpha: float | None = None,
-                bootstrap: int | None = None, seed: int = 0) -> pd.DataFrame:
+    def predict(
+        self,
+        t=None,
+        *,
+        interval: str | None = "confidence",
+        alpha: float | None = None,
+        bootstrap: int | None = None,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Fitted curve at any times, with a confidence or prediction band.
 
         Parameters
@@ -373,8 +406,9 @@ class ReachFit(Result):
         days, times = self._t_of(t)
         yhat = self.spec.f(days, *self.theta)
         lo, hi = _iv.band(self, days, yhat, interval, alpha, bootstrap, seed)
-        return pd.DataFrame({"t": days, "time": pd.to_datetime(times), "yhat": yhat,
-                             "lower": lo, "upper": hi})
+        return pd.DataFrame(
+            {"t": days, "time": pd.to_datetime(times), "yhat": yhat, "lower": lo, "upper": hi}
+        )
 
     # -- derived quantities ---------------------------------------------------------
     def _share_fun(self, share):
@@ -385,17 +419,31 @@ class ReachFit(Result):
         """The curve's asymptote (final reach) at the estimates."""
         return float(self.spec.saturation(*self.theta))
 
-    def peak_time(self, *, alpha: float | None = None, method: str = "delta",
-                  n_boot: int = 1000, seed: int = 0) -> pd.Series:
+    def peak_time(
+        self,
+        *,
+        alpha: float | None = None,
+        method: str = "delta",
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> pd.Series:
         """Time of maximum growth (days since origin) with an interval.
 
         Returns a Series ``estimate, std_err, lower, upper, time`` (``time``: the date).
         """
-        return _iv.milestone(self, "peak_time", self.spec.peak_time, self._alpha(alpha),
-                             method, n_boot, seed)
+        return _iv.milestone(
+            self, "peak_time", self.spec.peak_time, self._alpha(alpha), method, n_boot, seed
+        )
 
-    def time_to_share(self, share: float = 0.9, *, alpha: float | None = None,
-                      method: str = "delta", n_boot: int = 1000, seed: int = 0) -> pd.Series:
+    def time_to_share(
+        self,
+        share: float = 0.9,
+        *,
+        alpha: float | None = None,
+        method: str = "delta",
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> pd.Series:
         """Time (days since origin) at which the curve reaches ``share`` of its saturation.
 
         Parameters
@@ -419,11 +467,25 @@ class ReachFit(Result):
         [3.1, 3.0, 3.2]
         """
         share = _iv.check_share(share)
-        return _iv.milestone(self, f"t{share * 100:g}", self._share_fun(share),
-                             self._alpha(alpha), method, n_boot, seed)
+        return _iv.milestone(
+            self,
+            f"t{share * 100:g}",
+            self._share_fun(share),
+            self._alpha(alpha),
+            method,
+            n_boot,
+            seed,
+        )
 
-    def milestones(self, shares=(0.5, 0.9, 0.99), *, alpha: float | None = None,
-                   method: str = "delta", n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    def milestones(
+        self,
+        shares=(0.5, 0.9, 0.99),
+        *,
+        alpha: float | None = None,
+        method: str = "delta",
+        n_boot: int = 1000,
+        seed: int = 0,
+    ) -> pd.DataFrame:
         """Saturation, peak time and times to ``shares`` of saturation, with intervals.
 
         Returns a DataFrame indexed by ``saturation, peak_time, t50, t90, t99`` with columns
@@ -441,14 +503,28 @@ class ReachFit(Result):
         """
         if "summary" not in self._cache:
             ci = self.conf_int()
-            par = pd.DataFrame({"kind": "parameter", "estimate": self.theta,
-                                "std_err": self.bse, "lower": ci["lower"],
-                                "upper": ci["upper"]}, index=list(self.param_names))
+            par = pd.DataFrame(
+                {
+                    "kind": "parameter",
+                    "estimate": self.theta,
+                    "std_err": self.bse,
+                    "lower": ci["lower"],
+                    "upper": ci["upper"],
+                },
+                index=list(self.param_names),
+            )
             try:
                 ms = self.milestones()
-                der = pd.DataFrame({"kind": "derived", "estimate": ms["estimate"],
-                                    "std_err": ms["std_err"], "lower": ms["lower"],
-                                    "upper": ms["upper"]}, index=ms.index)
+                der = pd.DataFrame(
+                    {
+                        "kind": "derived",
+                        "estimate": ms["estimate"],
+                        "std_err": ms["std_err"],
+                        "lower": ms["lower"],
+                        "upper": ms["upper"],
+                    },
+                    index=ms.index,
+                )
                 out = pd.concat([par, der])
             except (FitError, ValueError, np.linalg.LinAlgError):
                 out = par
@@ -459,14 +535,26 @@ class ReachFit(Result):
     @property
     def stats(self) -> pd.Series:
         """Fit statistics: nobs, df_resid, rss, sigma, loglik, aic, aicc, bic."""
-        return pd.Series({"nobs": self.nobs, "df_resid": self.df_resid, "rss": self.rss,
-                          "sigma": self.sigma, "loglik": self.loglik, "aic": self.aic,
-                          "aicc": self.aicc, "bic": self.bic}, dtype=float)
+        return pd.Series(
+            {
+                "nobs": self.nobs,
+                "df_resid": self.df_resid,
+                "rss": self.rss,
+                "sigma": self.sigma,
+                "loglik": self.loglik,
+                "aic": self.aic,
+                "aicc": self.aicc,
+                "bic": self.bic,
+            },
+            dtype=float,
+        )
 
     def _title(self) -> str:
         where = f"{self.case_id}: " if self.case_id else ""
-        return (f"{where}{self.curve} fit of {self.metric or 'y'} (loss {self.loss}, "
-                f"weights {self.weights}, n = {self.nobs})")
+        return (
+            f"{where}{self.curve} fit of {self.metric or 'y'} (loss {self.loss}, "
+            f"weights {self.weights}, n = {self.nobs})"
+        )
 
     def __str__(self) -> str:
         return fit_text(self)
@@ -474,18 +562,25 @@ class ReachFit(Result):
     def _repr_html_(self) -> str:
         # the base class drops the summary's index, which here names the terms
         text = str(self).split("\nSettings:")[0].splitlines()
-        items = "".join(f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
-                        for k, v in self.settings.items())
-        return (f"<h4>{html.escape(text[0])}</h4><p>"
-                + "<br>".join(html.escape(s) for s in text[1:] if s.strip()) + "</p>"
-                + html_table(self.summary, index=True)
-                + f"<details><summary>Settings and assumptions</summary><ul>{items}</ul>"
-                  "</details>")
+        items = "".join(
+            f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
+            for k, v in self.settings.items()
+        )
+        return (
+            f"<h4>{html.escape(text[0])}</h4><p>"
+            + "<br>".join(html.escape(s) for s in text[1:] if s.strip())
+            + "</p>"
+            + html_table(self.summary, index=True)
+            + f"<details><summary>Settings and assumptions</summary><ul>{items}</ul>"
+            "</details>"
+        )
 
     def __repr__(self) -> str:
         # one line: fits sit in mappings (Comparison.fits) whose repr lists them all
-        return (f"<casekit.ReachFit {self.curve} case={self.case_id!r} metric={self.metric!r} "
-                f"loss={self.loss} n={self.nobs}>")
+        return (
+            f"<casekit.ReachFit {self.curve} case={self.case_id!r} metric={self.metric!r} "
+            f"loss={self.loss} n={self.nobs}>"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able description of the fit (estimates, covariance, data, statistics,

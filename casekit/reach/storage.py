@@ -33,9 +33,11 @@ def fit_to_dict(fit) -> dict[str, Any]:
     out = {
         "type": type(fit).__name__,
         "curve": fit.curve,
-        "curve_definition": ({k: (list(v) if isinstance(v, tuple) else v)
-                              for k, v in fit.spec.definition.items()}
-                             if fit.spec.definition else None),
+        "curve_definition": (
+            {k: (list(v) if isinstance(v, tuple) else v) for k, v in fit.spec.definition.items()}
+            if fit.spec.definition
+            else None
+        ),
         "formula": fit.spec.formula,
         "case_id": fit.case_id,
         "context": encode(fit.context),
@@ -62,9 +64,13 @@ def fit_to_dict(fit) -> dict[str, Any]:
             "time": times,
             "y": [float(x) for x in obs["y"]],
             "weight": [float(x) for x in obs["weight"]],
-            **{c: [None if (x is None or (isinstance(x, float) and math.isnan(x)))
-                   else str(x) for x in obs[c]]
-               for c in _TEXT_COLUMNS},
+            **{
+                c: [
+                    None if (x is None or (isinstance(x, float) and math.isnan(x))) else str(x)
+                    for x in obs[c]
+                ]
+                for c in _TEXT_COLUMNS
+            },
         },
         "events": {
             "t": [float(x) for x in ev["t"]],
@@ -84,25 +90,40 @@ def fit_from_dict(cls, d: Mapping[str, Any]):
         raise ParameterError(f"this dict holds a {d.get('type')!r}, not a {cls.__name__}")
     spec = _spec_from_definition(d["curve"], d.get("curve_definition"))
     data = d["data"]
-    obs = pd.DataFrame({
-        "t": np.asarray(data["t"], dtype=float),
-        "time": pd.to_datetime(pd.Series(data["time"], dtype=object)),
-        "y": np.asarray(data["y"], dtype=float),
-        "weight": np.asarray(data["weight"], dtype=float),
-        **{c: np.asarray(data[c], dtype=object) for c in _TEXT_COLUMNS},
-    })[list(_OBS_COLUMNS)]
+    obs = pd.DataFrame(
+        {
+            "t": np.asarray(data["t"], dtype=float),
+            "time": pd.to_datetime(pd.Series(data["time"], dtype=object)),
+            "y": np.asarray(data["y"], dtype=float),
+            "weight": np.asarray(data["weight"], dtype=float),
+            **{c: np.asarray(data[c], dtype=object) for c in _TEXT_COLUMNS},
+        }
+    )[list(_OBS_COLUMNS)]
     ev = d.get("events") or {}
-    events = pd.DataFrame({
-        "t": np.asarray(ev.get("t", []), dtype=float),
-        "date": pd.to_datetime(pd.Series(ev.get("date", []), dtype=object)),
-        "kind": ev.get("kind", []), "actor": ev.get("actor", []),
-        "description": ev.get("description", []),
-    })
-    return cls(spec=spec, theta=_readonly([d["params"][n] for n in d["param_names"]]),
-               cov_matrix=_readonly(d["cov"]), obs=obs, loss=d["loss"],
-               weights=d["weights"], alpha=float(d["alpha"]), metric=d["metric"],
-               origin=None if d["origin"] is None else pd.Timestamp(d["origin"]),
-               f_scale=d.get("f_scale"), converged=bool(d["converged"]),
-               n_starts=int(d["n_starts"]), n_starts_ok=int(d["n_starts_ok"]),
-               notes=tuple(d.get("notes", ())), events=events,
-               context=decode(d.get("context")))
+    events = pd.DataFrame(
+        {
+            "t": np.asarray(ev.get("t", []), dtype=float),
+            "date": pd.to_datetime(pd.Series(ev.get("date", []), dtype=object)),
+            "kind": ev.get("kind", []),
+            "actor": ev.get("actor", []),
+            "description": ev.get("description", []),
+        }
+    )
+    return cls(
+        spec=spec,
+        theta=_readonly([d["params"][n] for n in d["param_names"]]),
+        cov_matrix=_readonly(d["cov"]),
+        obs=obs,
+        loss=d["loss"],
+        weights=d["weights"],
+        alpha=float(d["alpha"]),
+        metric=d["metric"],
+        origin=None if d["origin"] is None else pd.Timestamp(d["origin"]),
+        f_scale=d.get("f_scale"),
+        converged=bool(d["converged"]),
+        n_starts=int(d["n_starts"]),
+        n_starts_ok=int(d["n_starts_ok"]),
+        notes=tuple(d.get("notes", ())),
+        events=events,
+        context=decode(d.get("context")),
+    )

@@ -61,11 +61,16 @@ class BatchResult:
             detail = f"{r.error}  (log: {r.log})" if r.error else ""
             rows.append((r.label, r.status, f"{r.seconds:.1f}", detail))
         widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True))
-                 + ("  " + row[3] if row[3] else "") for row in rows]
+        lines = [
+            "  ".join(c.ljust(w) for c, w in zip(row[:3], widths, strict=True))
+            + ("  " + row[3] if row[3] else "")
+            for row in rows
+        ]
         n_failed = len(self.failed)
-        lines.append(f"{len(self.results)} report(s), {n_failed} failed, "
-                     f"{self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else ""))
+        lines.append(
+            f"{len(self.results)} report(s), {n_failed} failed, "
+            f"{self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else "")
+        )
         return "\n".join(lines)
 
 
@@ -109,9 +114,15 @@ def render(
     RenderError
         The notebook failed; the message names the failing cell's error and the log file.
     """
-    result = render_batch([Spec(os.fspath(notebook), case, dict(params or {}))], jobs=1,
-                          out_dir=out_dir, show_code=show_code, force=force, progress=False,
-                          index=index).results[0]
+    result = render_batch(
+        [Spec(os.fspath(notebook), case, dict(params or {}))],
+        jobs=1,
+        out_dir=out_dir,
+        show_code=show_code,
+        force=force,
+        progress=False,
+        index=index,
+    ).results[0]
     if not result.ok:
         raise RenderError(f"{result.label} failed: {result.error}\nlog: {result.log}")
     return result
@@ -154,8 +165,10 @@ def render_batch(
     seen: dict[str, int] = {}
     for j in prepared:
         if j.label in seen:
-            raise ParameterError(f"report {j.label} requested twice in one batch; "
-                                 f"render different parameter sets into different --out folders")
+            raise ParameterError(
+                f"report {j.label} requested twice in one batch; "
+                f"render different parameter sets into different --out folders"
+            )
         seen[j.label] = 1
     try:
         out.mkdir(parents=True, exist_ok=True)
@@ -165,14 +178,14 @@ def render_batch(
         raise ParameterError(
             f"output folder {out} cannot be created or written to "
             f"({err.strerror or type(err).__name__}: {err.filename or out}); choose an output "
-            f"folder (--out) that you may write to and whose parents are folders") from None
+            f"folder (--out) that you may write to and whose parents are folders"
+        ) from None
     results: list[RenderResult | None] = [None] * len(prepared)
     jobs = max(1, min(int(jobs), len(prepared) or 1))
     bar = _Progress(len(prepared), progress)
     try:
         if jobs == 1:
-            if show_code not in _EXPORTERS and any(
-                    force or _cached(j) is None for j in prepared):
+            if show_code not in _EXPORTERS and any(force or _cached(j) is None for j in prepared):
                 import threading
 
                 threading.Thread(target=_prewarm, args=(show_code,), daemon=True).start()
@@ -190,8 +203,7 @@ def render_batch(
                     todo.append(i)
             if todo:
                 sub: list[RenderResult | None] = [None] * len(todo)
-                _run_parallel([prepared[i] for i in todo], force, min(jobs, len(todo)), sub,
-                              bar)
+                _run_parallel([prepared[i] for i in todo], force, min(jobs, len(todo)), sub, bar)
                 for i, r in zip(todo, sub, strict=True):
                     results[i] = r
     finally:
@@ -211,16 +223,18 @@ def _as_spec(item: Spec | tuple | Mapping[str, Any]) -> Spec:
     raise TypeError(f"not a report spec: {item!r}")
 
 
-def _run_parallel(prepared: Sequence[_Job], force: bool, jobs: int,
-                  results: list, bar: _Progress) -> None:
+def _run_parallel(
+    prepared: Sequence[_Job], force: bool, jobs: int, results: list, bar: _Progress
+) -> None:
     import multiprocessing
     import threading
     from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
     # fork is fast (the worker inherits papermill already imported) and safe while this
     # process runs a single thread; otherwise start clean interpreters.
-    method = "fork" if (sys.platform.startswith("linux")
-                        and threading.active_count() == 1) else "spawn"
+    method = (
+        "fork" if (sys.platform.startswith("linux") and threading.active_count() == 1) else "spawn"
+    )
     ctx = multiprocessing.get_context(method)
     # Longest first (by the last run's time; unknown counts as long): the batch then ends
     # with short reports filling the gaps instead of one long report running alone.
@@ -237,9 +251,17 @@ def _run_parallel(prepared: Sequence[_Job], force: bool, jobs: int,
                     results[i] = fut.result()
                 except Exception as exc:  # the worker process died
                     job = prepared[i]
-                    results[i] = RenderResult(job.notebook, job.case, job.params, "failed", 0.0,
-                                              None, None, job.output(".log"),
-                                              _error_summary(exc))
+                    results[i] = RenderResult(
+                        job.notebook,
+                        job.case,
+                        job.params,
+                        "failed",
+                        0.0,
+                        None,
+                        None,
+                        job.output(".log"),
+                        _error_summary(exc),
+                    )
                 bar.finish_one(results[i].ok)
 
 
@@ -263,9 +285,15 @@ class _Progress:
             enabled = sys.stderr.isatty()
         self.enabled = bool(enabled) and total > 0
         self.total, self.done, self.failed, self.running = total, 0, 0, 0
-        self.bar = _tqdm()(total=total, disable=not self.enabled, file=sys.stderr,
-                           desc="casekit render", unit="report", leave=True,
-                           postfix=self._text())
+        self.bar = _tqdm()(
+            total=total,
+            disable=not self.enabled,
+            file=sys.stderr,
+            desc="casekit render",
+            unit="report",
+            leave=True,
+            postfix=self._text(),
+        )
 
     def _text(self) -> str:
         return f"done {self.done}  failed {self.failed}  running {self.running}"
@@ -328,6 +356,7 @@ def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
                 p["market_index"] = market["index"]
         specs.append(Spec("case_report", c, p))
     specs.append(Spec("compare_cases", None, for_nb("compare_cases")))
-    specs += [Spec("classroom", c, for_nb("classroom"))
-              for c in ids if analysis[c].get("classroom")]
+    specs += [
+        Spec("classroom", c, for_nb("classroom")) for c in ids if analysis[c].get("classroom")
+    ]
     return specs

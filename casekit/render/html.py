@@ -75,9 +75,13 @@ def _figure_html(fig: Mapping[str, Any], fig_id: str) -> str:
     height = layout.get("height")
     config = {"responsive": True, "displaylogo": False, **(fig.get("config") or {})}
     return _FIGURE_TEMPLATE.format(
-        id=fig_id, height=f"{int(height)}px" if height else "450px", js=PLOTLY_JS,
-        data=_json_for_script(fig.get("data") or []), layout=_json_for_script(layout),
-        config=_json_for_script(config))
+        id=fig_id,
+        height=f"{int(height)}px" if height else "450px",
+        js=PLOTLY_JS,
+        data=_json_for_script(fig.get("data") or []),
+        layout=_json_for_script(layout),
+        config=_json_for_script(config),
+    )
 
 
 def _plotly_to_html(nb) -> int:
@@ -112,9 +116,12 @@ def _exporter(show_code: bool):
     # templates by name.
     source = (TEMPLATES / _REPORT_TEMPLATE).read_text(encoding="utf-8")
     exporter = HTMLExporter(
-        exclude_input=not show_code, exclude_input_prompt=True, exclude_output_prompt=True,
+        exclude_input=not show_code,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
         extra_loaders=[jinja2.DictLoader({_REPORT_TEMPLATE: source})],
-        template_file=_REPORT_TEMPLATE)
+        template_file=_REPORT_TEMPLATE,
+    )
     _EXPORTERS[show_code] = exporter
     return exporter
 
@@ -136,9 +143,11 @@ def _to_html(nb, title: str, show_code: bool) -> str:
 
     view = copy.deepcopy(nb)
     # The injected-parameters cell is provenance, not reading matter: keep it in the .ipynb.
-    view.cells = [c for c in view.cells
-                  if "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
+    view.cells = [
+        c for c in view.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
+    ]
     _plotly_to_html(view)
     body, _ = _exporter(show_code).from_notebook_node(
-        view, resources={"casekit_plotly_src": f"../{PLOTLY_JS}", "metadata": {"name": title}})
+        view, resources={"casekit_plotly_src": f"../{PLOTLY_JS}", "metadata": {"name": title}}
+    )
     return body

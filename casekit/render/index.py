@@ -27,8 +27,13 @@ def _templates():
     import jinja2
 
     return jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True, trim_blocks=True,
-        lstrip_blocks=True, keep_trailing_newline=True, undefined=jinja2.StrictUndefined)
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+    )
 
 
 def _index_rows(out: Path) -> list[dict[str, Any]]:
@@ -43,26 +48,32 @@ def _index_rows(out: Path) -> list[dict[str, Any]]:
             continue
         found.append((side, meta))
     order = {n: i for i, n in enumerate(NOTEBOOKS)}
-    found.sort(key=lambda r: (order.get(r[1]["notebook"], 99), r[1].get("folder", ""),
-                              r[1]["notebook"]))
+    found.sort(
+        key=lambda r: (order.get(r[1]["notebook"], 99), r[1].get("folder", ""), r[1]["notebook"])
+    )
     rows = []
     for side, meta in found:
         folder = side.parent.name
-        name = side.name[:-len(".json")]  # not with_suffix: a notebook name may hold dots
+        name = side.name[: -len(".json")]  # not with_suffix: a notebook name may hold dots
         ok = meta.get("status") == "ok" and (side.parent / f"{name}.html").is_file()
         err = meta.get("error") or ""
-        rows.append({
-            "notebook": meta["notebook"],
-            "href": f"{folder}/{name}.html" if ok else None,
-            "status": meta.get("last_run", meta.get("status")) if ok else "failed",
-            "case": meta.get("case") or "all cases",
-            "params": ", ".join(f"{k}={v!r}" for k, v in (meta.get("params") or {}).items()
-                                if k not in ("case",)),
-            "error": err if not ok else "",
-            "seconds": meta.get("seconds", ""),
-            "rendered": str(meta.get("rendered_at", ""))[:16].replace("T", " "),
-            "log": f"{folder}/{name}.log" if (side.parent / f"{name}.log").is_file() else None,
-        })
+        rows.append(
+            {
+                "notebook": meta["notebook"],
+                "href": f"{folder}/{name}.html" if ok else None,
+                "status": meta.get("last_run", meta.get("status")) if ok else "failed",
+                "case": meta.get("case") or "all cases",
+                "params": ", ".join(
+                    f"{k}={v!r}"
+                    for k, v in (meta.get("params") or {}).items()
+                    if k not in ("case",)
+                ),
+                "error": err if not ok else "",
+                "seconds": meta.get("seconds", ""),
+                "rendered": str(meta.get("rendered_at", ""))[:16].replace("T", " "),
+                "log": f"{folder}/{name}.log" if (side.parent / f"{name}.log").is_file() else None,
+            }
+        )
     return rows
 
 
@@ -79,8 +90,11 @@ def write_index(out_dir: str | os.PathLike = "reports") -> Path:
     True
     """
     out = Path(out_dir)
-    page = _templates().get_template("index.html.j2").render(
-        rows=_index_rows(out), version=_version(), plotly_js=PLOTLY_JS)
+    page = (
+        _templates()
+        .get_template("index.html.j2")
+        .render(rows=_index_rows(out), version=_version(), plotly_js=PLOTLY_JS)
+    )
     path = out / "index.html"
     _atomic_write(path, page)
     return path
@@ -127,7 +141,10 @@ def provenance(case=None) -> Any:
         files = sorted(p for p in Path(case.path).iterdir() if p.is_file())
         for p in files:
             h.update(p.name.encode() + b"\0" + p.read_bytes())
-        rows += [("case", case.id), ("case data sha256", h.hexdigest()[:16]),
-                 ("case files", ", ".join(p.name for p in files))]
+        rows += [
+            ("case", case.id),
+            ("case data sha256", h.hexdigest()[:16]),
+            ("case files", ", ".join(p.name for p in files)),
+        ]
     rows.append(("rendered (UTC)", _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%d %H:%M")))
     return pd.DataFrame(rows, columns=["item", "value"])

@@ -51,14 +51,14 @@ class Spec:
 class _Job:
     """A checked Spec, ready to run (picklable)."""
 
-    notebook: str          # display name (file stem)
-    path: str              # notebook file
-    case: str | None       # case id, or None for cross-case notebooks
-    folder: str            # output sub-folder: case id or CROSS_CASE_DIR
-    params: dict           # every parameter passed to papermill (after coercion)
+    notebook: str  # display name (file stem)
+    path: str  # notebook file
+    case: str | None  # case id, or None for cross-case notebooks
+    folder: str  # output sub-folder: case id or CROSS_CASE_DIR
+    params: dict  # every parameter passed to papermill (after coercion)
     show_code: bool
     out_dir: str
-    key: str               # fingerprint of everything the report depends on
+    key: str  # fingerprint of everything the report depends on
 
     @property
     def label(self) -> str:
@@ -101,16 +101,23 @@ class RenderResult:
         return f"{self.case or CROSS_CASE_DIR}/{self.notebook}"
 
     def to_dict(self) -> dict[str, Any]:
-        return {"notebook": self.notebook, "case": self.case, "params": dict(self.params),
-                "status": self.status, "seconds": round(self.seconds, 2),
-                "html": None if self.html is None else str(self.html),
-                "ipynb": None if self.ipynb is None else str(self.ipynb),
-                "log": str(self.log), "error": self.error}
+        return {
+            "notebook": self.notebook,
+            "case": self.case,
+            "params": dict(self.params),
+            "status": self.status,
+            "seconds": round(self.seconds, 2),
+            "html": None if self.html is None else str(self.html),
+            "ipynb": None if self.ipynb is None else str(self.ipynb),
+            "log": str(self.log),
+            "error": self.error,
+        }
 
 
 # ---------------------------------------------------------------------------
 # cases: found by id (folder names), checked before any kernel starts
 # ---------------------------------------------------------------------------
+
 
 def _case_ids() -> dict[str, Path]:
     """Case id -> folder for every case folder found (first one wins), without reading them."""
@@ -133,14 +140,17 @@ def _known_case(case_id: Any) -> Path:
         raise ParameterError(
             f"{case_id!r} is not a case id: reports are rendered for case ids (lower-case words "
             f"joined by '-'); to render a case folder of your own, add its parent folder to "
-            f"{_cases.DATA_ENV} and pass the folder name")
+            f"{_cases.DATA_ENV} and pass the folder name"
+        )
     known = _case_ids()
     if case_id not in known:
         raise ParameterError(f"no case {case_id!r}; known cases: {', '.join(known)}")
     problems = _cases.validate(known[case_id])
     if problems:
-        raise ParameterError(f"case {case_id!r} has {len(problems)} problem(s); "
-                             f"run `casekit validate {case_id}` to see them")
+        raise ParameterError(
+            f"case {case_id!r} has {len(problems)} problem(s); "
+            f"run `casekit validate {case_id}` to see them"
+        )
     return known[case_id]
 
 
@@ -156,6 +166,7 @@ def _case_folders(job_params: Mapping[str, Any], case: str | None) -> list[Path]
 # ---------------------------------------------------------------------------
 # fingerprints
 # ---------------------------------------------------------------------------
+
 
 def _hash_tree(h, root: Path) -> None:
     files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
@@ -211,8 +222,10 @@ def _prepare(spec: Spec, out_dir: Path, show_code: bool) -> _Job:
     params = dict(spec.params or {})
     if spec.case is not None:
         if "case" not in declared:
-            raise ParameterError(f"notebook {path.stem!r} takes no case (it has no 'case' "
-                                 f"parameter); valid parameters:\n{describe_params(path)}")
+            raise ParameterError(
+                f"notebook {path.stem!r} takes no case (it has no 'case' "
+                f"parameter); valid parameters:\n{describe_params(path)}"
+            )
         if "case" in params and params["case"] != spec.case:
             raise ParameterError(f"case given twice: {spec.case!r} and case={params['case']!r}")
         params["case"] = spec.case
@@ -240,13 +253,22 @@ def _prepare(spec: Spec, out_dir: Path, show_code: bool) -> _Job:
             _known_case(c)
     folder = case if case is not None else CROSS_CASE_DIR
     key = _fingerprint(path, case, params, show_code)
-    return _Job(notebook=path.stem, path=str(path), case=case, folder=folder, params=params,
-                show_code=show_code, out_dir=str(out_dir), key=key)
+    return _Job(
+        notebook=path.stem,
+        path=str(path),
+        case=case,
+        folder=folder,
+        params=params,
+        show_code=show_code,
+        out_dir=str(out_dir),
+        key=key,
+    )
 
 
 # ---------------------------------------------------------------------------
 # files: atomic writes and the sidecar that makes reuse possible
 # ---------------------------------------------------------------------------
+
 
 def _atomic_write(path: Path, data: str | bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -278,9 +300,12 @@ def _cached(job: _Job) -> dict | None:
         meta = json.loads(_sidecar(job).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if (meta.get("status") == "ok" and meta.get("key") == job.key
-            and job.output(".html").is_file()
-            and job.output(".ipynb").is_file()):
+    if (
+        meta.get("status") == "ok"
+        and meta.get("key") == job.key
+        and job.output(".html").is_file()
+        and job.output(".ipynb").is_file()
+    ):
         return meta
     return None
 
@@ -294,15 +319,26 @@ def _last_seconds(job: _Job) -> float:
         return 1e9
 
 
-def _write_sidecar(job: _Job, result: RenderResult, rendered_at: str | None = None,
-                   render_seconds: float | None = None) -> None:
+def _write_sidecar(
+    job: _Job,
+    result: RenderResult,
+    rendered_at: str | None = None,
+    render_seconds: float | None = None,
+) -> None:
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     meta = {
-        "notebook": job.notebook, "case": job.case, "folder": job.folder,
-        "params": job.params, "status": result.status if result.status != "cached" else "ok",
-        "last_run": result.status, "key": job.key,
+        "notebook": job.notebook,
+        "case": job.case,
+        "folder": job.folder,
+        "params": job.params,
+        "status": result.status if result.status != "cached" else "ok",
+        "last_run": result.status,
+        "key": job.key,
         "seconds": render_seconds if render_seconds is not None else round(result.seconds, 2),
-        "rendered_at": rendered_at or now, "checked_at": now, "error": result.error,
-        "version": _version(), "show_code": job.show_code,
+        "rendered_at": rendered_at or now,
+        "checked_at": now,
+        "error": result.error,
+        "version": _version(),
+        "show_code": job.show_code,
     }
     _atomic_write(_sidecar(job), json.dumps(meta, indent=1, default=str))

@@ -54,6 +54,7 @@ _PATH_SUFFIXES = ("_dir", "_path")  # str parameters made absolute before the ke
 # locating notebooks
 # ---------------------------------------------------------------------------
 
+
 def notebooks_dir() -> Path:
     """The folder of bundled notebooks.
 
@@ -80,18 +81,22 @@ def notebook_path(notebook: str | os.PathLike) -> Path:
             raise ParameterError(f"notebook {text!r}: no such file")
         return path.resolve()
     if not re.fullmatch(r"[a-z][a-z0-9_]*", text):
-        raise ParameterError(f"{text!r} is not a notebook name; bundled notebooks: "
-                             f"{', '.join(list_notebooks())}")
+        raise ParameterError(
+            f"{text!r} is not a notebook name; bundled notebooks: {', '.join(list_notebooks())}"
+        )
     path = notebooks_dir() / f"{text}.py"
     if not path.is_file():
-        raise ParameterError(f"no notebook {text!r}; bundled notebooks: "
-                             f"{', '.join(list_notebooks()) or '(none found)'}")
+        raise ParameterError(
+            f"no notebook {text!r}; bundled notebooks: "
+            f"{', '.join(list_notebooks()) or '(none found)'}"
+        )
     return path
 
 
 # ---------------------------------------------------------------------------
 # parameters: read from the parameters cell with ast (no kernel, no nbformat)
 # ---------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Param:
@@ -111,8 +116,8 @@ def _parameters_source(path: Path) -> str:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as err:
         raise ParameterError(
-            f"notebook {path}: not UTF-8 text (byte {err.start}: {err.reason}); save it as "
-            f"UTF-8") from None
+            f"notebook {path}: not UTF-8 text (byte {err.start}: {err.reason}); save it as UTF-8"
+        ) from None
     if path.suffix == ".ipynb":
         try:
             nb = json.loads(text)
@@ -120,11 +125,13 @@ def _parameters_source(path: Path) -> str:
             raise ParameterError(
                 f"notebook {path}: not valid JSON (line {err.lineno}, column {err.colno}: "
                 f"{err.msg}); an .ipynb file must be a notebook saved by Jupyter, or give "
-                f"the jupytext .py version") from None
+                f"the jupytext .py version"
+            ) from None
         if not isinstance(nb, dict) or not isinstance(nb.get("cells", []), list):
             raise ParameterError(
                 f"notebook {path}: not a Jupyter notebook (expected a JSON object with a "
-                f"'cells' list)")
+                f"'cells' list)"
+            )
         for cell in nb.get("cells", []):
             if isinstance(cell, dict) and cell.get("cell_type") == "code":
                 if "parameters" in cell.get("metadata", {}).get("tags", []):
@@ -135,7 +142,7 @@ def _parameters_source(path: Path) -> str:
     for i, line in enumerate(lines):
         if line.startswith("# %%") and re.search(r"tags\s*=\s*\[[^\]]*[\"']parameters[\"']", line):
             body = []
-            for nxt in lines[i + 1:]:
+            for nxt in lines[i + 1 :]:
                 if nxt.startswith("# %%"):
                     break
                 body.append(nxt)
@@ -177,7 +184,8 @@ def notebook_params(notebook: str | os.PathLike) -> list[Param]:
         tree = ast.parse(source)
     except SyntaxError as err:
         raise ParameterError(
-            f"{path.name}: the parameters cell is not valid Python: {err}") from None
+            f"{path.name}: the parameters cell is not valid Python: {err}"
+        ) from None
     comments = {}
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
         if tok.type == tokenize.COMMENT:
@@ -187,8 +195,11 @@ def notebook_params(notebook: str | os.PathLike) -> list[Param]:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             name, type_ = node.target.id, ast.unparse(node.annotation)
             value_node = node.value
-        elif (isinstance(node, ast.Assign) and len(node.targets) == 1
-              and isinstance(node.targets[0], ast.Name)):
+        elif (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
             name, type_, value_node = node.targets[0].id, "", node.value
         else:
             continue
@@ -196,7 +207,8 @@ def notebook_params(notebook: str | os.PathLike) -> list[Param]:
             default = ast.literal_eval(value_node) if value_node is not None else None
         except ValueError:
             raise ParameterError(
-                f"{path.name}: parameter {name!r} has no literal default") from None
+                f"{path.name}: parameter {name!r} has no literal default"
+            ) from None
         if not type_:
             type_ = type(default).__name__ if not isinstance(default, list) else "list[str]"
         params.append(Param(name, type_, default, comments.get(node.lineno, "")))
@@ -307,6 +319,9 @@ def coerce_params(notebook: str | os.PathLike, params: Mapping[str, Any] | None)
     if errors:
         name = Path(os.fspath(notebook)).stem
         raise ParameterError(
-            f"notebook {name!r}: " + "; ".join(errors)
-            + f"\nvalid parameters of {name!r}:\n" + describe_params(notebook))
+            f"notebook {name!r}: "
+            + "; ".join(errors)
+            + f"\nvalid parameters of {name!r}:\n"
+            + describe_params(notebook)
+        )
     return out

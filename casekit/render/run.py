@@ -104,8 +104,16 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
     if not force:
         meta = _cached(job)
         if meta is not None:
-            result = RenderResult(job.notebook, job.case, job.params, "cached",
-                                  time.perf_counter() - start, html_path, ipynb_path, log_path)
+            result = RenderResult(
+                job.notebook,
+                job.case,
+                job.params,
+                "cached",
+                time.perf_counter() - start,
+                html_path,
+                ipynb_path,
+                log_path,
+            )
             _write_sidecar(job, result, meta.get("rendered_at"), meta.get("seconds"))
             return result
 
@@ -120,9 +128,11 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
         old_level, old_propagate = pm_logger.level, pm_logger.propagate
         pm_logger.setLevel(logging.INFO)
         pm_logger.propagate = False  # the cell outputs go to the report's log, not the console
-        log_fh.write(f"casekit render {job.label}\nnotebook: {job.path}\n"
-                     f"parameters: {json.dumps(job.params, default=str)}\n"
-                     f"working directory: {workdir}\n\n")
+        log_fh.write(
+            f"casekit render {job.label}\nnotebook: {job.path}\n"
+            f"parameters: {json.dumps(job.params, default=str)}\n"
+            f"working directory: {workdir}\n\n"
+        )
         redirect = _stderr_to(log_fh) if quiet_stderr else contextlib.nullcontext()
         nb = None
         try:
@@ -143,26 +153,47 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
             # put this interpreter's folder first so the kernel imports this casekit, also
             # when `casekit` is called from a virtual environment that is not activated.
             path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-            with redirect, _environ(PLOTLY_RENDERER="plotly_mimetype", PATH=path,
-                                    CASEKIT_RENDERING="1", MPLBACKEND="Agg"):
+            with (
+                redirect,
+                _environ(
+                    PLOTLY_RENDERER="plotly_mimetype",
+                    PATH=path,
+                    CASEKIT_RENDERING="1",
+                    MPLBACKEND="Agg",
+                ),
+            ):
                 nb = pm.execute_notebook(
-                    nb_in, str(workdir / "executed.ipynb"), parameters=job.params,
-                    kernel_name="python3", language="python", cwd=str(workdir),
-                    progress_bar=False, log_output=True, config=config,
+                    nb_in,
+                    str(workdir / "executed.ipynb"),
+                    parameters=job.params,
+                    kernel_name="python3",
+                    language="python",
+                    cwd=str(workdir),
+                    progress_bar=False,
+                    log_output=True,
+                    config=config,
                     execution_timeout=CELL_TIMEOUT,
-                    shutdown_kernel="immediate", request_save_on_cell_execute=False)
+                    shutdown_kernel="immediate",
+                    request_save_on_cell_execute=False,
+                )
             t_executed = time.perf_counter()
             nb.metadata["casekit"] = {
-                "notebook": job.notebook, "case": job.case, "params": job.params,
-                "key": job.key, "version": _version(),
+                "notebook": job.notebook,
+                "case": job.case,
+                "params": job.params,
+                "key": job.key,
+                "version": _version(),
                 "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
             }
             # papermill validated this notebook when it saved it; only metadata was added
-            _atomic_write(ipynb_path, json.dumps(nb, indent=1, sort_keys=True,
-                                                 ensure_ascii=False) + "\n")
+            _atomic_write(
+                ipynb_path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+            )
             _atomic_write(html_path, _to_html(nb, _title(job), job.show_code))
-            log_fh.write(f"\ntimings: papermill {t_executed - start:.2f} s, .ipynb and HTML "
-                         f"{time.perf_counter() - t_executed:.2f} s\n")
+            log_fh.write(
+                f"\ntimings: papermill {t_executed - start:.2f} s, .ipynb and HTML "
+                f"{time.perf_counter() - t_executed:.2f} s\n"
+            )
             with contextlib.suppress(OSError):
                 failed_nb.unlink()
         except Exception as exc:  # a report's failure is data for the batch table
@@ -183,9 +214,17 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
     os.replace(log_tmp, log_path)
     shutil.rmtree(workdir, ignore_errors=True)
     seconds = time.perf_counter() - start
-    result = RenderResult(job.notebook, job.case, job.params, "failed" if error else "ok",
-                          seconds, None if error else html_path, None if error else ipynb_path,
-                          log_path, error)
+    result = RenderResult(
+        job.notebook,
+        job.case,
+        job.params,
+        "failed" if error else "ok",
+        seconds,
+        None if error else html_path,
+        None if error else ipynb_path,
+        log_path,
+        error,
+    )
     _write_sidecar(job, result)
     return result
 
@@ -195,5 +234,14 @@ def _run_in_worker(job: _Job, force: bool) -> RenderResult:
     try:
         return _run(job, force, quiet_stderr=True)
     except Exception as exc:
-        return RenderResult(job.notebook, job.case, job.params, "failed", 0.0, None, None,
-                            job.output(".log"), _error_summary(exc))
+        return RenderResult(
+            job.notebook,
+            job.case,
+            job.params,
+            "failed",
+            0.0,
+            None,
+            None,
+            job.output(".log"),
+            _error_summary(exc),
+        )

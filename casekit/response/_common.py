@@ -28,8 +28,9 @@ advertiser pays to buy one. Always pass your own ``cpm`` for a real analysis."""
 # --------------------------------------------------------------------------- checks
 
 
-def check_number(value: Any, name: str, *, low: float | None = None,
-                 allow_inf: bool = False) -> float:
+def check_number(
+    value: Any, name: str, *, low: float | None = None, allow_inf: bool = False
+) -> float:
     """``value`` as a float, or ParameterError for a bool, a non-number, NaN or a value
     below ``low`` (infinity only when ``allow_inf``)."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -45,8 +46,10 @@ def check_number(value: Any, name: str, *, low: float | None = None,
 def check_effectiveness(e: Any, name: str = "effectiveness") -> float:
     """The effectiveness e as a float in [0, 1], or ParameterError."""
     if isinstance(e, (bool, np.bool_)) or not isinstance(e, numbers.Real) or not 0 <= e <= 1:
-        raise ParameterError(f"{name} must be a number between 0 and 1, not {e!r} "
-                             "(0 = the response changes nothing, 1 = it stops all further growth)")
+        raise ParameterError(
+            f"{name} must be a number between 0 and 1, not {e!r} "
+            "(0 = the response changes nothing, 1 = it stops all further growth)"
+        )
     return float(e)
 
 
@@ -70,8 +73,9 @@ def check_cpm(cpm: Sequence[float]) -> tuple[float, float, float]:
 
 def check_case(case: Any, function: str) -> Case:
     if not isinstance(case, Case):
-        raise ParameterError(f"{function} needs a Case (casekit.load_case), not a "
-                             f"{type(case).__name__}")
+        raise ParameterError(
+            f"{function} needs a Case (casekit.load_case), not a {type(case).__name__}"
+        )
     return case
 
 
@@ -121,13 +125,16 @@ def resolve_fit(fit_or_case: Any, *, curve: str = "logistic", metric: str | None
                 "of the story itself (views, posts, supporters), not outlet-level readership."
             ) from err
     if not all(hasattr(fit_or_case, a) for a in ("params", "curve", "data")):
-        raise ParameterError("expected a reach fit (casekit.reach.fit) or a Case, not a "
-                             f"{type(fit_or_case).__name__}")
+        raise ParameterError(
+            "expected a reach fit (casekit.reach.fit) or a Case, not a "
+            f"{type(fit_or_case).__name__}"
+        )
     return fit_or_case
 
 
-def response_time(fit: Any, response: Any = None, *,
-                  context: CaseContext | None = None) -> tuple[float | None, str]:
+def response_time(
+    fit: Any, response: Any = None, *, context: CaseContext | None = None
+) -> tuple[float | None, str]:
     """Days from the fit's origin to the response, and where that came from.
 
     With ``response=None`` the date is the ``first_response`` key date of the case the
@@ -141,8 +148,10 @@ def response_time(fit: Any, response: Any = None, *,
         origin = ctx.origin
     if response is None:
         if ctx is None:
-            return None, ("the response time is unknown: the fit carries no case (it was "
-                          "fitted to plain data) and no response was given")
+            return None, (
+                "the response time is unknown: the fit carries no case (it was "
+                "fitted to plain data) and no response was given"
+            )
         kd = ctx.key_dates.get("first_response")
         if kd is None:
             return None, f"first_response of case {ctx.id!r} is unknown"
@@ -160,8 +169,9 @@ def response_time(fit: Any, response: Any = None, *,
     try:
         ts = pd.Timestamp(response)
     except (TypeError, ValueError) as err:
-        raise ParameterError(f"response must be a date or days since the origin, not "
-                             f"{response!r}") from err
+        raise ParameterError(
+            f"response must be a date or days since the origin, not {response!r}"
+        ) from err
     if ts is pd.NaT:
         raise ParameterError("response is not a date (NaT)")
     if origin is None:

@@ -38,8 +38,15 @@ __all__ = ["DEFAULT_DELAYS", "DELAY_COST_COLUMNS", "DelayCost", "delay_cost"]
 DEFAULT_DELAYS = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 7.0, 10.0, 14.0, 21.0, 30.0)
 """Default delay grid in days after going public (the actual delay is always added)."""
 
-DELAY_COST_COLUMNS = ("delay_days", "final_reach", "lower", "upper", "reach_avoided",
-                      "cost_of_delay", "actual")
+DELAY_COST_COLUMNS = (
+    "delay_days",
+    "final_reach",
+    "lower",
+    "upper",
+    "reach_avoided",
+    "cost_of_delay",
+    "actual",
+)
 """Column contract of :attr:`DelayCost.table` (``lower``/``upper`` bound the final reach;
 :meth:`DelayCost.conf_int` gives the bands of all three quantities)."""
 
@@ -153,39 +160,70 @@ class DelayCost(Result):
             bounds = {q: (np.full(n, np.nan), np.full(n, np.nan)) for q in QUANTITIES}
         else:
             F = self.finals
-            bounds = {"final_reach": band(F, a),
-                      "reach_avoided": band(self.fitted_draws[:, None] - F, a),
-                      "cost_of_delay": band(F - self.base_draws[:, None], a)}
-        return pd.concat([pd.DataFrame({"delay_days": t["delay_days"], "quantity": q,
-                                        "estimate": t[q], "lower": bounds[q][0],
-                                        "upper": bounds[q][1]}) for q in QUANTITIES],
-                         ignore_index=True)
+            bounds = {
+                "final_reach": band(F, a),
+                "reach_avoided": band(self.fitted_draws[:, None] - F, a),
+                "cost_of_delay": band(F - self.base_draws[:, None], a),
+            }
+        return pd.concat(
+            [
+                pd.DataFrame(
+                    {
+                        "delay_days": t["delay_days"],
+                        "quantity": q,
+                        "estimate": t[q],
+                        "lower": bounds[q][0],
+                        "upper": bounds[q][1],
+                    }
+                )
+                for q in QUANTITIES
+            ],
+            ignore_index=True,
+        )
 
     @property
     def summary(self) -> pd.DataFrame:
         """The fitted final reach and, at the actual delay, the three quantities with bands."""
-        rows = [{"quantity": "final reach, no response (fitted curve)",
-                 "delay_days": np.inf, "estimate": self.fitted_final,
-                 "lower": self.fitted_band[0], "upper": self.fitted_band[1]}]
+        rows = [
+            {
+                "quantity": "final reach, no response (fitted curve)",
+                "delay_days": np.inf,
+                "estimate": self.fitted_final,
+                "lower": self.fitted_band[0],
+                "upper": self.fitted_band[1],
+            }
+        ]
         a = self.actual
         if a is not None:
             ci = self.conf_int()
             ci = ci[np.isclose(ci["delay_days"].to_numpy(float), float(a["delay_days"]))]
-            words = {"final_reach": "final reach at the actual delay",
-                     "reach_avoided": "reach avoided by responding",
-                     "cost_of_delay": "extra reach vs responding at once"}
+            words = {
+                "final_reach": "final reach at the actual delay",
+                "reach_avoided": "reach avoided by responding",
+                "cost_of_delay": "extra reach vs responding at once",
+            }
             for _, r in ci.iterrows():
-                rows.append({"quantity": words[r["quantity"]], "delay_days": r["delay_days"],
-                             "estimate": r["estimate"], "lower": r["lower"],
-                             "upper": r["upper"]})
+                rows.append(
+                    {
+                        "quantity": words[r["quantity"]],
+                        "delay_days": r["delay_days"],
+                        "estimate": r["estimate"],
+                        "lower": r["lower"],
+                        "upper": r["upper"],
+                    }
+                )
         return pd.DataFrame(rows)
 
     def __str__(self) -> str:
         unit = self.metric or "reach"
-        lines = [f"Delay-cost curve, {self.model} damping, e = {fmt.number(self.effectiveness)} "
-                 f"({self.curve} fit of {unit!r}, {case_words(self.case_id)})."]
-        lines.append("No response (fitted curve): final reach "
-                     f"{with_band(self.fitted_final, *self.fitted_band)}.")
+        lines = [
+            f"Delay-cost curve, {self.model} damping, e = {fmt.number(self.effectiveness)} "
+            f"({self.curve} fit of {unit!r}, {case_words(self.case_id)})."
+        ]
+        lines.append(
+            "No response (fitted curve): final reach "
+            f"{with_band(self.fitted_final, *self.fitted_band)}."
+        )
         a = self.actual
         if a is not None:
             ci = self.conf_int().set_index(["quantity", "delay_days"])
@@ -194,7 +232,8 @@ class DelayCost(Result):
                 f"Actual delay {fmt.days(a['delay_days'])}: final reach "
                 f"{with_band(a['final_reach'], a['lower'], a['upper'])}; reach avoided by "
                 f"responding {fmt.compact(a['reach_avoided'])}; extra reach compared with "
-                f"responding at once {with_band(cost['estimate'], cost['lower'], cost['upper'])}.")
+                f"responding at once {with_band(cost['estimate'], cost['lower'], cost['upper'])}."
+            )
         else:
             lines.append("The actual delay is unknown (first_response or the origin is unknown).")
         return "\n".join(lines) + "\n" + settings_block(self.settings)
@@ -224,11 +263,21 @@ def _delay_grid(delays) -> np.ndarray:
     return grid
 
 
-def delay_cost(fit, delays: Sequence[float] | None = None,
-               effectiveness: float = DEFAULT_EFFECTIVENESS, model: str = "flow",
-               horizon: float | None = None, n_draws: int = 1000, seed: int = 0,
-               *, alpha: float = 0.05, actual_delay: float | None = None, curve: str = "logistic",
-               metric: str | None = None, bands: str = "normal") -> DelayCost:
+def delay_cost(
+    fit,
+    delays: Sequence[float] | None = None,
+    effectiveness: float = DEFAULT_EFFECTIVENESS,
+    model: str = "flow",
+    horizon: float | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
+    *,
+    alpha: float = 0.05,
+    actual_delay: float | None = None,
+    curve: str = "logistic",
+    metric: str | None = None,
+    bands: str = "normal",
+) -> DelayCost:
     """Expected final reach had the company responded after ``d`` days, for a grid of d.
 
     Parameters
@@ -326,18 +375,25 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
             H, h_note = np.inf, "saturation (t -> infinity)"
         else:
             H = _last_obs_t(fit)
-            h_note = ((f"the last observation, day {fmt.number(H)} after the origin"
-                       if H is not None
-                       else "365 days after the origin (the fit holds no observation times)")
-                      + "; rate damping saves nothing at an infinite horizon: every saturating "
-                      "curve still reaches K")
+            h_note = (
+                (
+                    f"the last observation, day {fmt.number(H)} after the origin"
+                    if H is not None
+                    else "365 days after the origin (the fit holds no observation times)"
+                )
+                + "; rate damping saves nothing at an infinite horizon: every saturating "
+                "curve still reaches K"
+            )
             H = 365.0 if H is None else H
     else:
         H = check_number(horizon, "horizon", allow_inf=True)
         if not H > 0:
             raise ParameterError("horizon must be > 0 days")
-        h_note = (f"{fmt.number(H)} days after the origin" if np.isfinite(H)
-                  else "saturation (t -> infinity)")
+        h_note = (
+            f"{fmt.number(H)} days after the origin"
+            if np.isfinite(H)
+            else "saturation (t -> infinity)"
+        )
     act_note = "given by the caller"
     if actual_delay is None:
         actual_delay, act_note = response_time(fit, None)
@@ -353,26 +409,37 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
     n = len(grid)
     F = fitted = base = None
     if draws is not None:
-        F = damp(grid, H, e, draws)                        # (n_draws, n_delays)
-        fitted = cm.value_at(H, draws)[:, 0]               # (n_draws,)
-        base = damp(np.array([0.0]), H, e, draws)[:, 0]    # (n_draws,)
+        F = damp(grid, H, e, draws)  # (n_draws, n_delays)
+        fitted = cm.value_at(H, draws)[:, 0]  # (n_draws,)
+        base = damp(np.array([0.0]), H, e, draws)[:, 0]  # (n_draws,)
         lo, hi = band(F, alpha)
         flo, fhi = band(fitted, alpha)
     else:
         lo = hi = np.full(n, np.nan)
         flo = fhi = np.nan
-    table = pd.DataFrame({
-        "delay_days": grid, "final_reach": final0, "lower": lo, "upper": hi,
-        "reach_avoided": fitted0 - final0, "cost_of_delay": final0 - y0_0,
-        "actual": np.isclose(grid, actual_delay) if actual_delay is not None else False,
-    })[list(DELAY_COST_COLUMNS)]
+    table = pd.DataFrame(
+        {
+            "delay_days": grid,
+            "final_reach": final0,
+            "lower": lo,
+            "upper": hi,
+            "reach_avoided": fitted0 - final0,
+            "cost_of_delay": final0 - y0_0,
+            "actual": np.isclose(grid, actual_delay) if actual_delay is not None else False,
+        }
+    )[list(DELAY_COST_COLUMNS)]
     intervention = {
         "flow": "after the response at t_r, new reach per unit time is multiplied by (1 - e): "
-                "y_cf(t) = y(t_r) + (1 - e)(y(t) - y(t_r))",
-        "rate": ("after the response the growth rate "
-                 + ("q (imitation) of the Bass curve" if cm.name == "bass"
-                    else f"{cm.rate_param or 'r'} of the {cm.name} curve")
-                 + " is multiplied by (1 - e), continuing from y(t_r)"),
+        "y_cf(t) = y(t_r) + (1 - e)(y(t) - y(t_r))",
+        "rate": (
+            "after the response the growth rate "
+            + (
+                "q (imitation) of the Bass curve"
+                if cm.name == "bass"
+                else f"{cm.rate_param or 'r'} of the {cm.name} curve"
+            )
+            + " is multiplied by (1 - e), continuing from y(t_r)"
+        ),
     }[model]
     origin = getattr(fit, "origin", None)
     metric_name = getattr(fit, "metric", None)
@@ -380,18 +447,20 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
         "case": fit_case_id(fit),
         "intervention model": f"{model}: {intervention}",
         "effectiveness e": f"{fmt.number(e)} (default {DEFAULT_EFFECTIVENESS}, plausible range "
-                           f"{EFFECTIVENESS_RANGE[0]}-{EFFECTIVENESS_RANGE[1]}). "
-                           f"{EFFECTIVENESS_NOTE}",
+        f"{EFFECTIVENESS_RANGE[0]}-{EFFECTIVENESS_RANGE[1]}). "
+        f"{EFFECTIVENESS_NOTE}",
         "final reach read at": h_note,
         "curve": f"{cm.name} fitted to {metric_name!r}: "
-                 + ", ".join(f"{nm}={fmt.number(v, 4)}" for nm, v in zip(cm.names, cm.theta)),
-        "delay": (f"days after the fit's origin t = 0 ("
-                  f"{'none' if origin is None else fmt.date(pd.Timestamp(origin))}"
-                  "), at which the response takes effect immediately and fully"),
+        + ", ".join(f"{nm}={fmt.number(v, 4)}" for nm, v in zip(cm.names, cm.theta)),
+        "delay": (
+            f"days after the fit's origin t = 0 ("
+            f"{'none' if origin is None else fmt.date(pd.Timestamp(origin))}"
+            "), at which the response takes effect immediately and fully"
+        ),
         "actual delay": act_note if actual_delay is not None else f"unknown: {act_note}",
         "bands": f"{fmt.percent(1 - alpha, 0)} percentile bands over parameter draws; {dnote}; "
-                 "they do not include uncertainty in e or in the choice of curve (see "
-                 "sensitivity())",
+        "they do not include uncertainty in e or in the choice of curve (see "
+        "sensitivity())",
         "never responding": "d = inf reproduces the fitted curve",
         "n_draws": int(n_draws),
         "seed": int(seed),
@@ -400,11 +469,26 @@ def delay_cost(fit, delays: Sequence[float] | None = None,
     if act_note and "range" in act_note:
         settings["actual delay"] += " (a later date in the range would give a larger cost)"
     if actual_delay is not None and actual_delay < 0:
-        settings["actual delay"] += (" - the company responded before going public, outside "
-                                     "the curve; no grid row is marked as actual")
-    return DelayCost(case_id=fit_case_id(fit), curve=cm.name, metric=metric_name, model=model,
-                     effectiveness=e, horizon=H, _table=table, fitted_final=fitted0,
-                     fitted_band=(float(flo), float(fhi)), actual_delay=actual_delay,
-                     _settings=settings, draws=draws, finals=F, fitted_draws=fitted,
-                     base_draws=base, alpha=alpha,
-                     statement=f"computed from a {cm.name} fit of {metric_name!r}")
+        settings["actual delay"] += (
+            " - the company responded before going public, outside "
+            "the curve; no grid row is marked as actual"
+        )
+    return DelayCost(
+        case_id=fit_case_id(fit),
+        curve=cm.name,
+        metric=metric_name,
+        model=model,
+        effectiveness=e,
+        horizon=H,
+        _table=table,
+        fitted_final=fitted0,
+        fitted_band=(float(flo), float(fhi)),
+        actual_delay=actual_delay,
+        _settings=settings,
+        draws=draws,
+        finals=F,
+        fitted_draws=fitted,
+        base_draws=base,
+        alpha=alpha,
+        statement=f"computed from a {cm.name} fit of {metric_name!r}",
+    )

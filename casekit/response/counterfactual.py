@@ -17,8 +17,14 @@ from casekit.response._common import (
     resolve_fit,
 )
 
-__all__ = ["DEFAULT_EFFECTIVENESS", "EFFECTIVENESS_RANGE", "EFFECTIVENESS_NOTE", "MODELS",
-           "BANDS", "what_if"]
+__all__ = [
+    "DEFAULT_EFFECTIVENESS",
+    "EFFECTIVENESS_RANGE",
+    "EFFECTIVENESS_NOTE",
+    "MODELS",
+    "BANDS",
+    "what_if",
+]
 
 DEFAULT_EFFECTIVENESS = 0.5
 """Default effectiveness e of the response: the share of growth it removes."""
@@ -34,7 +40,8 @@ EFFECTIVENESS_NOTE = (
     "response; they also find that compensation alone can fuel the fire, so a response that only "
     "offers money may have e near 0 (a negative e is outside this model). methods.md §4.2 "
     "suggests a what-if slider of 0, 0.25, 0.5; 0.5 is its upper end, and 0.8 stands for a "
-    "response that largely ends the story.")
+    "response that largely ends the story."
+)
 
 MODELS = ("flow", "rate")
 """Intervention models of :func:`delay_cost`."""
@@ -66,7 +73,7 @@ class _CurveModel:
         self.upper = np.array([np.inf if b[1] is None else float(b[1]) for b in bounds])
 
     def cols(self, P: np.ndarray) -> list[np.ndarray]:
-        return [P[:, i:i + 1] for i in range(P.shape[1])]
+        return [P[:, i : i + 1] for i in range(P.shape[1])]
 
     def f(self, t, P: np.ndarray) -> np.ndarray:
         """Curve at times ``t`` (array broadcastable to (n_draws, m)) for each row of P."""
@@ -125,7 +132,8 @@ class _CurveModel:
         else:
             raise ParameterError(
                 f"rate damping is implemented for bass and {', '.join(_DILATION_CURVES)}; "
-                f"curve {self.name!r} is not among them: use model='flow'")
+                f"curve {self.name!r} is not among them: use model='flow'"
+            )
         return np.where(d >= horizon, fin, out)
 
     def flow_damped(self, d: np.ndarray, horizon: float, e: float, P: np.ndarray) -> np.ndarray:
@@ -146,8 +154,9 @@ def _last_obs_t(fit) -> float | None:
     return None
 
 
-def _param_draws(model: _CurveModel, fit, n_draws: int, seed: int,
-                 bands: str = "normal") -> tuple[np.ndarray | None, str]:
+def _param_draws(
+    model: _CurveModel, fit, n_draws: int, seed: int, bands: str = "normal"
+) -> tuple[np.ndarray | None, str]:
     """Parameter draws for the bands.
 
     ``bands="normal"``: the asymptotic normal N(params, cov), draws outside the curve's
@@ -166,35 +175,47 @@ def _param_draws(model: _CurveModel, fit, n_draws: int, seed: int,
             raise ParameterError("this fit offers no bootstrap; use bands='normal'")
         B = np.asarray(boot(n_boot=n_draws, seed=seed)[list(model.names)], dtype=float)
         B = B[model.in_bounds(B)]
-        return B, (f"{len(B)} residual-bootstrap refits of the curve (ReachFit bootstrap, "
-                   f"seed {seed})")
+        return B, (
+            f"{len(B)} residual-bootstrap refits of the curve (ReachFit bootstrap, seed {seed})"
+        )
     C = np.asarray(pd.DataFrame(fit.cov).loc[list(model.names), list(model.names)], dtype=float)
     if not np.all(np.isfinite(C)):
-        return None, ("no bands: the fit's covariance matrix is not finite (parameters not "
-                      "identified)")
+        return None, (
+            "no bands: the fit's covariance matrix is not finite (parameters not identified)"
+        )
     C = (C + C.T) / 2.0
     rng = np.random.default_rng(seed)
     accepted, tries, total = [], 0, 0
     while sum(len(a) for a in accepted) < n_draws and tries < 20:
-        X = rng.multivariate_normal(model.theta, C, size=n_draws, method="eigh",
-                                    check_valid="ignore")
+        X = rng.multivariate_normal(
+            model.theta, C, size=n_draws, method="eigh", check_valid="ignore"
+        )
         total += len(X)
         accepted.append(X[model.in_bounds(X)])
         tries += 1
     A = np.concatenate(accepted)[:n_draws]
     if len(A) < max(10, n_draws // 10):
-        return None, (f"no bands: only {len(A)} of {total} normal draws fell inside the curve's "
-                      "parameter bounds")
+        return None, (
+            f"no bands: only {len(A)} of {total} normal draws fell inside the curve's "
+            "parameter bounds"
+        )
     rate = len(A) / total if total else float("nan")
-    return A, (f"{len(A)} draws from the fit's asymptotic normal (mean = estimates, covariance = "
-               "fit.cov), draws outside the parameter bounds rejected (acceptance "
-               f"{fmt.percent(rate, 0)})")
+    return A, (
+        f"{len(A)} draws from the fit's asymptotic normal (mean = estimates, covariance = "
+        "fit.cov), draws outside the parameter bounds rejected (acceptance "
+        f"{fmt.percent(rate, 0)})"
+    )
 
 
-
-
-def what_if(fit, delay: float, effectiveness: float = DEFAULT_EFFECTIVENESS, *,
-            model: str = "flow", horizon: float | None = None, points: int = 300):
+def what_if(
+    fit,
+    delay: float,
+    effectiveness: float = DEFAULT_EFFECTIVENESS,
+    *,
+    model: str = "flow",
+    horizon: float | None = None,
+    points: int = 300,
+):
     """One scenario as a figure: the fitted curve and the curve had the company answered on
     day ``delay`` with the given effectiveness.
 
@@ -232,23 +253,31 @@ def what_if(fit, delay: float, effectiveness: float = DEFAULT_EFFECTIVENESS, *,
         yr = float(cm.f(np.array([float(delay)]), P)[0, 0])
         cf = np.where(t <= delay, actual, yr + (1.0 - e) * (actual - yr))
     else:
-        cf = np.array([cm.rate_damped(np.array([float(delay)]), float(h), e, P)[0, 0]
-                       if h > delay else a for h, a in zip(t, actual)])
+        cf = np.array(
+            [
+                cm.rate_damped(np.array([float(delay)]), float(h), e, P)[0, 0] if h > delay else a
+                for h, a in zip(t, actual)
+            ]
+        )
     origin = getattr(fit, "origin", None)
     x = t if origin is None else origin + pd.to_timedelta(t, unit="D")
     fig = go.Figure(layout={"template": template()})
-    fig.add_scatter(x=x, y=actual, name="fitted curve (the answer as it happened)",
-                    line={"color": "#888"})
-    fig.add_scatter(x=x, y=cf, name=f"answer on day {fmt.number(delay)} "
-                                    f"(effectiveness {fmt.number(e)})",
-                    line={"width": 3})
+    fig.add_scatter(
+        x=x, y=actual, name="fitted curve (the answer as it happened)", line={"color": "#888"}
+    )
+    fig.add_scatter(
+        x=x,
+        y=cf,
+        name=f"answer on day {fmt.number(delay)} (effectiveness {fmt.number(e)})",
+        line={"width": 3},
+    )
     answer_x = float(delay) if origin is None else origin + pd.Timedelta(days=float(delay))
     fig.add_vline(x=answer_x, line_dash="dot")
     saved = actual[-1] - cf[-1]
     fig.update_layout(
         title=f"What if the answer had come on day {fmt.number(delay)}? "
-              f"About {fmt.number(saved)} fewer by day {fmt.number(end)} ({model} model)",
+        f"About {fmt.number(saved)} fewer by day {fmt.number(end)} ({model} model)",
         xaxis_title="date" if origin is not None else "days since going public",
-        yaxis_title=str(getattr(fit, "metric", "reach")))
+        yaxis_title=str(getattr(fit, "metric", "reach")),
+    )
     return fig
-

@@ -17,16 +17,31 @@ from casekit.results import Result
 __all__ = ["DELAY_DEFINITIONS", "Delays", "delays"]
 
 DELAY_DEFINITIONS: tuple[tuple[str, str, str, str], ...] = (
-    ("incident_to_first_complaint", "incident", "first_complaint",
-     "how long the customer took to complain"),
-    ("decision_delay", "first_complaint", "first_response",
-     "first complaint to the first substantive company response (key date first_response)"),
-    ("going_public_to_first_response", "going_public", "first_response",
-     "public response lag: going public to the first public company response"),
-    ("going_public_to_resolution", "going_public", "resolution",
-     "going public to the resolution"),
-    ("first_complaint_to_resolution", "first_complaint", "resolution",
-     "first complaint to the resolution"),
+    (
+        "incident_to_first_complaint",
+        "incident",
+        "first_complaint",
+        "how long the customer took to complain",
+    ),
+    (
+        "decision_delay",
+        "first_complaint",
+        "first_response",
+        "first complaint to the first substantive company response (key date first_response)",
+    ),
+    (
+        "going_public_to_first_response",
+        "going_public",
+        "first_response",
+        "public response lag: going public to the first public company response",
+    ),
+    ("going_public_to_resolution", "going_public", "resolution", "going public to the resolution"),
+    (
+        "first_complaint_to_resolution",
+        "first_complaint",
+        "resolution",
+        "first complaint to the resolution",
+    ),
 )
 """Delays computed by :func:`delays`: (name, start key date, end key date, meaning)."""
 
@@ -103,10 +118,10 @@ class Delays(Result):
         return {
             "case": self.case_id,
             "days": "difference of the recorded dates; a month stands for its first day, a "
-                    "range for its start (days_min and days_max give the spread)",
+            "range for its start (days_min and days_max give the spread)",
             "unknown dates": "a delay whose two dates are not both known is not computed",
             "contacts": "timeline rows by the customer of kind complaint dated before going "
-                        "public (a lower bound)",
+            "public (a lower bound)",
         }
 
     @property
@@ -128,14 +143,15 @@ class Delays(Result):
         return self._table[["delay", "days", "days_min", "days_max", "reason"]].copy()
 
     def __str__(self) -> str:
-        lines = [f"Delays in case {self.case_id!r}: {len(self.computable)} of {len(self._table)} "
-                 "computable."]
+        lines = [
+            f"Delays in case {self.case_id!r}: {len(self.computable)} of {len(self._table)} "
+            "computable."
+        ]
         for _, r in self._table.iterrows():
             if r["computable"]:
                 rng = ""
                 if r["days_min"] != r["days_max"]:
-                    rng = (f" (between {fmt.days(r['days_min'])} and "
-                           f"{fmt.days(r['days_max'])})")
+                    rng = f" (between {fmt.days(r['days_min'])} and {fmt.days(r['days_max'])})"
                 lines.append(f"- {r['delay']}: {fmt.days(r['days'])}{rng}")
             else:
                 lines.append(f"- {r['delay']}: not computable ({r['reason']})")
@@ -144,8 +160,10 @@ class Delays(Result):
         elif self.contacts == 0:
             lines.append("- complaint contacts before going public: none recorded in the timeline")
         else:
-            lines.append(f"- complaint contacts before going public: at least {self.contacts} "
-                         "(timeline rows of kind 'complaint' by the customer)")
+            lines.append(
+                f"- complaint contacts before going public: at least {self.contacts} "
+                "(timeline rows of kind 'complaint' by the customer)"
+            )
         return "\n".join(lines) + "\n" + settings_block(self.settings)
 
     def plot(self, **kwargs):
@@ -195,9 +213,20 @@ def delays(case: Case) -> Delays:
     rows = []
     for name, a, b, meaning in DELAY_DEFINITIONS:
         ka, kb = case.key_dates.get(a), case.key_dates.get(b)
-        row = {"delay": name, "start": a, "end": b, "start_date": None, "end_date": None,
-               "days": np.nan, "days_min": np.nan, "days_max": np.nan, "precision": "",
-               "computable": False, "reason": "", "meaning": meaning}
+        row = {
+            "delay": name,
+            "start": a,
+            "end": b,
+            "start_date": None,
+            "end_date": None,
+            "days": np.nan,
+            "days_min": np.nan,
+            "days_max": np.nan,
+            "precision": "",
+            "computable": False,
+            "reason": "",
+            "meaning": meaning,
+        }
         missing = [n for n, k in ((a, ka), (b, kb)) if k is None]
         if missing:
             row["reason"] = " and ".join(missing) + " unknown in the sources"
@@ -208,12 +237,15 @@ def delays(case: Case) -> Delays:
         else:
             a0, a1 = _date_interval(ka)
             b0, b1 = _date_interval(kb)
-            row.update(start_date=ka.date, end_date=kb.date,
-                       days=(kb.date - ka.date) / DAY,
-                       days_min=(max((b0 - a1) / DAY, 0.0) if kb.date >= ka.date
-                                 else (b0 - a1) / DAY),
-                       days_max=(b1 - a0) / DAY,
-                       precision=_precision_note(ka, kb), computable=True)
+            row.update(
+                start_date=ka.date,
+                end_date=kb.date,
+                days=(kb.date - ka.date) / DAY,
+                days_min=(max((b0 - a1) / DAY, 0.0) if kb.date >= ka.date else (b0 - a1) / DAY),
+                days_max=(b1 - a0) / DAY,
+                precision=_precision_note(ka, kb),
+                computable=True,
+            )
             if row["days"] < 0:
                 row["reason"] = f"{b} is recorded before {a}"
         rows.append(row)
@@ -227,8 +259,18 @@ def delays(case: Case) -> Delays:
     else:
         ctab = tl[(tl["actor"] == "customer") & (tl["kind"] == "complaint") & (tl["date"] < gp)]
         contacts = int(len(ctab))
-    kd = {k: (None if v is None else {"date": v.date, "precision": v.precision,
-                                      "date_end": v.date_end})
-          for k, v in case.key_dates.items()}
-    return Delays(case_id=case.id, _table=table, contacts=contacts,
-                  contacts_table=ctab.reset_index(drop=True), key_dates=kd)
+    kd = {
+        k: (
+            None
+            if v is None
+            else {"date": v.date, "precision": v.precision, "date_end": v.date_end}
+        )
+        for k, v in case.key_dates.items()
+    }
+    return Delays(
+        case_id=case.id,
+        _table=table,
+        contacts=contacts,
+        contacts_table=ctab.reset_index(drop=True),
+        key_dates=kd,
+    )

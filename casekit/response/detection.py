@@ -59,26 +59,57 @@ class SpikeRule:
         for name in ("window", "baseline"):
             span = getattr(self, name)
             if not isinstance(span, pd.Timedelta) or not span > pd.Timedelta(0):
-                raise ParameterError(f"SpikeRule {name} must be a positive pandas.Timedelta, "
-                                     f"not {span!r}")
+                raise ParameterError(
+                    f"SpikeRule {name} must be a positive pandas.Timedelta, not {span!r}"
+                )
 
 
 register(SpikeRule)
 
 
 DEFAULT_RULES: tuple[SpikeRule, ...] = (
-    SpikeRule("social_1h_vs_12h", "ratio", pd.Timedelta(hours=1), pd.Timedelta(hours=12), 2.0,
-              "Meltwater social spike detection: last hour vs previous 12 h [S1a]; the factor "
-              "2 is casekit's choice (Meltwater publishes no threshold)"),
-    SpikeRule("editorial_1d_vs_14d", "ratio", pd.Timedelta(days=1), pd.Timedelta(days=14), 2.0,
-              "Meltwater editorial spike detection: one day vs previous 14 days [S1a]; factor 2 "
-              "is casekit's choice"),
-    SpikeRule("sd_24h_vs_7d_k1.5", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 1.5,
-              "Socialmetrix variation alert: 24-h mean > 7-day mean + 1.5 SD [S6a]"),
-    SpikeRule("sd_24h_vs_7d_k2", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 2.0,
-              "Socialmetrix variation alert: 24-h mean > 7-day mean + 2 SD [S6a]"),
-    SpikeRule("sd_24h_vs_7d_k3", "sd", pd.Timedelta(hours=24), pd.Timedelta(days=7), 3.0,
-              "Socialmetrix variation alert: 24-h mean > 7-day mean + 3 SD [S6a]"),
+    SpikeRule(
+        "social_1h_vs_12h",
+        "ratio",
+        pd.Timedelta(hours=1),
+        pd.Timedelta(hours=12),
+        2.0,
+        "Meltwater social spike detection: last hour vs previous 12 h [S1a]; the factor "
+        "2 is casekit's choice (Meltwater publishes no threshold)",
+    ),
+    SpikeRule(
+        "editorial_1d_vs_14d",
+        "ratio",
+        pd.Timedelta(days=1),
+        pd.Timedelta(days=14),
+        2.0,
+        "Meltwater editorial spike detection: one day vs previous 14 days [S1a]; factor 2 "
+        "is casekit's choice",
+    ),
+    SpikeRule(
+        "sd_24h_vs_7d_k1.5",
+        "sd",
+        pd.Timedelta(hours=24),
+        pd.Timedelta(days=7),
+        1.5,
+        "Socialmetrix variation alert: 24-h mean > 7-day mean + 1.5 SD [S6a]",
+    ),
+    SpikeRule(
+        "sd_24h_vs_7d_k2",
+        "sd",
+        pd.Timedelta(hours=24),
+        pd.Timedelta(days=7),
+        2.0,
+        "Socialmetrix variation alert: 24-h mean > 7-day mean + 2 SD [S6a]",
+    ),
+    SpikeRule(
+        "sd_24h_vs_7d_k3",
+        "sd",
+        pd.Timedelta(hours=24),
+        pd.Timedelta(days=7),
+        3.0,
+        "Socialmetrix variation alert: 24-h mean > 7-day mean + 3 SD [S6a]",
+    ),
 )
 """The rules :func:`detection_replay` replays by default (methods.md §1.5, §4.7)."""
 
@@ -90,8 +121,12 @@ def _steps(span: pd.Timedelta, step: pd.Timedelta) -> int | None:
     return int(round(q))
 
 
-def replay_rules(counts: pd.Series, rules: Iterable[SpikeRule] = DEFAULT_RULES, *,
-                 step: pd.Timedelta | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+def replay_rules(
+    counts: pd.Series,
+    rules: Iterable[SpikeRule] = DEFAULT_RULES,
+    *,
+    step: pd.Timedelta | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Replay spike rules on a regular series of per-interval counts.
 
     Parameters
@@ -143,19 +178,31 @@ def replay_rules(counts: pd.Series, rules: Iterable[SpikeRule] = DEFAULT_RULES, 
     rows, checks = [], []
     for rule in rules:
         w, b = _steps(rule.window, step), _steps(rule.baseline, step)
-        base = {"rule": rule.name, "kind": rule.kind, "threshold": rule.threshold,
-                "evaluable": False, "n_checks": 0, "n_alerts": 0, "first_alert": pd.NaT,
-                "reason": "", "source": rule.source}
+        base = {
+            "rule": rule.name,
+            "kind": rule.kind,
+            "threshold": rule.threshold,
+            "evaluable": False,
+            "n_checks": 0,
+            "n_alerts": 0,
+            "first_alert": pd.NaT,
+            "reason": "",
+            "source": rule.source,
+        }
         if w is None or b is None:
-            base["reason"] = (f"the series has one value per {fmt.days(step / DAY)}: too sparse "
-                              f"for a {fmt.days(rule.window / DAY)} window against a "
-                              f"{fmt.days(rule.baseline / DAY)} baseline")
+            base["reason"] = (
+                f"the series has one value per {fmt.days(step / DAY)}: too sparse "
+                f"for a {fmt.days(rule.window / DAY)} window against a "
+                f"{fmt.days(rule.baseline / DAY)} baseline"
+            )
             rows.append(base)
             continue
         n = len(values)
         if n < w + b:
-            base["reason"] = (f"{n} intervals recorded; the rule needs {w + b} consecutive "
-                              "intervals (baseline + window)")
+            base["reason"] = (
+                f"{n} intervals recorded; the rule needs {w + b} consecutive "
+                "intervals (baseline + window)"
+            )
             rows.append(base)
             continue
         # windows ending at index i (inclusive): window = [i-w+1, i], baseline = [i-w-b+1, i-w]
@@ -171,16 +218,26 @@ def replay_rules(counts: pd.Series, rules: Iterable[SpikeRule] = DEFAULT_RULES, 
         else:
             thr = bmean + rule.threshold * bsd
         fired = ok & (wmean > thr) & (win.sum(axis=1) >= rule.min_count)
-        ends = times[w + b - 1:] + step
+        ends = times[w + b - 1 :] + step
         for j in np.flatnonzero(ok):
-            checks.append({"rule": rule.name, "window_end": ends[j], "window_mean": wmean[j],
-                           "baseline_mean": bmean[j], "baseline_sd": bsd[j],
-                           "threshold_value": thr[j], "fired": bool(fired[j])})
+            checks.append(
+                {
+                    "rule": rule.name,
+                    "window_end": ends[j],
+                    "window_mean": wmean[j],
+                    "baseline_mean": bmean[j],
+                    "baseline_sd": bsd[j],
+                    "threshold_value": thr[j],
+                    "fired": bool(fired[j]),
+                }
+            )
         base["n_checks"] = int(ok.sum())
         base["n_alerts"] = int(fired.sum())
         if base["n_checks"] == 0:
-            base["reason"] = ("no complete baseline + window without a gap in the data "
-                              f"({w + b} consecutive known intervals needed)")
+            base["reason"] = (
+                "no complete baseline + window without a gap in the data "
+                f"({w + b} consecutive known intervals needed)"
+            )
         else:
             base["evaluable"] = True
             if fired.any():
@@ -188,12 +245,33 @@ def replay_rules(counts: pd.Series, rules: Iterable[SpikeRule] = DEFAULT_RULES, 
             else:
                 base["reason"] = "evaluable; never fired on the recorded data"
         rows.append(base)
-    rules_table = pd.DataFrame(rows, columns=["rule", "kind", "threshold", "evaluable", "n_checks",
-                                              "n_alerts", "first_alert", "reason", "source"])
+    rules_table = pd.DataFrame(
+        rows,
+        columns=[
+            "rule",
+            "kind",
+            "threshold",
+            "evaluable",
+            "n_checks",
+            "n_alerts",
+            "first_alert",
+            "reason",
+            "source",
+        ],
+    )
     rules_table["first_alert"] = pd.to_datetime(rules_table["first_alert"])
-    checks_df = pd.DataFrame(checks, columns=["rule", "window_end", "window_mean",
-                                              "baseline_mean", "baseline_sd", "threshold_value",
-                                              "fired"])
+    checks_df = pd.DataFrame(
+        checks,
+        columns=[
+            "rule",
+            "window_end",
+            "window_mean",
+            "baseline_mean",
+            "baseline_sd",
+            "threshold_value",
+            "fired",
+        ],
+    )
     return rules_table, checks_df
 
 
@@ -213,8 +291,11 @@ def _metric_counts(case: Case, metric: str) -> tuple[pd.Series | None, pd.Timede
     s = case.series(metric)
     s = s[s["time_precision"].isin(list(_GRID_PRECISIONS))]
     if s.empty:
-        return None, None, ("no readings dated to the hour or day (only months, ranges or "
-                            "approximate dates)")
+        return (
+            None,
+            None,
+            ("no readings dated to the hour or day (only months, ranges or approximate dates)"),
+        )
     src = s["source"].value_counts().index[0]
     s = s[s["source"] == src]
     cumulative = bool(s["cumulative"].iloc[0])
@@ -226,8 +307,10 @@ def _metric_counts(case: Case, metric: str) -> tuple[pd.Series | None, pd.Timede
         per = s.groupby(cells)["value"].last()
         grid = pd.date_range(per.index.min(), per.index.max(), freq=step)
         counts = per.reindex(grid)
-        note = (f"per-{prec} counts from source {src!r} ({len(per)} intervals"
-                f"{', gaps left unknown' if counts.isna().any() else ''})")
+        note = (
+            f"per-{prec} counts from source {src!r} ({len(per)} intervals"
+            f"{', gaps left unknown' if counts.isna().any() else ''})"
+        )
         return counts, step, note
     # cumulative: difference consecutive readings one step apart
     best = None
@@ -237,8 +320,9 @@ def _metric_counts(case: Case, metric: str) -> tuple[pd.Series | None, pd.Timede
             continue
         r = r.sort_values("time")
         cells = r["time"].dt.floor(step)
-        last = r.groupby(cells).agg(value=("value", "last"), time=("time", "last"),
-                                    precision=("time_precision", "last"))
+        last = r.groupby(cells).agg(
+            value=("value", "last"), time=("time", "last"), precision=("time_precision", "last")
+        )
         inc = {}
         for (c0, a), (c1, b) in zip(last.iterrows(), list(last.iterrows())[1:]):
             if c1 - c0 != step:
@@ -255,12 +339,24 @@ def _metric_counts(case: Case, metric: str) -> tuple[pd.Series | None, pd.Timede
             grid = pd.date_range(ser.index.min(), ser.index.max(), freq=step)
             best = (ser.reindex(grid), step, len(inc), prec)
     if best is None:
-        return None, None, (f"cumulative readings from source {src!r} are never one hour or one "
-                            "day apart, so no per-interval increments can be formed without "
-                            "interpolating")
+        return (
+            None,
+            None,
+            (
+                f"cumulative readings from source {src!r} are never one hour or one "
+                "day apart, so no per-interval increments can be formed without "
+                "interpolating"
+            ),
+        )
     counts, step, n, prec = best
-    return counts, step, (f"{n} per-{prec} increments differenced from consecutive cumulative "
-                          f"readings of source {src!r}; other intervals unknown")
+    return (
+        counts,
+        step,
+        (
+            f"{n} per-{prec} increments differenced from consecutive cumulative "
+            f"readings of source {src!r}; other intervals unknown"
+        ),
+    )
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -308,11 +404,16 @@ class Detection(Result):
 
     @property
     def params(self) -> pd.Series:
-        lags = {"detection_lag_days": self.detection_lag_days,
-                "decision_lag_days": self.decision_lag_days,
-                "response_lag_days": self.response_lag_days}
-        return pd.Series({k: np.nan if v is None else float(v) for k, v in lags.items()},
-                         dtype=float, name="days")
+        lags = {
+            "detection_lag_days": self.detection_lag_days,
+            "decision_lag_days": self.decision_lag_days,
+            "response_lag_days": self.response_lag_days,
+        }
+        return pd.Series(
+            {k: np.nan if v is None else float(v) for k, v in lags.items()},
+            dtype=float,
+            name="days",
+        )
 
     @property
     def settings(self) -> dict[str, Any]:
@@ -321,9 +422,9 @@ class Detection(Result):
             "metrics": sorted(set(self._table["metric"])),
             "rules": sorted(set(self._table["rule"])),
             "lags": "detection lag = first alert - going public; decision lag = first "
-                    "response - first alert (methods.md §4.7)",
+            "response - first alert (methods.md §4.7)",
             "data": "per-period counts as recorded; cumulative readings differenced only "
-                    "between readings one grid step apart; nothing interpolated",
+            "between readings one grid step apart; nothing interpolated",
         }
 
     @property
@@ -331,19 +432,24 @@ class Detection(Result):
         """The rules that could be evaluated (the others are explained in the prose)."""
         ok = self._table[self._table["evaluable"].astype(bool)]
         return ok[["metric", "rule", "n_checks", "n_alerts", "first_alert", "reason"]].reset_index(
-            drop=True)
+            drop=True
+        )
 
     def __str__(self) -> str:
         lines = [f"Detection replay for case {self.case_id!r}."]
         if self.first_alert is None:
-            lines.append("No rule fired on the recorded data, so when the company could have "
-                         "known cannot be dated from the reach series.")
+            lines.append(
+                "No rule fired on the recorded data, so when the company could have "
+                "known cannot be dated from the reach series."
+            )
         else:
             lines.append(f"First alert: {fmt.cell(self.first_alert)} ({self.first_alert_rule}).")
             unknown = "unknown"
-            lines.append(f"Response lag {fmt.days(self.response_lag_days, reason=unknown)} = "
-                         f"detection lag {fmt.days(self.detection_lag_days, reason=unknown)} + "
-                         f"decision lag {fmt.days(self.decision_lag_days, reason=unknown)}.")
+            lines.append(
+                f"Response lag {fmt.days(self.response_lag_days, reason=unknown)} = "
+                f"detection lag {fmt.days(self.detection_lag_days, reason=unknown)} + "
+                f"decision lag {fmt.days(self.decision_lag_days, reason=unknown)}."
+            )
             if self.decision_lag_days is not None and self.decision_lag_days < 0:
                 lines.append("The company responded before this rule would have fired.")
         lines += [f"- {s}" for s in self.statements]
@@ -356,8 +462,11 @@ class Detection(Result):
         return detection_plot(self, **kwargs)
 
 
-def detection_replay(case: Case, metric: str | Sequence[str] | None = None,
-                     rules: Iterable[SpikeRule] = DEFAULT_RULES) -> Detection:
+def detection_replay(
+    case: Case,
+    metric: str | Sequence[str] | None = None,
+    rules: Iterable[SpikeRule] = DEFAULT_RULES,
+) -> Detection:
     """When could the company have known? Replay spike rules on the case's reach data.
 
     Parameters
@@ -398,21 +507,41 @@ def detection_replay(case: Case, metric: str | Sequence[str] | None = None,
     rules = tuple(rules)
     if not all(isinstance(r, SpikeRule) for r in rules):
         raise ParameterError("rules must be SpikeRule objects (see casekit.response.DEFAULT_RULES)")
-    metrics = list(case.metrics) if metric is None else (
-        [metric] if isinstance(metric, str) else list(metric))
+    metrics = (
+        list(case.metrics)
+        if metric is None
+        else ([metric] if isinstance(metric, str) else list(metric))
+    )
     unknown = [m for m in metrics if m not in case.metrics]
     if unknown:
-        raise ParameterError(f"case {case.id!r} has no reach metric {', '.join(map(repr, unknown))}"
-                             f"; it has: {', '.join(case.metrics) or '(none)'}")
+        raise ParameterError(
+            f"case {case.id!r} has no reach metric {', '.join(map(repr, unknown))}"
+            f"; it has: {', '.join(case.metrics) or '(none)'}"
+        )
     tables, checks, statements = [], [], []
     for m in metrics:
         counts, step, note = _metric_counts(case, m)
         if counts is None:
-            tables.append(pd.DataFrame([{"metric": m, "rule": r.name, "kind": r.kind,
-                                         "threshold": r.threshold, "evaluable": False,
-                                         "n_checks": 0, "n_alerts": 0, "first_alert": pd.NaT,
-                                         "reason": note, "data_note": note, "source": r.source}
-                                        for r in rules]))
+            tables.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "metric": m,
+                            "rule": r.name,
+                            "kind": r.kind,
+                            "threshold": r.threshold,
+                            "evaluable": False,
+                            "n_checks": 0,
+                            "n_alerts": 0,
+                            "first_alert": pd.NaT,
+                            "reason": note,
+                            "data_note": note,
+                            "source": r.source,
+                        }
+                        for r in rules
+                    ]
+                )
+            )
             statements.append(f"{m}: not replayed: {note}.")
             continue
         tab, chk = replay_rules(counts, rules, step=step)
@@ -424,16 +553,40 @@ def detection_replay(case: Case, metric: str | Sequence[str] | None = None,
         n_ok = int(tab["evaluable"].sum())
         statements.append(f"{m}: {note}; {n_ok} of {len(tab)} rules evaluable.")
         if step > pd.Timedelta(hours=1):
-            statements.append(f"{m}: the series is too sparse for an hourly rule "
-                              "(one value per day at best).")
-    cols = ["metric", "rule", "kind", "threshold", "evaluable", "n_checks", "n_alerts",
-            "first_alert", "reason", "data_note", "source"]
+            statements.append(
+                f"{m}: the series is too sparse for an hourly rule (one value per day at best)."
+            )
+    cols = [
+        "metric",
+        "rule",
+        "kind",
+        "threshold",
+        "evaluable",
+        "n_checks",
+        "n_alerts",
+        "first_alert",
+        "reason",
+        "data_note",
+        "source",
+    ]
     table = pd.concat(tables, ignore_index=True)[cols] if tables else pd.DataFrame(columns=cols)
     table["first_alert"] = pd.to_datetime(table["first_alert"])
-    checks_df = (pd.concat(checks, ignore_index=True) if checks
-                 else pd.DataFrame(columns=["metric", "rule", "window_end", "window_mean",
-                                            "baseline_mean", "baseline_sd", "threshold_value",
-                                            "fired"]))
+    checks_df = (
+        pd.concat(checks, ignore_index=True)
+        if checks
+        else pd.DataFrame(
+            columns=[
+                "metric",
+                "rule",
+                "window_end",
+                "window_mean",
+                "baseline_mean",
+                "baseline_sd",
+                "threshold_value",
+                "fired",
+            ]
+        )
+    )
     fired = table.dropna(subset=["first_alert"]).sort_values("first_alert", kind="stable")
     gp, fr = case.key_date("going_public"), case.key_date("first_response")
     first = rule_name = None
@@ -450,10 +603,19 @@ def detection_replay(case: Case, metric: str | Sequence[str] | None = None,
         statements.append("going_public is unknown: no detection lag.")
     if fr is None:
         statements.append("first_response is unknown: no decision lag.")
-    return Detection(case_id=case.id, _table=table, checks=checks_df, first_alert=first,
-                     first_alert_rule=rule_name, going_public=gp, first_response=fr,
-                     detection_lag_days=det, decision_lag_days=dec, response_lag_days=resp,
-                     statements=tuple(statements))
+    return Detection(
+        case_id=case.id,
+        _table=table,
+        checks=checks_df,
+        first_alert=first,
+        first_alert_rule=rule_name,
+        going_public=gp,
+        first_response=fr,
+        detection_lag_days=det,
+        decision_lag_days=dec,
+        response_lag_days=resp,
+        statements=tuple(statements),
+    )
 
 
 # ---------------------------------------------------------------------------

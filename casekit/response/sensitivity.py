@@ -90,13 +90,15 @@ class Sensitivity(Result):
 
     @property
     def params(self) -> pd.Series:
-        return pd.Series({"base": self.base, "base_reach": self.base_reach}, dtype=float,
-                         name="estimate")
+        return pd.Series(
+            {"base": self.base, "base_reach": self.base_reach}, dtype=float, name="estimate"
+        )
 
     @property
     def summary(self) -> pd.DataFrame:
-        return self._table[["factor", "low_setting", "high_setting", "output_low", "output_high",
-                            "swing"]].copy()
+        return self._table[
+            ["factor", "low_setting", "high_setting", "output_low", "output_high", "swing"]
+        ].copy()
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """(1 - alpha) percentile intervals of the base output over the fit's parameter
@@ -108,21 +110,30 @@ class Sensitivity(Result):
         else:
             lo, hi = np.nanquantile(self.base_draws, [a / 2, 1 - a / 2])
         mid = self.cpm[1] / 1000.0
-        return pd.DataFrame({"quantity": ["base", "base_reach"],
-                             "estimate": [self.base, self.base_reach],
-                             "lower": [lo * mid, lo], "upper": [hi * mid, hi],
-                             "unit": [self.unit, "reach"]})
+        return pd.DataFrame(
+            {
+                "quantity": ["base", "base_reach"],
+                "estimate": [self.base, self.base_reach],
+                "lower": [lo * mid, lo],
+                "upper": [hi * mid, hi],
+                "unit": [self.unit, "reach"],
+            }
+        )
 
     def __str__(self) -> str:
         ci = self.conf_int().set_index("quantity")
-        lines = [f"Money cost of the actual delay ({case_words(self.case_id)}; extra reach vs "
-                 "responding at the reference delay, times CPM): base "
-                 f"{with_band(self.base, ci.loc['base', 'lower'], ci.loc['base', 'upper'])} "
-                 f"{self.unit} (extra reach {fmt.number(self.base_reach)})."]
+        lines = [
+            f"Money cost of the actual delay ({case_words(self.case_id)}; extra reach vs "
+            "responding at the reference delay, times CPM): base "
+            f"{with_band(self.base, ci.loc['base', 'lower'], ci.loc['base', 'upper'])} "
+            f"{self.unit} (extra reach {fmt.number(self.base_reach)})."
+        ]
         for _, r in self._table.iterrows():
-            lines.append(f"- {r['factor']}: {r['low_setting']} -> {fmt.number(r['output_low'])}, "
-                         f"{r['high_setting']} -> {fmt.number(r['output_high'])} "
-                         f"(swing {fmt.number(r['swing'])})")
+            lines.append(
+                f"- {r['factor']}: {r['low_setting']} -> {fmt.number(r['output_low'])}, "
+                f"{r['high_setting']} -> {fmt.number(r['output_high'])} "
+                f"(swing {fmt.number(r['swing'])})"
+            )
         return "\n".join(lines) + "\n" + settings_block(self.settings)
 
     def plot(self, **kwargs):
@@ -137,13 +148,22 @@ def _on_grid(dc, delay: float) -> int:
     return int(np.flatnonzero(np.isclose(grid, float(delay)))[0])
 
 
-def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
-                effectiveness_range: tuple[float, float] = EFFECTIVENESS_RANGE,
-                cpm: Sequence[float] = DEFAULT_CPM, curves=None,
-                model: str = "flow", horizon: float | None = None,
-                reference_delay: float = 0.0, actual_delay: float | None = None,
-                case: Case | None = None, n_draws: int = 1000, seed: int = 0,
-                alpha: float = 0.05) -> Sensitivity:
+def sensitivity(
+    fit,
+    *,
+    effectiveness: float = DEFAULT_EFFECTIVENESS,
+    effectiveness_range: tuple[float, float] = EFFECTIVENESS_RANGE,
+    cpm: Sequence[float] = DEFAULT_CPM,
+    curves=None,
+    model: str = "flow",
+    horizon: float | None = None,
+    reference_delay: float = 0.0,
+    actual_delay: float | None = None,
+    case: Case | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+) -> Sensitivity:
     """One-at-a-time sensitivity of the money cost of the delay: a tornado.
 
     The output is (final reach at the actual delay - final reach at
@@ -195,53 +215,88 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
     fit = resolve_fit(fit)
     if actual_delay is None:
         actual_delay, act_note = response_time(
-            fit, None, context=None if case is None else case.context)
+            fit, None, context=None if case is None else case.context
+        )
         if actual_delay is None:
-            raise InsufficientDataError(f"the actual delay is unknown ({act_note}); pass "
-                                        "actual_delay=")
+            raise InsufficientDataError(
+                f"the actual delay is unknown ({act_note}); pass actual_delay="
+            )
     else:
         actual_delay = check_number(actual_delay, "actual_delay", allow_inf=True)
         act_note = "given by the caller"
 
     def extra(f, e, mdl, hz):
-        dc = delay_cost(f, delays=[reference_delay], effectiveness=e, model=mdl, horizon=hz,
-                        n_draws=0, actual_delay=actual_delay)
+        dc = delay_cost(
+            f,
+            delays=[reference_delay],
+            effectiveness=e,
+            model=mdl,
+            horizon=hz,
+            n_draws=0,
+            actual_delay=actual_delay,
+        )
         a = dc.actual
         if a is None:
             raise InsufficientDataError("the actual delay is unknown; pass actual_delay=")
         return float(a["final_reach"] - dc.at(reference_delay)["final_reach"])
 
-    base_dc = delay_cost(fit, delays=[reference_delay], effectiveness=effectiveness, model=model,
-                         horizon=horizon, n_draws=n_draws, seed=seed, alpha=alpha,
-                         actual_delay=actual_delay)
+    base_dc = delay_cost(
+        fit,
+        delays=[reference_delay],
+        effectiveness=effectiveness,
+        model=model,
+        horizon=horizon,
+        n_draws=n_draws,
+        seed=seed,
+        alpha=alpha,
+        actual_delay=actual_delay,
+    )
     if base_dc.actual is None:
         raise InsufficientDataError("the actual delay is unknown; pass actual_delay=")
     base_reach = float(base_dc.actual["final_reach"] - base_dc.at(reference_delay)["final_reach"])
     base_draws = None
     if base_dc.finals is not None:
         F = base_dc.finals
-        base_draws = F[:, _on_grid(base_dc, actual_delay)] - F[:, _on_grid(base_dc,
-                                                                           reference_delay)]
+        base_draws = (
+            F[:, _on_grid(base_dc, actual_delay)] - F[:, _on_grid(base_dc, reference_delay)]
+        )
     base = base_reach * mid_c / 1000.0
     rows = []
     r_lo, r_hi = extra(fit, e_lo, model, horizon), extra(fit, e_hi, model, horizon)
-    rows.append(("effectiveness", f"e = {fmt.number(e_lo)}", f"e = {fmt.number(e_hi)}",
-                 r_lo * mid_c / 1000, r_hi * mid_c / 1000))
-    rows.append(("CPM", f"{fmt.number(lo_c)} per 1,000", f"{fmt.number(hi_c)} per 1,000",
-                 base_reach * lo_c / 1000, base_reach * hi_c / 1000))
+    rows.append(
+        (
+            "effectiveness",
+            f"e = {fmt.number(e_lo)}",
+            f"e = {fmt.number(e_hi)}",
+            r_lo * mid_c / 1000,
+            r_hi * mid_c / 1000,
+        )
+    )
+    rows.append(
+        (
+            "CPM",
+            f"{fmt.number(lo_c)} per 1,000",
+            f"{fmt.number(hi_c)} per 1,000",
+            base_reach * lo_c / 1000,
+            base_reach * hi_c / 1000,
+        )
+    )
     other = "rate" if model == "flow" else "flow"
-    model_note = (f"flow damping read at the base horizon "
-                  f"({'saturation' if horizon is None else horizon}), rate damping at its "
-                  "default horizon (the last observation): at an infinite horizon rate damping "
-                  "saves nothing for a saturating curve")
+    model_note = (
+        f"flow damping read at the base horizon "
+        f"({'saturation' if horizon is None else horizon}), rate damping at its "
+        "default horizon (the last observation): at an infinite horizon rate damping "
+        "saves nothing for a saturating curve"
+    )
     try:
         r_other = extra(fit, effectiveness, other, None)
     except ParameterError as err:  # e.g. a multi-wave curve has no single rate to damp
         model_note = f"model factor left out: {err}"
     else:
         pair = {model: base_reach, other: r_other}
-        rows.append(("model", "flow", "rate", pair["flow"] * mid_c / 1000,
-                     pair["rate"] * mid_c / 1000))
+        rows.append(
+            ("model", "flow", "rate", pair["flow"] * mid_c / 1000, pair["rate"] * mid_c / 1000)
+        )
     reach = reach_module()
     cm = _CurveModel(fit)
     results, failed = {cm.name: base_reach}, []
@@ -273,36 +328,51 @@ def sensitivity(fit, *, effectiveness: float = DEFAULT_EFFECTIVENESS,
     kmin = min(results, key=results.get)
     kmax = max(results, key=results.get)
     rows.append(("curve", kmin, kmax, results[kmin] * mid_c / 1000, results[kmax] * mid_c / 1000))
-    table = pd.DataFrame(rows, columns=["factor", "low_setting", "high_setting", "output_low",
-                                        "output_high"])
+    table = pd.DataFrame(
+        rows, columns=["factor", "low_setting", "high_setting", "output_low", "output_high"]
+    )
     table["swing"] = (table["output_high"] - table["output_low"]).abs()
     table["base"] = base
     table = table.sort_values("swing", ascending=False, kind="stable").reset_index(drop=True)
     ctx = fit_context(fit)
-    currency = (case.currency if case is not None
-                else ctx.currency if ctx is not None else "currency units")
+    currency = (
+        case.currency if case is not None else ctx.currency if ctx is not None else "currency units"
+    )
     settings = {
         "case": fit_case_id(fit) if case is None else case.id,
         "output": f"extra reach from responding at the actual delay instead of day "
-                  f"{fmt.number(reference_delay)}, times CPM / 1000, point estimates",
+        f"{fmt.number(reference_delay)}, times CPM / 1000, point estimates",
         "actual delay": f"day {fmt.number(actual_delay)}: {act_note}",
         "base settings": f"e = {fmt.number(effectiveness)}, CPM = {fmt.number(mid_c)}, "
-                         f"curve = {cm.name}, model = {model}",
+        f"curve = {cm.name}, model = {model}",
         "effectiveness": EFFECTIVENESS_NOTE,
-        "CPM": ("value per 1,000 negative impressions, a user parameter; the default "
-                f"{DEFAULT_CPM} is a placeholder, not a sourced figure"),
-        "curves compared": ", ".join(f"{k}: {fmt.number(v)} extra reach"
-                                     for k, v in results.items())
-                           + (f"; not fitted: {', '.join(failed)}" if failed else ""),
+        "CPM": (
+            "value per 1,000 negative impressions, a user parameter; the default "
+            f"{DEFAULT_CPM} is a placeholder, not a sourced figure"
+        ),
+        "curves compared": ", ".join(
+            f"{k}: {fmt.number(v)} extra reach" for k, v in results.items()
+        )
+        + (f"; not fitted: {', '.join(failed)}" if failed else ""),
         "model": model_note,
         "one at a time": "interactions between factors are not shown",
-        "interval": (f"{fmt.percent(1 - alpha, 0)} percentile interval of the base output over "
-                     "parameter draws of the fit (curve uncertainty only; conf_int())"),
+        "interval": (
+            f"{fmt.percent(1 - alpha, 0)} percentile interval of the base output over "
+            "parameter draws of the fit (curve uncertainty only; conf_int())"
+        ),
         "n_draws": int(n_draws),
         "seed": int(seed),
         "alpha": alpha,
     }
-    return Sensitivity(case_id=settings["case"], base=base, base_reach=base_reach,
-                       unit=currency, _table=table, _settings=settings,
-                       cpm=(lo_c, mid_c, hi_c), curve_outputs=dict(results),
-                       base_draws=base_draws, alpha=alpha)
+    return Sensitivity(
+        case_id=settings["case"],
+        base=base,
+        base_reach=base_reach,
+        unit=currency,
+        _table=table,
+        _settings=settings,
+        cpm=(lo_c, mid_c, hi_c),
+        curve_outputs=dict(results),
+        base_draws=base_draws,
+        alpha=alpha,
+    )

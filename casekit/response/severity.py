@@ -16,24 +16,46 @@ from casekit.exceptions import InsufficientDataError, ParameterError
 from casekit.response._common import DAY, check_case, check_count, settings_block
 from casekit.results import Result
 
-__all__ = ["SEVERITY_LEVELS", "REACH_UNITS", "SEVERITY_THRESHOLDS", "Severity", "severity",
-           "level_from_indicators"]
+__all__ = [
+    "SEVERITY_LEVELS",
+    "REACH_UNITS",
+    "SEVERITY_THRESHOLDS",
+    "Severity",
+    "severity",
+    "level_from_indicators",
+]
 
 SEVERITY_LEVELS: dict[int, str] = {
     0: "no criticism, no media echo",
     1: "isolated criticism",
     2: "repeated criticism by individuals, weak community reaction, no media",
-    3: ("persistent criticism, growing community reaction, more channels, first media/blog "
-        "articles"),
-    4: ("protest groups form, growing echo on all channels, first print articles, many online "
-        "reports"),
+    3: (
+        "persistent criticism, growing community reaction, more channels, first media/blog articles"
+    ),
+    4: (
+        "protest groups form, growing echo on all channels, first print articles, many online "
+        "reports"
+    ),
     5: "protest takes campaign form, critics become the majority",
     6: "'unbraked snowball', aggressive tone, intensive coverage in all media",
 }
 """The Shitstorm-Skala (Graf & Schwede 2012) [L7] as transcribed in methods.md §4.7."""
 
-REACH_UNITS = ("views", "supporters", "likes", "members", "posts", "responses", "upvotes",
-               "shares", "comments", "signatures", "mentions", "tweets", "retweets")
+REACH_UNITS = (
+    "views",
+    "supporters",
+    "likes",
+    "members",
+    "posts",
+    "responses",
+    "upvotes",
+    "shares",
+    "comments",
+    "signatures",
+    "mentions",
+    "tweets",
+    "retweets",
+)
 """Units counted as community reaction to the story (not outlet readership, not followers)."""
 
 _PRESS_NAME = re.compile(r"news|stor(y|ies)|article|coverage|interview|press|outlet", re.I)
@@ -41,8 +63,13 @@ _PRESS_UNITS = ("stories", "articles", "interviews", "outlets")
 _ORGANISED = re.compile(r"group|petition|protest|boycott|campaign", re.I)
 _CRITICISM_KINDS = ("complaint", "escalation", "publication")
 
-SEVERITY_THRESHOLDS = {"community": 1_000, "many_reports": 100_000, "mass": 1_000_000,
-                       "press_wide": 10, "press_intense": 100}
+SEVERITY_THRESHOLDS = {
+    "community": 1_000,
+    "many_reports": 100_000,
+    "mass": 1_000_000,
+    "press_wide": 10,
+    "press_intense": 100,
+}
 """Thresholds of the severity rules (reach in counted units, press in items)."""
 
 
@@ -54,8 +81,10 @@ def _check_thresholds(thresholds: Mapping[str, float] | None) -> dict[str, float
         raise ParameterError(f"thresholds must be a mapping, not {type(thresholds).__name__}")
     unknown = set(thresholds) - set(SEVERITY_THRESHOLDS)
     if unknown:
-        raise ParameterError(f"unknown severity thresholds {sorted(unknown)}; known: "
-                             f"{', '.join(SEVERITY_THRESHOLDS)}")
+        raise ParameterError(
+            f"unknown severity thresholds {sorted(unknown)}; known: "
+            f"{', '.join(SEVERITY_THRESHOLDS)}"
+        )
     for k, v in thresholds.items():
         if isinstance(v, bool) or not isinstance(v, (int, float, np.number)) or not v >= 0:
             raise ParameterError(f"threshold {k} must be a number >= 0, not {v!r}")
@@ -66,8 +95,14 @@ def _thresholds_text(th: Mapping[str, float]) -> str:
     return ", ".join(f"{k}={fmt.number(v)}" for k, v in th.items())
 
 
-def level_from_indicators(criticism: int, public: bool, reach: float, press: int,
-                          organised: bool, thresholds: Mapping[str, float] | None = None) -> int:
+def level_from_indicators(
+    criticism: int,
+    public: bool,
+    reach: float,
+    press: int,
+    organised: bool,
+    thresholds: Mapping[str, float] | None = None,
+) -> int:
     """Shitstorm level (0-6) from cumulative indicators; the rules of :func:`severity`.
 
     Examples
@@ -86,8 +121,11 @@ def level_from_indicators(criticism: int, public: bool, reach: float, press: int
         level = 2
     if public and (press >= 1 or reach >= th["community"]):
         level = 3
-    r4 = public and press >= 1 and (organised or reach >= th["many_reports"]
-                                    or press >= th["press_wide"])
+    r4 = (
+        public
+        and press >= 1
+        and (organised or reach >= th["many_reports"] or press >= th["press_wide"])
+    )
     if r4:
         level = 4
     r5 = r4 and (reach >= th["mass"] or (organised and press >= th["press_wide"]))
@@ -148,8 +186,11 @@ class Severity(Result):
 
     @property
     def params(self) -> pd.Series:
-        return pd.Series({"level": self.level, "level_at_response": self.level_at_response},
-                         dtype=object, name="level")
+        return pd.Series(
+            {"level": self.level, "level_at_response": self.level_at_response},
+            dtype=object,
+            name="level",
+        )
 
     @property
     def summary(self) -> pd.DataFrame:
@@ -162,12 +203,15 @@ class Severity(Result):
         for _, r in self.summary.iterrows():
             lines.append(f"- from {fmt.date(r['date'])}: level {r['level']}")
         if self.level_at_response is not None:
-            lines.append(f"At the first response ({fmt.date(self.first_response)}) the level was "
-                         f"{self.level_at_response}.")
+            lines.append(
+                f"At the first response ({fmt.date(self.first_response)}) the level was "
+                f"{self.level_at_response}."
+            )
         else:
             lines.append("The first response is not dated.")
-        lines.append("An ordinal label from heuristic rules (see severity()); tone is not "
-                     "measured.")
+        lines.append(
+            "An ordinal label from heuristic rules (see severity()); tone is not measured."
+        )
         return "\n".join(lines) + "\n" + settings_block(self.settings)
 
     def plot(self, **kwargs):
@@ -177,8 +221,9 @@ class Severity(Result):
         return severity_plot(self, **kwargs)
 
 
-def severity(case: Case, *, days_after: int = 60,
-             thresholds: Mapping[str, float] | None = None) -> Severity:
+def severity(
+    case: Case, *, days_after: int = 60, thresholds: Mapping[str, float] | None = None
+) -> Severity:
     """Label a case on the Shitstorm scale (0-6) day by day, beside the response date.
 
     Indicators, cumulative up to and including each day D:
@@ -232,7 +277,8 @@ def severity(case: Case, *, days_after: int = 60,
     if not known and tl.empty:
         raise InsufficientDataError(
             f"{case.id} has no dated events and no key dates, so its severity cannot be "
-            "followed over time: add rows to timeline.csv or dates to case.yaml's key_dates")
+            "followed over time: add rows to timeline.csv or dates to case.yaml's key_dates"
+        )
     start = min(known) if known else tl["date"].min()
     gp = case.key_date("going_public")
     end = (gp if gp is not None else tl["date"].max()) + pd.Timedelta(days=days_after)
@@ -273,12 +319,23 @@ def severity(case: Case, *, days_after: int = 60,
                 channels[i].add(word)
     press = np.maximum(n_media, press_m).astype(int)
     public = np.asarray(ends > gp) if gp is not None else np.zeros(len(days), dtype=bool)
-    levels = [level_from_indicators(int(c), bool(p), float(rc), int(pr), bool(o), th)
-              for c, p, rc, pr, o in zip(n_crit, public, reach, press, organised)]
+    levels = [
+        level_from_indicators(int(c), bool(p), float(rc), int(pr), bool(o), th)
+        for c, p, rc, pr, o in zip(n_crit, public, reach, press, organised)
+    ]
     n_ch = [len(c) + (1 if pr > 0 else 0) for c, pr in zip(channels, press)]
-    table = pd.DataFrame({"date": days, "level": levels, "criticism": n_crit.astype(int),
-                          "public": public, "reach": reach, "press": press,
-                          "organised": organised, "channels": n_ch})
+    table = pd.DataFrame(
+        {
+            "date": days,
+            "level": levels,
+            "criticism": n_crit.astype(int),
+            "public": public,
+            "reach": reach,
+            "press": press,
+            "organised": organised,
+            "channels": n_ch,
+        }
+    )
     fr = case.key_date("first_response")
     at_resp = None
     if fr is not None:
@@ -293,10 +350,17 @@ def severity(case: Case, *, days_after: int = 60,
         "case": case.id,
         "scale": "Shitstorm-Skala (Graf & Schwede 2012) [L7], an ordinal label",
         "period": f"daily from {fmt.date(days[0])} to {fmt.date(days[-1])} "
-                  f"({days_after} days after going public)",
+        f"({days_after} days after going public)",
         "thresholds": _thresholds_text(th),
         "dates": "month- and range-precision events count from their first day",
         "not measured": "tone and whether critics are the majority",
     }
-    return Severity(case_id=case.id, level=int(table["level"].iloc[-1]), level_at_response=at_resp,
-                    first_response=fr, _table=table, _settings=settings, thresholds=th)
+    return Severity(
+        case_id=case.id,
+        level=int(table["level"].iloc[-1]),
+        level_at_response=at_resp,
+        first_response=fr,
+        _table=table,
+        _settings=settings,
+        thresholds=th,
+    )

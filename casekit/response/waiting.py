@@ -105,9 +105,11 @@ class WaitingReach(Result):
     def __str__(self) -> str:
         t = self._table.set_index("quantity")
         horizon = "saturation" if np.isinf(self.horizon) else f"day {fmt.number(self.horizon)}"
-        lines = [f"Reach while waiting ({self.curve} fit of {self.metric!r}, "
-                 f"{case_words(self.case_id)}); response at day {fmt.number(self.response_t)} "
-                 "after the origin."]
+        lines = [
+            f"Reach while waiting ({self.curve} fit of {self.metric!r}, "
+            f"{case_words(self.case_id)}); response at day {fmt.number(self.response_t)} "
+            "after the origin."
+        ]
         for q in t.index:
             r = t.loc[q]
             if r["unit"] == "share":
@@ -119,10 +121,13 @@ class WaitingReach(Result):
             lines.append(f"- {q}: {text}")
         if self.peak_t is not None:
             when = "before" if self.response_t < self.peak_t else "after"
-            lines.append(f"The response came {when} the curve's peak growth "
-                         f"(day {fmt.number(self.peak_t)}).")
-        lines.append(f"After the response is counted up to the {horizon}, as if the response "
-                     "changed nothing (the fitted curve).")
+            lines.append(
+                f"The response came {when} the curve's peak growth (day {fmt.number(self.peak_t)})."
+            )
+        lines.append(
+            f"After the response is counted up to the {horizon}, as if the response "
+            "changed nothing (the fitted curve)."
+        )
         return "\n".join(lines) + "\n" + settings_block(self.settings)
 
     def plot(self, **kwargs):
@@ -139,13 +144,26 @@ def _curve_table(fit, t_r: float, H: float, points: int = 200) -> pd.DataFrame:
     t_end = H if np.isfinite(H) else max(3 * max(t_r, 1.0), float(t_obs.max()))
     t = np.linspace(min(0.0, float(t_obs.min())), t_end, points)
     p = fit.predict(t, interval="confidence")
-    return pd.DataFrame({"t": p["t"].to_numpy(float), "estimate": p["yhat"].to_numpy(float),
-                         "lower": p["lower"].to_numpy(float), "upper": p["upper"].to_numpy(float)})
+    return pd.DataFrame(
+        {
+            "t": p["t"].to_numpy(float),
+            "estimate": p["yhat"].to_numpy(float),
+            "lower": p["lower"].to_numpy(float),
+            "upper": p["upper"].to_numpy(float),
+        }
+    )
 
 
-def reach_while_waiting(fit, response=None, *, horizon: float | None = None,
-                        n_draws: int = 1000, seed: int = 0, alpha: float = 0.05,
-                        bands: str = "normal") -> WaitingReach:
+def reach_while_waiting(
+    fit,
+    response=None,
+    *,
+    horizon: float | None = None,
+    n_draws: int = 1000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    bands: str = "normal",
+) -> WaitingReach:
     """Reach accrued before the first response and after it, from a reach fit, with intervals.
 
     Parameters
@@ -192,8 +210,9 @@ def reach_while_waiting(fit, response=None, *, horizon: float | None = None,
         raise InsufficientDataError(f"no response time: {note}")
     H = float(np.inf) if horizon is None else check_number(horizon, "horizon", allow_inf=True)
     if H < t_r:
-        raise ParameterError(f"horizon (day {fmt.number(H)}) is before the response "
-                             f"(day {fmt.number(t_r)})")
+        raise ParameterError(
+            f"horizon (day {fmt.number(H)}) is before the response (day {fmt.number(t_r)})"
+        )
     P0 = model.theta[None, :]
     draws, dnote = _param_draws(model, fit, n_draws, seed, bands)
 
@@ -211,21 +230,37 @@ def reach_while_waiting(fit, response=None, *, horizon: float | None = None,
     else:
         lo = hi = np.full(4, np.nan)
     unit = getattr(fit, "metric", None) or "reach"
-    table = pd.DataFrame({"quantity": list(QUANTITIES), "estimate": est, "lower": lo,
-                          "upper": hi, "unit": [unit, unit, unit, "share"]})
+    table = pd.DataFrame(
+        {
+            "quantity": list(QUANTITIES),
+            "estimate": est,
+            "lower": lo,
+            "upper": hi,
+            "unit": [unit, unit, unit, "share"],
+        }
+    )
     settings = {
         "case": fit_case_id(fit),
         "curve": f"{model.name} with parameters "
-                 + ", ".join(f"{n}={fmt.number(v, 4)}" for n, v in zip(model.names, model.theta)),
+        + ", ".join(f"{n}={fmt.number(v, 4)}" for n, v in zip(model.names, model.theta)),
         "response": note,
         "after": "fitted curve continued unchanged (no intervention) up to "
-                 + ("saturation" if np.isinf(H) else f"day {fmt.number(H)}"),
+        + ("saturation" if np.isinf(H) else f"day {fmt.number(H)}"),
         "intervals": f"{fmt.percent(1 - alpha, 0)} percentile intervals; {dnote}",
         "n_draws": int(n_draws),
         "seed": int(seed),
         "alpha": alpha,
     }
-    return WaitingReach(case_id=fit_case_id(fit), curve=model.name,
-                        metric=getattr(fit, "metric", None), response_t=t_r, horizon=H,
-                        _table=table, peak_t=model.peak_time(), _settings=settings,
-                        curve_table=_curve_table(fit, t_r, H), quantity_draws=Q, alpha=alpha)
+    return WaitingReach(
+        case_id=fit_case_id(fit),
+        curve=model.name,
+        metric=getattr(fit, "metric", None),
+        response_t=t_r,
+        horizon=H,
+        _table=table,
+        peak_t=model.peak_time(),
+        _settings=settings,
+        curve_table=_curve_table(fit, t_r, H),
+        quantity_draws=Q,
+        alpha=alpha,
+    )
