@@ -376,7 +376,8 @@ def _covariance(prob: _Problem, theta, f_scale=None):
             f"curve with fewer parameters or more data"
         )
     inv_n = np.linalg.inv(Jn.T @ Jn)
-    cov = s2 * inv_n / np.outer(norms, norms)
+    with np.errstate(over="ignore"):  # tiny norms (a parameter barely matters) give inf
+        cov = s2 * inv_n / np.outer(norms, norms)
     return cov, rss, s2
 
 

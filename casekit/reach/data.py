@@ -17,12 +17,31 @@ import pandas as pd
 from casekit.cases import CONFIDENCES, FIGURE_KINDS, CaseContext
 from casekit.exceptions import InsufficientDataError, ParameterError
 
-__all__ = ["CONFIDENCE_WEIGHTS"]
+__all__ = ["CONFIDENCE_WEIGHTS", "MAX_DAYS", "MAX_VALUE", "NOISE_BELOW_ZERO"]
 
 CONFIDENCE_WEIGHTS: Mapping[str, float] = MappingProxyType(
     {"high": 1.0, "medium": 0.5, "low": 0.25, "unverified": 0.1}
 )
 """Default weights for ``weights="confidence"`` (pass a mapping to override)."""
+
+MAX_VALUE = 1e100
+"""The largest observation :func:`~casekit.reach.fit` accepts.
+
+Larger values overflow float arithmetic in the covariance and fit statistics (squares of
+the residuals), so they are refused with a ParameterError rather than fitted badly."""
+
+NOISE_BELOW_ZERO = 0.1
+"""How far below 0, as a share of the largest value, an observation may be.
+
+A cumulative count cannot be negative, but with additive measurement noise (the ``ols``
+and ``robust`` losses) the first observations of a curve that starts near 0 can come
+out slightly below it. Deeper values are data errors and are refused; the fit's notes
+list the shallow ones it kept."""
+
+MAX_DAYS = 1e6
+"""The largest distance from the origin, in days (about 2,700 years), of an observation
+time :func:`~casekit.reach.fit` accepts; farther times make the curve's time scale
+numerically meaningless."""
 
 _OBS_COLUMNS = ("t", "time", "y", "weight", "source", "confidence", "qualifier", "kind", "quote")
 _EVENT_COLUMNS = ("t", "date", "kind", "actor", "description")
@@ -194,10 +213,13 @@ def _prepare(
     else:
         origin = None if origin is None else _timestamp(origin)
         obs, origin, metric = _plain_observations(data, t, metric, origin)
+    where = f"{context.id}: " if context is not None else ""
+    _check_values(obs, where)
     w, wlabel = _weights_from(weights, obs)  # in the order the data were given
     t_arr = obs["t"].to_numpy(dtype=float)
     idx = np.nonzero(np.isfinite(t_arr) & np.isfinite(obs["y"].to_numpy(dtype=float)))[0]
     idx = idx[np.argsort(t_arr[idx], kind="stable")]
+    _check_growth(obs["y"].to_numpy(dtype=float)[idx], where, metric)
     cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
     cols["weight"] = w[idx]
     obs = pd.DataFrame({c: cols[c] for c in _OBS_COLUMNS})
@@ -209,6 +231,81 @@ def _prepare(
         events=events,
         weights=wlabel,
         n_dropped=int(len(t_arr) - len(idx)),
+    )
+
+
+def _check_values(obs: pd.DataFrame, where: str) -> None:
+    """ParameterError naming the first observation (0-based position, in the order given)
+    whose time or value is infinite, out of range, or (for a value) negative.
+
+    NaN is not an error: it marks a missing time or value, and the row is left out
+    (the fit's notes say how many).
+    """
+    t = obs["t"].to_numpy(dtype=float)
+    y = obs["y"].to_numpy(dtype=float)
+
+    def first(mask) -> int:
+        return int(np.flatnonzero(mask)[0])
+
+    with np.errstate(invalid="ignore"):
+        if np.isinf(t).any():
+            i = first(np.isinf(t))
+            raise ParameterError(
+                f"{where}time t[{i}] is {t[i]}: times must be finite numbers of days "
+                "(NaN marks a missing one, which is left out)"
+            )
+        if np.isinf(y).any():
+            i = first(np.isinf(y))
+            raise ParameterError(
+                f"{where}value y[{i}] (at t = {t[i]:g}) is {y[i]}: values must be finite "
+                "(NaN marks a missing one, which is left out)"
+            )
+        neg = y < 0
+        if neg.any():
+            top = float(np.nanmax(y))
+            deep = neg & ~(y >= -NOISE_BELOW_ZERO * top)
+            if deep.any():
+                i = first(deep)
+                raise ParameterError(
+                    f"{where}value y[{i}] (at t = {t[i]:g}) is {y[i]:g}: cumulative reach is "
+                    "a count and cannot be negative (supported range: 0 to "
+                    f"{MAX_VALUE:g}; values just below 0, down to "
+                    f"-{NOISE_BELOW_ZERO:.0%} of the largest, are taken as measurement noise)"
+                )
+        if (y > MAX_VALUE).any():
+            i = first(y > MAX_VALUE)
+            raise ParameterError(
+                f"{where}value y[{i}] (at t = {t[i]:g}) is {y[i]:g}: larger than "
+                f"{MAX_VALUE:g}, beyond the supported range (0 to {MAX_VALUE:g}) in which "
+                "the fit's arithmetic does not overflow; rescale the data (e.g. to millions)"
+            )
+        if (np.abs(t) > MAX_DAYS).any():
+            i = first(np.abs(t) > MAX_DAYS)
+            raise ParameterError(
+                f"{where}time t[{i}] is {t[i]:g} days from the origin, beyond the supported "
+                f"range (-{MAX_DAYS:g} to {MAX_DAYS:g} days); check the times and the origin"
+            )
+
+
+def _check_growth(y: np.ndarray, where: str, metric) -> None:
+    """InsufficientDataError when the kept values cannot show growth: all 0, or all equal.
+
+    A growth curve fitted to a flat series is not identified (any rate fits, with the
+    midpoint pushed far before the data), so it is refused rather than returned with
+    nonsense milestones such as a 90 % time before the first observation.
+    """
+    n = len(y)
+    if n < 2 or np.ptp(y) > 0:
+        return  # too few points is reported by the fitter with the curve's parameter count
+    what = metric or "y"
+    if y[0] == 0:
+        raise InsufficientDataError(
+            f"{where}all {n} values of {what} are 0: there is no reach to fit a growth curve to"
+        )
+    raise InsufficientDataError(
+        f"{where}all {n} values of {what} are equal ({y[0]:g}): the data show no growth, "
+        "so they cannot identify a growth curve's rate and timing, and none is fitted. "
+        "Flat reach had stopped growing before the first observation, or never grew."
     )
 
 

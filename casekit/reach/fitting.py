@@ -8,6 +8,7 @@ import numpy as np
 
 from casekit import format as fmt
 from casekit.exceptions import FitError, InsufficientDataError, ParameterError
+from casekit.reach import intervals as _iv
 from casekit.reach._solver import _covariance, _make_problem, _readonly, _solve, _starts
 from casekit.reach.curves import CurveSpec, _get_spec
 from casekit.reach.data import _prepare, _Prepared
@@ -121,10 +122,26 @@ def fit(
     Raises
     ------
     InsufficientDataError
-        Fewer observations (or distinct times) than the curve needs, a metric that is not
-        cumulative, or no origin date; the message says which, in plain words.
+        Fewer observations (or distinct times) than the curve needs, values that are all
+        0 or all equal (no growth to fit: such a fit is refused, not returned with
+        meaningless milestones), a metric that is not cumulative, or no origin date; the
+        message says which, in plain words.
+    ParameterError
+        Mismatched lengths of times and values, an infinite time or value, a negative
+        value (beyond :data:`~casekit.reach.data.NOISE_BELOW_ZERO`, 10 % of the largest
+        value, which additive measurement noise can give: those are kept and noted), a
+        value above :data:`~casekit.reach.data.MAX_VALUE` (1e100) or a time
+        more than :data:`~casekit.reach.data.MAX_DAYS` days from the origin; the message
+        names the first bad observation. (NaN marks a missing time or value: that row is
+        left out and the notes say so.)
     FitError
         No start converged, or the data cannot identify the curve's parameters.
+
+    Notes
+    -----
+    When the fitted curve puts its peak growth or its 50, 90 or 99 % time before t = 0
+    (the origin), the result's ``notes`` say so and its prose marks those times as
+    before the origin: they are extrapolations, never silent negative times.
 
     Examples
     --------
@@ -190,6 +207,43 @@ def _check_positive_on_log_scale(spec: CurveSpec, t, y, theta, where: str) -> No
     raise FitError(f"{where}{msg}; use loss='ols' or drop them")
 
 
+_MILESTONE_WORDS = (
+    ("peak_time", "the fastest growth"),
+    (0.5, "50 % of the final reach"),
+    (0.9, "90 % of the final reach"),
+    (0.99, "99 % of the final reach"),
+)
+
+
+def _early_milestone_notes(spec: CurveSpec, theta, t) -> list[str]:
+    """A note when the fitted peak or a time to a share of the saturation is before t = 0."""
+    first = float(np.min(t))
+    early, extrapolated = [], False
+    with np.errstate(all="ignore"):
+        for key, words in _MILESTONE_WORDS:
+            fun = spec.peak_time if key == "peak_time" else _iv.share_fun(spec, key)
+            try:
+                v = float(fun(*theta))
+            except (ArithmeticError, ValueError, TypeError):
+                continue
+            if np.isfinite(v) and v < 0:
+                early.append(f"{words} (day {fmt.number(v)})")
+                extrapolated = extrapolated or v < first
+    if not early:
+        return []
+    tail = (
+        f"; the first observation is at day {fmt.number(first)}, so "
+        f"{'they are' if len(early) > 1 else 'it is'} an extrapolation of the curve, not "
+        "what the data show"
+        if extrapolated
+        else ""
+    )
+    return [
+        f"the fitted curve puts {', '.join(early)} before t = 0, the origin (negative days "
+        f"are before the story went public){tail}"
+    ]
+
+
 def _fit_prepared(
     prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed, f_scale
 ) -> ReachFit:
@@ -218,6 +272,14 @@ def _fit_prepared(
         notes.append(
             f"{prep.n_dropped} observation{'s' if prep.n_dropped != 1 else ''} without "
             f"a value or time {'were' if prep.n_dropped != 1 else 'was'} left out"
+        )
+    n_neg = int(np.sum(y < 0))
+    if n_neg:
+        notes.append(
+            f"{n_neg} observation{'s are' if n_neg != 1 else ' is'} below 0 (down to "
+            f"{fmt.number(float(np.min(y)))}): a cumulative count cannot be, so "
+            f"{'they are' if n_neg != 1 else 'it is'} read as measurement noise around the "
+            "curve; if not, correct the data"
         )
     if prob.robust:
         pre = _make_problem(spec, t, y, w, "log" if prob.log else "ols")
@@ -268,6 +330,7 @@ def _fit_prepared(
             f"the saturation ({fmt.compact(sat)}) is over 100 times the largest "
             f"observation: the data do not show the curve levelling off"
         )
+    notes += _early_milestone_notes(spec, theta, t)
     return ReachFit(
         spec=spec,
         theta=_readonly(theta),

@@ -217,10 +217,13 @@ def derived(fit, fun_vec, alpha, method, n_boot, seed):
     """Estimate, se and interval of a derived scalar g(theta)."""
     if method not in ("delta", "bootstrap"):
         raise ParameterError(f"method must be 'delta' or 'bootstrap', not {method!r}")
-    est = float(fun_vec(*fit.theta))
+    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+        # a rate at its bound 0 puts a milestone at infinity: reported as inf, not a warning
+        est = float(fun_vec(*fit.theta))
     if method == "delta":
-        g = _grad(lambda th: fun_vec(*th), fit.theta, fit.spec)
-        se = float(np.sqrt(max(g @ fit.cov_matrix @ g, 0.0)))
+        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
+            g = _grad(lambda th: fun_vec(*th), fit.theta, fit.spec)
+            se = float(np.sqrt(max(g @ fit.cov_matrix @ g, 0.0)))
         q = t_quantile(fit, alpha)
         return est, se, est - q * se, est + q * se
     th = fit._bootstrap(check_n_boot(n_boot), seed)

@@ -10,9 +10,14 @@ from casekit import format as fmt
 
 
 def _on_day(fit, est, lo, hi) -> str:
-    text = fmt.interval(est, lo, hi, kind="days") + " after the origin"
+    early = not fmt.is_missing(est) and float(est) < 0
+    text = fmt.interval(est, lo, hi, kind="days") + (
+        " from the origin" if early else " after the origin"
+    )
     if fit.origin is not None and not fmt.is_missing(est) and abs(float(est)) < 1e5:
         text += f" ({fmt.date(fit.origin + pd.Timedelta(days=float(est)))})"
+    if early:
+        text += ", that is before the origin (see the notes)"
     return text
 
 
@@ -75,7 +80,8 @@ def comparison_text(cmp) -> str:
         lines.append(
             f"Best: {b['curve']} (Akaike weight {fmt.percent(b['akaike_weight'], 0)}): "
             f"final reach {fmt.compact(b['saturation'])}, 90 % of it by day "
-            f"{fmt.number(b['t90'], reason='not computed')}."
+            f"{fmt.number(b['t90'], reason='not computed')}"
+            f"{' (before the origin)' if b['t90'] < 0 else ''}."
         )
         if len(ranked) > 1:
             lines.append(

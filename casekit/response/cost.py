@@ -258,8 +258,14 @@ def _delay_grid(delays) -> np.ndarray:
         grid = np.asarray(values, dtype=float)
     except (TypeError, ValueError) as err:
         raise ParameterError(f"delays must be numbers of days, not {delays!r}") from err
-    if grid.ndim != 1 or grid.size == 0 or np.any(np.isnan(grid)) or np.any(grid < 0):
+    if grid.ndim != 1 or grid.size == 0:
         raise ParameterError("delays must be a non-empty list of days >= 0 (inf = never)")
+    bad = np.flatnonzero(np.isnan(grid) | (grid < 0))
+    if bad.size:
+        i = int(bad[0])
+        raise ParameterError(
+            f"delays[{i}] is {grid[i]:g}: delays must be days >= 0 (inf = never responding)"
+        )
     return grid
 
 
