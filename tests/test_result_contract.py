@@ -78,6 +78,9 @@ def built(tmp_path_factory):
         "Sensitivity": lambda: ck.response.sensitivity(fit, curves=["logistic", "gompertz"]),
         "MoneyLenses": lambda: ck.response.money_lenses(case, cost),
         "Severity": lambda: ck.response.severity(case),
+        "EventLog": lambda: ck.events.load(
+            ck.events.EXAMPLE_LOG, time="time", id="id", tz="Europe/London"
+        ),
         "EventStudy": lambda: ck.market.event_study(
             prices, ticker="TICK", market="IDX", event_date="2021-10-04"
         ),
@@ -86,7 +89,7 @@ def built(tmp_path_factory):
 
 
 def _result_classes() -> dict[str, type]:
-    for module in ("reach", "response", "market"):
+    for module in ck._SUBMODULES:
         getattr(ck, module)  # import every analysis subpackage
     return {c.__name__: c for c in _all_subclasses(Result)}
 
@@ -108,7 +111,9 @@ NAMES = [
     "MoneyLenses",
     "Severity",
     "EventStudy",
+    "EventLog",
 ]
+NO_INTERVALS = ("Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity", "EventLog")
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -152,11 +157,7 @@ def test_repr_html_is_escaped_html(built, name):
 
 @pytest.mark.parametrize(
     "name",
-    [
-        n
-        for n in NAMES
-        if n not in ("Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity")
-    ],
+    [n for n in NAMES if n not in NO_INTERVALS],
 )
 def test_conf_int_names_and_nesting(built, name):
     r = built[name]
@@ -182,9 +183,7 @@ def test_conf_int_names_and_nesting(built, name):
             r.conf_int(bad)
 
 
-@pytest.mark.parametrize(
-    "name", ["Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity"]
-)
+@pytest.mark.parametrize("name", NO_INTERVALS)
 def test_results_without_intervals_say_so(built, name):
     r = built[name]
     assert not r.has_intervals
