@@ -13,7 +13,7 @@ from disk.
 
 Overview
 --------
-==========================  ===============================================================
+=========================== ===============================================================
 :func:`delays`              incident -> complaint -> going public -> response -> resolution
 :func:`detection_replay`    when documented spike rules would have fired on the reach data
 :func:`reach_while_waiting` reach accrued before and after the first response, with intervals
@@ -21,7 +21,7 @@ Overview
 :func:`sensitivity`         tornado of the cost of the delay over effectiveness, CPM and curve
 :func:`money_lenses`        four separate money lenses, side by side, never summed
 :func:`severity`            Shitstorm-scale level (0-6) over time, beside the response date
-==========================  ===============================================================
+=========================== ===============================================================
 
 Modules: :mod:`~casekit.response.delays`, :mod:`~casekit.response.detection`,
 :mod:`~casekit.response.waiting`, :mod:`~casekit.response.counterfactual` (the damped
@@ -34,12 +34,14 @@ References
 The keys are those of the project's research notes (``methods.md`` §6); the code and
 its assumption texts cite them by key.
 
-[L1] Twitter and Applied Marketing Science (2015). *Customer service interactions on
-     Twitter boost consumer spending* (airline study: 600 k+ service tweets, 1,156 users
-     surveyed; stated preference, platform-sponsored). Twitter Marketing insights,
+[L1] Twitter and Applied Marketing Science (2015).
+     *Customer service interactions on Twitter boost consumer spending* (airline study:
+     600 k+ service tweets, 1,156 users surveyed; stated preference, platform-sponsored).
+     Twitter Marketing insights,
      https://marketing.twitter.com/emea/en_gb/insights/customer-service-interactions-on-twitter-boost-consumer-spending.html
-[L2] Twitter (2016). *Study: Twitter customer care increases willingness to pay across
-     industries* (cross-industry follow-up). Twitter blog,
+[L2] Twitter (2016).
+     *Study: Twitter customer care increases willingness to pay across industries*
+     (cross-industry follow-up). Twitter blog,
      https://blog.x.com/en_us/a/2016/study-twitter-customer-care-increases-willingness-to-pay-across-industries
 [L5] Herhausen, D., Ludwig, S., Grewal, D., Wulf, J. & Schoegel, M. (2019). Detecting,
      preventing, and mitigating online firestorms in brand communities. *Journal of
