@@ -78,6 +78,9 @@ def built(tmp_path_factory):
         "Sensitivity": lambda: ck.response.sensitivity(fit, curves=["logistic", "gompertz"]),
         "MoneyLenses": lambda: ck.response.money_lenses(case, cost),
         "Severity": lambda: ck.response.severity(case),
+        "HawkesFit": lambda: ck.events.fit(
+            ck.events.simulate(mu=20.0, n_star=0.5, omega=2.0, end=10.0, seed=1), end=10.0
+        ),
         "EventLog": lambda: ck.events.load(
             ck.events.EXAMPLE_LOG, time="time", id="id", tz="Europe/London"
         ),
@@ -112,6 +115,7 @@ NAMES = [
     "Severity",
     "EventStudy",
     "EventLog",
+    "HawkesFit",
 ]
 NO_INTERVALS = ("Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity", "EventLog")
 
