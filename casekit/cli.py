@@ -59,7 +59,8 @@ def cases_cmd(data_dir: tuple[str, ...]) -> None:
 def validate_cmd(paths: tuple[str, ...]) -> None:
     """Check case folders (ids or paths; default: every case found).
 
-    Exit status 0 when all are valid, 1 otherwise, with every problem listed.
+    A name such as my-case is the folder ./my-case when it holds a case.yaml, else a case
+    id. Exit status 0 when all are valid, 1 otherwise, with every problem listed.
     """
     targets = list(paths) or list(_cases.list_cases()["path"])
     bad = 0

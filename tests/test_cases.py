@@ -368,8 +368,25 @@ def test_unknown_key_dates_stay_unknown(case_dir):
 # --- scaffolding --------------------------------------------------------------------------------
 
 
-def test_new_case_validates_and_refuses_to_overwrite(tmp_path):
+def fill_scaffold(path):
+    """Fill in the placeholders `casekit new` leaves in case.yaml."""
+    replace_line(path / "case.yaml", '"TODO: the company the complaint was about"', "Acme Ltd")
+    replace_line(path / "case.yaml", 'country: "TODO"', "country: GB")
+    replace_line(path / "case.yaml", "  TODO: one paragraph", "  A kettle broke; one paragraph")
+
+
+def test_new_case_fails_validation_until_filled_and_refuses_to_overwrite(tmp_path):
     path = ck.new_case("acme-kettle", tmp_path)
+    fill_in = "not filled in: still the placeholder of `casekit new`"
+    assert problems_of(path) == [
+        f"case.yaml, line 5, column 'company': {fill_in} "
+        "(expected the company the complaint was about)",
+        f"case.yaml, line 7, column 'country': {fill_in} (expected the ISO 3166-1 alpha-2 "
+        "code of the company's market in the story, e.g. US, GB)",
+        f"case.yaml, line 13, column 'summary': {fill_in} (expected one paragraph in your own "
+        "words: what happened, who complained, how it went public)",
+    ]
+    fill_scaffold(path)
     assert ck.validate(path) == []
     assert (path / "README.md").read_text().count("casekit validate") == 1
     with pytest.raises(FileExistsError):

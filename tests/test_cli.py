@@ -54,7 +54,16 @@ def test_validate_unknown_case_is_a_message():
 def test_new_scaffolds_a_valid_case(tmp_path):
     result = run("new", "acme-kettle", "--dir", str(tmp_path))
     assert result.exit_code == 0
-    assert (tmp_path / "acme-kettle" / "case.yaml").is_file()
+    yaml_path = tmp_path / "acme-kettle" / "case.yaml"
+    assert yaml_path.is_file()
+    unfilled = CliRunner().invoke(cli, ["validate", str(tmp_path / "acme-kettle")])
+    assert unfilled.exit_code == 1 and "3 problem(s)" in unfilled.output
+    yaml_path.write_text(
+        yaml_path.read_text()
+        .replace('"TODO: the company the complaint was about"', "Acme Ltd")
+        .replace('country: "TODO"', "country: GB")
+        .replace("  TODO: one paragraph", "  A kettle broke; one paragraph")
+    )
     assert run("validate", str(tmp_path / "acme-kettle")).exit_code == 0
     again = CliRunner().invoke(cli, ["new", "acme-kettle", "--dir", str(tmp_path)])
     assert again.exit_code == 1 and "already exists" in again.output

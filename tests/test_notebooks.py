@@ -208,7 +208,7 @@ def test_classroom_figures_name_their_sources(rendered):
 
 @pytest.mark.notebook
 def test_classroom_without_reach_data_says_why(tmp_path, monkeypatch):
-    ck.cases.new_case("empty-case", tmp_path / "cases")
+    ck.cases.new_case("empty-case", tmp_path / "cases", company="A", country="GB", summary="S")
     monkeypatch.setenv("CASEKIT_DATA", str(tmp_path / "cases"))
     with pytest.raises(
         R.RenderError, match="InsufficientDataError: empty-case has no reach figures at all"

@@ -155,7 +155,9 @@ def test_main_metric_prefers_the_fittable_then_the_richest_then_none(tmp_path):
         rr.main_metric
         == rr.table.sort_values("n_all_kinds", ascending=False, kind="stable")["metric"].iloc[0]
     )
-    empty = ck.load_case(ck.new_case("empty-case", tmp_path))
+    empty = ck.load_case(
+        ck.new_case("empty-case", tmp_path, company="A", country="GB", summary="S")
+    )
     assert reach.describe(empty).main_metric is None
 
 

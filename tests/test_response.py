@@ -873,7 +873,9 @@ def test_severity_reports_the_thresholds_it_used():
 
 
 def test_severity_of_a_case_with_no_dates_says_what_is_missing(tmp_path):
-    empty = ck.load_case(ck.new_case("no-dates-yet", tmp_path))
+    empty = ck.load_case(
+        ck.new_case("no-dates-yet", tmp_path, company="A", country="GB", summary="S")
+    )
     with pytest.raises(ck.InsufficientDataError, match="no dated events and no key dates"):
         rs.severity(empty)
 

@@ -12,15 +12,32 @@ False
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from casekit.cases.model import KEY_DATES, METRIC_PATTERN
-from casekit.cases.readers import _Collector, _parse_when
-from casekit.cases.yaml_loader import _yaml_str
+from casekit.cases.readers import DATE_RANGE, _Collector, _out_of_range, _parse_when
+from casekit.cases.yaml_loader import _line, _yaml_str
 
 ANALYSIS_LOSSES = ("ols", "log", "robust", "robust_log")
 ANALYSIS_KEYS = ("metric", "loss", "curves", "waves", "market", "classroom")
 MARKET_KEYS = ("ticker", "index", "peers", "event_date")
+
+
+BUILTIN_CURVES = ("logistic", "gompertz", "richards", "bass", "expsat")
+"""The curves :mod:`casekit.reach.curves` registers (a test keeps the two in step)."""
+
+
+def _known_curves() -> tuple[str, ...]:
+    """Curve names ``analysis.curves`` may use.
+
+    The registry itself once :mod:`casekit.reach` is imported (it then holds any curve a
+    user registered); before that, the built-in names, so validating a case does not
+    import scipy.
+    """
+    curves = sys.modules.get("casekit.reach.curves")
+    registry = getattr(curves, "CURVES", None)
+    return tuple(registry) if registry else BUILTIN_CURVES
 
 
 def _read_market(value: Any, col: str, out: _Collector) -> dict[str, Any] | None:
@@ -55,6 +72,10 @@ def _read_market(value: Any, col: str, out: _Collector) -> dict[str, Any] | None
                 f"{when!r} is neither a key date nor a day",
                 " | ".join(KEY_DATES) + ", or an ISO date such as 2024-03-04",
             )
+            return None
+        far = None if parsed is None else _out_of_range(parsed[0], text)
+        if far is not None:
+            out.add("case.yaml", None, f"{col}.event_date", far, DATE_RANGE)
             return None
         market["event_date"] = text
     return market
@@ -96,6 +117,18 @@ def _read_analysis(meta: dict, out: _Collector) -> dict[str, Any]:
                     "not a list of curve names",
                     "e.g. [logistic, gompertz, bass]",
                 )
+                continue
+            known = _known_curves()
+            unknown = [v for v in value if v not in known]
+            for name in unknown:
+                out.add(
+                    "case.yaml",
+                    _line(block, key),
+                    col,
+                    f"unknown curve {name!r}",
+                    "curves from: " + ", ".join(known),
+                )
+            if unknown:
                 continue
         elif key == "waves":
             ok = isinstance(value, list) and all(isinstance(w, list) and len(w) >= 2 for w in value)

@@ -63,6 +63,9 @@ def _resolve(ref: str | os.PathLike, extra_dirs=None) -> Path:
             )
         return path
     ref = str(ref)
+    if (Path(ref) / "case.yaml").is_file():
+        # `casekit validate my-case` beside ./my-case/: the folder wins over a case id
+        return Path(ref)
     if not CASE_ID_PATTERN.match(ref):
         raise CaseNotFoundError(
             f"{ref!r} is not a case id: ids are lower-case words joined by '-' "
@@ -84,7 +87,9 @@ def load_case(
     Parameters
     ----------
     ref : str or path-like
-        A case id (looked up in :func:`data_dirs`) or a path to a case folder.
+        A case id (looked up in :func:`data_dirs`) or a path to a case folder. A plain
+        name such as ``my-case`` is a folder when ``./my-case/case.yaml`` exists (the
+        folder wins over a case of that id elsewhere), else a case id.
     extra_dirs : iterable of path-like, optional
         More folders to search for ``ref``.
 
@@ -138,6 +143,9 @@ def _folder_key(path: Path) -> tuple:
 
 def validate(ref: str | os.PathLike) -> list[Problem]:
     """All problems of a case folder (empty when it is valid).
+
+    ``ref`` is a case id or a folder, as for :func:`load_case`: a name such as
+    ``my-case`` is the folder ``./my-case`` when that holds a ``case.yaml``.
 
     Examples
     --------

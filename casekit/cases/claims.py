@@ -28,7 +28,13 @@ from casekit.cases.model import (
     CURRENCY_PATTERN,
     _split_ids,
 )
-from casekit.cases.readers import _Collector, _parse_when
+from casekit.cases.readers import (
+    DATE_RANGE,
+    _Collector,
+    _out_of_range,
+    _parse_when,
+    _unreadable_date,
+)
 from casekit.cases.yaml_loader import _line, _yaml_str
 
 
@@ -138,7 +144,9 @@ def _read_claim(
         text = _yaml_str(item["date"])
         when = _parse_when(text)
         if when is None:
-            bad("date", f"cannot read {text!r} as a date", _EXPECTED["date"])
+            bad("date", _unreadable_date(text)[0], _EXPECTED["date"])
+        elif (far := _out_of_range(when[0], text)) is not None:
+            bad("date", far, DATE_RANGE)
     for key in ("price_change_pct", "value_change"):
         value = item.get(key)
         if value is not None and not _is_number(value):

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from types import MappingProxyType
 
@@ -31,6 +32,7 @@ from casekit.cases.model import (
     _freeze,
     _split_ids,
 )
+from casekit.cases.places import TIMEZONE_EXPECTED, _country_problem, _timezone_problem
 from casekit.cases.readers import (
     _check_when,
     _Collector,
@@ -38,18 +40,96 @@ from casekit.cases.readers import (
     _read_reach,
     _read_timeline,
 )
-from casekit.cases.yaml_loader import _read_meta, _yaml_str
+from casekit.cases.yaml_loader import _line, _read_meta, _yaml_str
 from casekit.exceptions import Problem
 
 SOURCE_COLUMNS = ("id", "title", "publisher", "date", "url", "note")
 _SOURCE_KEYS = {"id", "title", "publisher", "date", "url", "note", "accessed"}
 
 
+CASE_KEYS = (
+    "id",
+    "title",
+    "company",
+    "customer",
+    "country",
+    "language",
+    "currency",
+    "timezone",
+    "synthetic",
+    "origin",
+    "summary",
+    "key_dates",
+    "sources",
+    "analysis",
+    "claims",
+)
+"""The top-level keys of ``case.yaml``; any other is a problem (``synthetc: true`` would
+otherwise present a synthetic case as real)."""
+KEY_DATE_FIELDS = ("date", "precision", "date_end", "source", "confidence", "note")
+
+# What to write in place of a placeholder of `casekit new` ("TODO ...").
+_FILL_IN = {
+    "title": "a short name for the story",
+    "company": "the company the complaint was about",
+    "customer": "the complainant if public, or null",
+    "country": "the ISO 3166-1 alpha-2 code of the company's market in the story, e.g. US, GB",
+    "language": "the ISO 639-1 code of most sources, e.g. en, de",
+    "currency": "the ISO 4217 code of most money figures, e.g. USD, EUR",
+    "timezone": "the IANA time zone of clock times, e.g. Europe/London",
+    "summary": "one paragraph in your own words: what happened, who complained, how it went public",
+}
+
+
+def _unknown_keys(mapping: dict, allowed, where: str, what: str, out: _Collector) -> None:
+    """A problem for each key of ``mapping`` not in ``allowed``, with the nearest allowed one."""
+    for key in mapping:
+        if key in allowed:
+            continue
+        near = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.7)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        out.add(
+            "case.yaml",
+            _line(mapping, key),
+            f"{where}{key}",
+            f"unknown {what}{hint}",
+            "one of: " + ", ".join(allowed),
+        )
+
+
+def _is_placeholder(value) -> bool:
+    return isinstance(value, str) and value.strip().upper().startswith("TODO")
+
+
 def _check_head(meta: dict, path: Path, out: _Collector) -> None:
-    """The top-level text fields, the id against the folder name, ``synthetic``."""
+    """The top-level keys and text fields, the id against the folder name, ``synthetic``."""
+    _unknown_keys(meta, CASE_KEYS, "", "key", out)
     for key in ("id", "title", "company", "country", "language", "currency", "summary"):
         if not isinstance(meta.get(key), str) or not meta.get(key).strip():
             out.add("case.yaml", None, key, "missing or empty", "a text value")
+    for key in _FILL_IN:
+        if _is_placeholder(meta.get(key)):
+            out.add(
+                "case.yaml",
+                _line(meta, key),
+                key,
+                "not filled in: still the placeholder of `casekit new`",
+                _FILL_IN[key],
+            )
+    country = meta.get("country")
+    if isinstance(country, str) and country.strip() and not _is_placeholder(country):
+        problem = _country_problem(country)
+        if problem is not None:
+            out.add("case.yaml", _line(meta, "country"), "country", *problem)
+    timezone = meta.get("timezone")
+    if timezone is not None and not isinstance(timezone, str):
+        out.add(
+            "case.yaml", _line(meta, "timezone"), "timezone", "not a text value", TIMEZONE_EXPECTED
+        )
+    elif isinstance(timezone, str) and not _is_placeholder(timezone):
+        problem = _timezone_problem(timezone)
+        if problem is not None:
+            out.add("case.yaml", _line(meta, "timezone"), "timezone", *problem)
     case_id = meta.get("id")
     if isinstance(case_id, str):
         if not CASE_ID_PATTERN.match(case_id):
@@ -172,12 +252,13 @@ def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[s
             key_dates[name] = None
             continue
         col = f"key_dates.{name}"
+        _unknown_keys(kd, KEY_DATE_FIELDS, f"{col}.", "key-date field", out)
         when = _check_when(
             _yaml_str(kd.get("date")) or "",
             str(kd.get("precision", "")),
             _yaml_str(kd.get("date_end")) or "",
             "case.yaml",
-            None,
+            _line(kd, "date"),
             f"{col}.date",
             f"{col}.date_end",
             out,
@@ -207,11 +288,11 @@ def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[s
             if not when
             else KeyDate(
                 name=name,
-                date=when[0],
+                date=pd.Timestamp(when[0]),
                 precision=str(kd.get("precision")),
                 source=str(sid),
                 confidence=str(kd.get("confidence")),
-                date_end=when[1],
+                date_end=None if when[1] is None else pd.Timestamp(when[1]),
                 note=_yaml_str(kd.get("note")),
             )
         )
@@ -251,12 +332,15 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
         and analysis.get("metric")
         and analysis["metric"] not in set(reach["metric"])
     ):
+        metrics = sorted(set(reach["metric"]))
         out.add(
             "case.yaml",
             None,
             "analysis.metric",
             f"metric {analysis['metric']!r} has no rows in reach.csv",
-            "one of: " + ", ".join(sorted(set(reach["metric"]))),
+            "one of: " + ", ".join(metrics)
+            if metrics
+            else "rows of it in reach.csv, which has none yet (or no analysis.metric)",
         )
     if out.problems or meta is None:
         return None, out.problems

@@ -151,7 +151,11 @@ CLAIM_COLUMNS = (
 
 
 def _split_ids(value: str) -> list[str]:
-    return [s.strip() for s in str(value).split(";") if s.strip()]
+    value = str(value)
+    if ";" not in value:  # the common case, once per row of every file
+        value = value.strip()
+        return [value] if value else []
+    return [s.strip() for s in value.split(";") if s.strip()]
 
 
 def _freeze(value):

@@ -13,6 +13,8 @@ Examples
 from __future__ import annotations
 
 import csv
+import datetime
+import functools
 import io
 import math
 import re
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from casekit.cases.files import _read_text
 from casekit.cases.model import (
     ACTORS,
     CONFIDENCES,
@@ -27,7 +30,6 @@ from casekit.cases.model import (
     COSTS_COLUMNS,
     EVENT_KINDS,
     FIGURE_KINDS,
-    MAX_FILE_BYTES,
     METRIC_PATTERN,
     PRECISIONS,
     QUALIFIERS,
@@ -37,11 +39,10 @@ from casekit.cases.model import (
 )
 from casekit.exceptions import Problem
 
-_DATE_FORMS = (
-    (re.compile(r"^\d{4}$"), "year"),
-    (re.compile(r"^\d{4}-\d{2}$"), "month"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}$"), "day"),
-    (re.compile(r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(?::\d{2})?$"), "hour"),
+# YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD[T ]HH:MM[:SS]; ASCII digits only ("\d" would take
+# fullwidth and other Unicode digits, which int() then reads).
+_WHEN = re.compile(
+    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?)?)?"
 )
 _RESOLUTION_RANK = {"year": 0, "month": 1, "day": 2, "hour": 3}
 
@@ -56,57 +57,66 @@ class _Collector:
         self.problems.append(Problem(file, row, column, message, expected))
 
 
-def _read_text(path: Path, name: str, out: _Collector) -> str | None:
-    file = path / name
-    if not file.is_file():
-        out.add(
-            name,
-            None,
-            None,
-            "file is missing",
-            f"a {name} in {path} (see datasets/README.md, or run `casekit new`)",
-        )
+def _parse_datetime(value: str) -> tuple[datetime.datetime, str] | None:
+    """(start, resolution) of an ISO date of the format; None when it is not one."""
+    m = _WHEN.fullmatch(value.strip())
+    if m is None:
         return None
-    size = file.stat().st_size
-    if size > MAX_FILE_BYTES:
-        out.add(
-            name,
-            None,
-            None,
-            f"file is {size / 1e6:.1f} MB, over the 5 MB limit",
-            "a hand-curated case file (is this the right file?)",
-        )
-        return None
-    raw = file.read_bytes()
-    if raw.startswith(b"\xef\xbb\xbf"):
-        raw = raw[3:]  # Excel's "CSV UTF-8" writes a BOM; it carries no data
+    y, mo, d, h, mi, sec = m.groups()
     try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as err:
-        line = raw[: err.start].count(b"\n") + 1
-        out.add(name, line, None, f"byte {err.start} is not valid UTF-8", "the file saved as UTF-8")
-        return None
-    if not text.strip():
-        out.add(
-            name,
-            None,
-            None,
-            "file is empty",
-            "a header row" if name.endswith(".csv") else "the case metadata",
+        dt = datetime.datetime(
+            int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(sec or 0)
         )
+    except ValueError:  # 2008-02-30, month 13, 25:00 ...
         return None
-    return text
+    resolution = "hour" if h else "day" if d else "month" if mo else "year"
+    return dt, resolution
 
 
 def _parse_when(value: str) -> tuple[pd.Timestamp, str] | None:
-    value = value.strip()
-    for pattern, resolution in _DATE_FORMS:
-        if pattern.match(value):
-            try:
-                ts = pd.Timestamp(value.replace(" ", "T"))
-            except (ValueError, OverflowError):
-                return None
-            return ts, resolution
+    """(start, resolution) of an ISO date of the format; None when it is not one."""
+    parsed = _parse_datetime(value)
+    return None if parsed is None else (pd.Timestamp(parsed[0]), parsed[1])
+
+
+def _unreadable_date(value: str) -> tuple[str, str]:
+    """(what is wrong, what would be right) for a date :func:`_parse_when` refused."""
+    if _WHEN.fullmatch(value.strip()):
+        return (
+            f"{value!r} is not a date in the calendar (no such day or time)",
+            "a real date, e.g. 2008-02-29 but not 2008-02-30",
+        )
+    return (
+        f"cannot read {value!r} as a date",
+        "ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM",
+    )
+
+
+EARLIEST = datetime.datetime(1900, 1, 1)
+"""No date in a case is earlier; later than a year from today is refused too."""
+DATE_RANGE = "a date from 1900 to one year from today"
+
+
+@functools.lru_cache(maxsize=2)
+def _latest_on(day: int) -> datetime.datetime:
+    today = datetime.date.fromordinal(day)
+    try:
+        return datetime.datetime(today.year + 1, today.month, today.day)
+    except ValueError:  # 29 February
+        return datetime.datetime(today.year + 1, 3, 1)
+
+
+def _out_of_range(ts, text: str) -> str | None:
+    """What is wrong with a date before 1900 or more than a year from today (else None).
+
+    Such a date is a typing error: a going_public in 2300 gives curves and delay costs
+    that look like results and are nonsense.
+    """
+    if ts < EARLIEST:
+        return f"{text!r} is before 1900"
+    latest = _latest_on(datetime.date.today().toordinal())
+    if ts > latest:
+        return f"{text!r} is more than a year from today (after {latest:%Y-%m-%d})"
     return None
 
 
@@ -122,18 +132,15 @@ def _check_when(
 ):
     """Parse a date and its precision; return (start, end) or None."""
     ok = True
-    parsed = _parse_when(value) if value else None
+    parsed = _parse_datetime(value) if value else None
     if not value:
         out.add(file, line, col, "date is empty", "an ISO date such as 2024-03-04")
         ok = False
     elif parsed is None:
-        out.add(
-            file,
-            line,
-            col,
-            f"cannot read {value!r} as a date",
-            "ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM",
-        )
+        out.add(file, line, col, *_unreadable_date(value))
+        ok = False
+    elif (far := _out_of_range(parsed[0], value)) is not None:
+        out.add(file, line, col, far, DATE_RANGE)
         ok = False
     prec_col = col + "_precision" if col in ("date", "time") else "precision"
     if precision not in PRECISIONS:
@@ -151,12 +158,15 @@ def _check_when(
             ok = False
     end_ts = None
     if precision == "range":
-        end_parsed = _parse_when(end) if end else None
+        end_parsed = _parse_datetime(end) if end else None
         if not end:
             out.add(file, line, end_col, "a range needs an end date", "an ISO date")
             ok = False
         elif end_parsed is None:
-            out.add(file, line, end_col, f"cannot read {end!r} as a date", "an ISO date")
+            out.add(file, line, end_col, _unreadable_date(end)[0], "an ISO date")
+            ok = False
+        elif (far := _out_of_range(end_parsed[0], end)) is not None:
+            out.add(file, line, end_col, far, DATE_RANGE)
             ok = False
         else:
             end_ts = end_parsed[0]
@@ -212,11 +222,12 @@ def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
         return None
     rows = []
     line = 1
+    blank = dict.fromkeys(columns, "")
     try:
         for record in reader:
             start = line + 1
             line = reader.line_num
-            if not record or all(not f.strip() for f in record):
+            if not record or (not record[0].strip() and not any(f.strip() for f in record)):
                 continue
             if len(record) != len(header):
                 out.add(
@@ -227,8 +238,8 @@ def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
                     "one field per column (quote fields that contain commas)",
                 )
                 continue
-            row = {c: "" for c in columns}
-            row.update({h: v.strip() for h, v in zip(header, record)})
+            row = dict(blank)
+            row.update(zip(header, map(str.strip, record)))
             rows.append((start, row))
     except csv.Error as err:
         out.add(name, line + 1, None, f"malformed CSV: {err}", "well-formed CSV quoting")
@@ -278,11 +289,15 @@ def _check_common(
             )
 
 
+# ASCII digits with an optional decimal point and sign. float() alone would also take "1_000",
+# "1e3", "inf", Arabic-Indic and fullwidth digits: none of them is how the format writes a number.
+_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
+
+
 def _parse_number(text: str):
-    try:
-        v = float(text)
-    except ValueError:
+    if not _NUMBER.fullmatch(text):
         return None
+    v = float(text)
     return v if math.isfinite(v) else None
 
 
@@ -445,26 +460,41 @@ def _read_reach(path, sources, out):
     ]
     df = pd.DataFrame(recs, columns=cols)
     df = df.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
-    # A counter never runs backwards within one source: a fall is a data-entry error.
-    cumulative = df[df["cumulative"].astype(bool)].copy()
-    cumulative["source"] = [_split_ids(s) for s in cumulative["source"]]
-    cumulative = cumulative.explode("source")  # a row citing "a;b" is a reading of a and of b
-    for (source, metric), grp in cumulative.groupby(["source", "metric"], sort=False):
-        running_max, at_line = -math.inf, None
-        for _, r in grp.iterrows():
-            if r["value"] < running_max:
-                out.add(
-                    "reach.csv",
-                    int(r["line"]),
-                    "value",
-                    f"cumulative {metric} from {source} falls from {running_max:g} "
-                    f"(line {at_line}) to {r['value']:g}",
-                    "a running total that never decreases within one source; "
-                    "check the value, the time, or whether this is another source",
-                )
-            elif r["value"] >= running_max:
-                running_max, at_line = r["value"], int(r["line"])
+    _check_never_falls(df, out)
     return df
+
+
+def _check_never_falls(df: pd.DataFrame, out: _Collector) -> None:
+    """A counter never runs backwards within one source: a fall is a data-entry error.
+
+    ``df`` is sorted by time and line. A row citing ``a;b`` is a reading of a and of b. Each
+    row lower than the highest value before it in its (source, metric) series is reported,
+    with the line of the last row that reached that highest value.
+    """
+    cum = df.loc[df["cumulative"].astype(bool), ["source", "metric", "value", "line"]]
+    if cum.empty:
+        return
+    cum = cum.assign(source=[_split_ids(s) for s in cum["source"]]).explode("source")
+    cum = cum.reset_index(drop=True)
+    groups = cum.groupby(["source", "metric"], sort=False)
+    before = groups["value"].cummax().groupby([cum["source"], cum["metric"]]).shift()
+    falls = cum["value"] < before  # NaN before a series' first row compares False
+    if not falls.any():
+        return
+    # the line of the last row at the running maximum: the latest row that did not fall
+    at_line = cum["line"].where(~falls).groupby([cum["source"], cum["metric"]]).ffill()
+    order = groups.ngroup()  # series in order of first appearance, rows in time order
+    for i in sorted(falls[falls].index, key=lambda i: (order[i], i)):
+        r = cum.loc[i]
+        out.add(
+            "reach.csv",
+            int(r["line"]),
+            "value",
+            f"cumulative {r['metric']} from {r['source']} falls from {before[i]:g} "
+            f"(line {int(at_line[i])}) to {r['value']:g}",
+            "a running total that never decreases within one source; "
+            "check the value, the time, or whether this is another source",
+        )
 
 
 def _read_costs(path, sources, out):

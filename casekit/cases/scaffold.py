@@ -1,4 +1,7 @@
-"""Scaffolding: :func:`new_case` writes an empty case folder that validates.
+"""Scaffolding: :func:`new_case` writes a case folder to fill in.
+
+The scaffold's placeholders (``TODO ...``) fail validation, each with a message that says
+what to write, so an unfilled scaffold is never mistaken for a case.
 
 Examples
 --------
@@ -9,27 +12,27 @@ Examples
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 from casekit.cases.model import CASE_ID_PATTERN, COSTS_COLUMNS, REACH_COLUMNS, TIMELINE_COLUMNS
-from casekit.exceptions import CaseNotFoundError
+from casekit.exceptions import CaseNotFoundError, ParameterError
 
 _TEMPLATE_YAML = """\
 # casekit case metadata. The format: datasets/README.md in the casekit repository.
 # Fill in every field; leave a key date null when no source gives it. Never guess.
 id: {case_id}
 title: "{title}"                  # a short name for the story
-company: "TODO: the company the complaint was about"
+company: {company}
 customer: null                    # the complainant, if public
-country: "TODO"                   # ISO 3166 alpha-2, e.g. US, GB, DE
+country: {country}                   # ISO 3166 alpha-2, e.g. US, GB, DE
 language: en                      # ISO 639-1 of most sources
 currency: USD                     # ISO 4217 of most money figures
 timezone: UTC                     # zone of clock times when a source does not say
 synthetic: false
 origin: going_public              # key date used as t = 0 for reach curves
-summary: >
-  TODO: one paragraph in your own words: what happened, who complained, how it went public.
+summary: {summary}
 key_dates:                        # each: null, or {{date, precision, source, confidence, note}}
   incident: null
   first_complaint: null
@@ -60,16 +63,46 @@ at least as many observations of one metric as the curve has parameters.
 """
 
 
-def new_case(case_id: str, directory: str | os.PathLike = ".") -> Path:
-    """Write an empty, valid case folder ``directory/case_id`` and return its path.
+_PLACEHOLDERS = {
+    "company": '"TODO: the company the complaint was about"',
+    "country": '"TODO"',
+    "summary": ">\n  TODO: one paragraph in your own words: what happened, who complained, how it "
+    "went public.",
+}
+
+
+def new_case(
+    case_id: str,
+    directory: str | os.PathLike = ".",
+    *,
+    company: str | None = None,
+    country: str | None = None,
+    summary: str | None = None,
+) -> Path:
+    """Write a case folder ``directory/case_id`` to fill in, and return its path.
+
+    ``case.yaml`` has placeholders (``TODO ...``) for the company, the country and the
+    summary unless they are given: until they are filled in, validation names each and
+    says what to write. The three CSV files hold their header row only.
 
     Examples
     --------
     >>> import tempfile, casekit as ck
     >>> path = ck.new_case("my-case", tempfile.mkdtemp())
-    >>> ck.validate(path)
+    >>> [p.column for p in ck.validate(path)]
+    ['company', 'country', 'summary']
+    >>> ck.validate(ck.new_case("acme", tempfile.mkdtemp(), company="Acme", country="GB",
+    ...                         summary="A kettle broke."))
     []
     """
+    given = {"company": company, "country": country, "summary": summary}
+    for key, value in given.items():
+        if value is not None and not isinstance(value, str):
+            raise ParameterError(f"{key} must be text, not {type(value).__name__}")
+    fields = {
+        k: _PLACEHOLDERS[k] if v is None else json.dumps(v, ensure_ascii=False)
+        for k, v in given.items()
+    }
     if not CASE_ID_PATTERN.match(case_id):
         raise CaseNotFoundError(
             f"{case_id!r} is not a valid case id: use lower-case words joined by '-', "
@@ -81,7 +114,7 @@ def new_case(case_id: str, directory: str | os.PathLike = ".") -> Path:
     target.mkdir(parents=True)
     title = case_id.replace("-", " ").capitalize()
     (target / "case.yaml").write_text(
-        _TEMPLATE_YAML.format(case_id=case_id, title=title), encoding="utf-8"
+        _TEMPLATE_YAML.format(case_id=case_id, title=title, **fields), encoding="utf-8"
     )
     for name, cols in (
         ("timeline.csv", TIMELINE_COLUMNS),

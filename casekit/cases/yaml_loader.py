@@ -3,22 +3,40 @@
 Mappings come back as :class:`_Mapping`, a ``dict`` that remembers the line of each key,
 so a problem deep in the file can say where it is.
 
+A case file is plain data written out in full, so the loader refuses what YAML offers
+beyond that before building anything:
+
+* anchors and aliases (``&x`` / ``*x``): a 900-byte "alias bomb" expands to gigabytes,
+  and a recursive alias has no end;
+* nesting deeper than :data:`MAX_DEPTH` (libyaml builds nested values recursively in C:
+  100,000 brackets crash the interpreter);
+* tags that build Python objects.
+
+Dates stay text (``2008-02-30`` is then a problem the validator reports, not an exception
+of YAML's own date parser), and numbers are read only when written in plain decimal
+digits: YAML 1.1 would read ``131_000``, ``0x1F``, ``017`` (octal) and ``1:30``
+(sexagesimal) as numbers, which then stay text here.
+
 Examples
 --------
 >>> from casekit.cases.yaml_loader import _line, _load
 >>> meta = _load("id: x\\nclaims:\\n  - id: a\\n    by: someone\\n")
 >>> _line(meta["claims"][0], "by"), _line(meta["claims"][0])
 (4, 3)
+>>> _load("date: 2008-02-30\\nn: 131_000\\nm: -2.5\\n")
+{'date': '2008-02-30', 'n': '131_000', 'm': -2.5}
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from casekit.cases.readers import _Collector, _read_text
+from casekit.cases.files import _read_text
+from casekit.cases.readers import _Collector
 
 # libyaml's C parser is ~10x faster than the pure-Python one on a case.yaml with many sources.
 _SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -60,8 +78,80 @@ _NoDuplicatesLoader.add_constructor(
 )
 
 
+_INT = re.compile(r"[-+]?[0-9]+")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _construct_text(loader, node):
+    return loader.construct_scalar(node)
+
+
+def _construct_int(loader, node):
+    text = loader.construct_scalar(node)
+    return int(text) if _INT.fullmatch(text) else text
+
+
+def _construct_float(loader, node):
+    text = loader.construct_scalar(node)
+    return float(text) if _FLOAT.fullmatch(text) else text
+
+
+_NoDuplicatesLoader.add_constructor("tag:yaml.org,2002:timestamp", _construct_text)
+_NoDuplicatesLoader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_NoDuplicatesLoader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists in ``case.yaml`` (the format needs four)."""
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+class PlainDataError(ValueError):
+    """``case.yaml`` uses YAML beyond plain data; ``line`` is 1-based."""
+
+    def __init__(self, line: int, message: str, expected: str) -> None:
+        super().__init__(message)
+        self.line, self.message, self.expected = line, message, expected
+
+
+def _check_plain(text: str) -> None:
+    """Raise :class:`PlainDataError` at the first anchor, alias or too-deep nesting.
+
+    Walks the parser's events, which libyaml produces without recursion and without
+    expanding anything, and stops at the first offence: an alias bomb or a recursive alias
+    is refused after a few events. Raises yaml.YAMLError for a syntax error.
+    """
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        anchor = getattr(event, "anchor", None)
+        if anchor is not None:
+            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+            what = "an alias" if sign == "*" else "an anchor"
+            raise PlainDataError(
+                event.start_mark.line + 1,
+                f"{what} ({sign}{anchor[:40]}): YAML anchors and aliases are not allowed",
+                "every value written out in full (casekit reads plain data only)",
+            )
+        if isinstance(event, _OPEN):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise PlainDataError(
+                    event.start_mark.line + 1,
+                    f"mappings and lists nested more than {MAX_DEPTH} deep",
+                    "the case format, which nests four levels at most",
+                )
+        elif isinstance(event, _CLOSE):
+            depth -= 1
+
+
 def _load(text: str) -> Any:
-    """Parse YAML text with the safe, line-aware loader (raises yaml.YAMLError)."""
+    """Parse YAML text with the safe, line-aware loader.
+
+    Raises :class:`PlainDataError` for anchors, aliases and deep nesting, and
+    yaml.YAMLError for anything else YAML refuses.
+    """
+    _check_plain(text)
     return yaml.load(text, Loader=_NoDuplicatesLoader)  # noqa: S506 - a SafeLoader subclass
 
 
@@ -89,6 +179,12 @@ def _read_meta(path: Path, out: _Collector):
         return None
     try:
         meta = _load(text)
+    except PlainDataError as err:
+        out.add("case.yaml", err.line, None, err.message, err.expected)
+        return None
+    except RecursionError:  # belt and braces: _check_plain bounds the nesting
+        out.add("case.yaml", None, None, "nested too deeply to read", "the case format")
+        return None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
         line = mark.line + 1 if mark else None
