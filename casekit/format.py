@@ -50,6 +50,7 @@ __all__ = [
     "settings_text",
     "html_text",
     "html_link",
+    "plot_text",
     "safe_url",
 ]
 
@@ -296,11 +297,35 @@ def settings_text(settings: Mapping[str, Any]) -> str:
 
 # --------------------------------------------------------------------------- HTML
 
-_SAFE_SCHEME = re.compile(r"^(https?:|/|\./|\.\./|#|[A-Za-z0-9_][^:]*$)", re.I)
+# Links: http(s), or relative with no scheme. A relative link may not start with "//" or a
+# backslash: "//host/x" is another host (on a file:// page a network share), and browsers
+# read "\\" as "/". A colon is allowed in a relative link only after a "/", "?" or "#",
+# where no browser reads it as a scheme, and an "&" only there too (no "&#106;avascript:"
+# for a page that would decode the entity).
+_SAFE_URL = re.compile(
+    r"^(?:https?://[^/\\]|(?![/\\]{2})/|\.{1,2}/|[?#]|[^:/?#\\&]+(?:[/?#]|$))", re.I
+)
+# What browsers drop from a URL before reading its scheme (leading C0 controls and spaces,
+# tab and newlines anywhere); any other control character makes the URL refused here.
+_URL_STRIP = "".join(chr(i) for i in range(0x21))
+_URL_DROP = re.compile(r"[\t\n\r]")
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def html_text(text: Any) -> str:
-    """Case text escaped for HTML (and for Markdown cells: ``[x](y)`` stays plain text)."""
+    """Case text escaped for HTML and for Markdown cells.
+
+    ``<``, ``>``, ``&`` and quotes become entities, and so do the characters Markdown would
+    read as syntax (links ``[x](y)``, emphasis, code, math ``$``), so the text shows exactly
+    as written and nothing in it becomes markup, a link or a script.
+
+    Examples
+    --------
+    >>> html_text("<script>x</script> [a](javascript:b) $5")
+    '&lt;script&gt;x&lt;/script&gt; &#91;a&#93;&#40;javascript:b&#41; &#36;5'
+    >>> html_text(None)
+    '–'
+    """
     if is_missing(text):
         return DASH
     s = html.escape(str(text), quote=True)
@@ -308,12 +333,43 @@ def html_text(text: Any) -> str:
     return re.sub(r"([\[\]()*_`\\<>!|$~])", lambda m: f"&#{ord(m.group(1))};", s)
 
 
+def plot_text(text: Any) -> str:
+    """Case text for a plotly title, annotation, legend or hover label.
+
+    plotly.js reads a few HTML-like tags in these (``<b>``, ``<i>``, ``<br>``, ``<a>``,
+    ``<span style>``) and decodes entities, so case text is escaped to show as written.
+
+    Examples
+    --------
+    >>> plot_text("<b>Acme</b> & co")
+    '&lt;b&gt;Acme&lt;/b&gt; &amp; co'
+    """
+    if is_missing(text):
+        return DASH
+    return html.escape(str(text), quote=False)
+
+
 def safe_url(url: Any) -> str | None:
-    """``url`` if it is http(s) or relative, else None (``javascript:``, ``data:`` ...)."""
+    """``url`` if it may become a link (http(s) or relative), else None.
+
+    Refused: every other scheme (``javascript:``, ``data:``, ``vbscript:``, ``file:`` ...,
+    in any case and behind leading spaces or control characters), protocol-relative
+    ``//host`` links, backslashes and control characters. Tabs and newlines are dropped,
+    as browsers do; inner spaces are percent-encoded.
+
+    Examples
+    --------
+    >>> safe_url("https://example.org/a b"), safe_url("../cases/x.html")
+    ('https://example.org/a%20b', '../cases/x.html')
+    >>> [safe_url(u) for u in (" JaVaScRiPt:alert(1)", "java\tscript:x", "//evil.example/x")]
+    [None, None, None]
+    """
     if is_missing(url):
         return None
-    u = "".join(ch for ch in str(url).strip() if ch.isprintable() and not ch.isspace())
-    return u if u and _SAFE_SCHEME.match(u) else None
+    u = _URL_DROP.sub("", str(url)).strip(_URL_STRIP)
+    if not u or _URL_CONTROL.search(u) or "\\" in u or not _SAFE_URL.match(u):
+        return None
+    return u.replace(" ", "%20")
 
 
 def html_link(url: Any, label: Any) -> str:

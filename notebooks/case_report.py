@@ -38,6 +38,7 @@ import pandas as pd
 from IPython.display import Markdown
 
 import casekit as ck
+from casekit import format as fmt  # fmt.html_text escapes case text for Markdown and HTML
 
 pd.set_option("display.max_rows", 500)  # show every row: a report must not hide evidence
 c = ck.load_case(case)
@@ -45,10 +46,10 @@ described = ck.reach.describe(c)
 metric = metric or described.main_metric or ""
 fittable = metric in described.fittable
 Markdown(
-    f"## {c.title}\n\n"
+    f"## {fmt.html_text(c.title)}\n\n"
     + ("**Synthetic example data: made up to show the method; not a real case.**\n\n"
        if c.synthetic else "")
-    + f"*Company:* {c.company} &nbsp;·&nbsp; *Country:* {c.country}"
+    + f"*Company:* {fmt.html_text(c.company)} &nbsp;·&nbsp; *Country:* {fmt.html_text(c.country)}"
     + f" &nbsp;·&nbsp; *Reach metric modelled:* `{metric}`"
 )
 
@@ -66,7 +67,7 @@ timeline = c.timeline
 ck.plots.timeline_plot(c)
 
 # %%
-Markdown("*Figure 1 sources:* " + ", ".join(sorted(set(timeline["source"].str.split(";").explode()))))
+Markdown("*Figure 1 sources:* " + fmt.html_text(", ".join(sorted(set(timeline["source"].str.split(";").explode())))))
 
 # %%
 timeline[["date", "date_precision", "actor", "kind", "description", "source", "confidence"]]
@@ -84,7 +85,7 @@ described
 comparison = (ck.reach.compare(c, curves=curves or None, metric=metric, loss=loss or None)
               if fittable else None)
 fit = comparison.best if comparison is not None and comparison.fits else None
-comparison if comparison is not None else Markdown(f"**No growth curve:** {described.explanation}")
+comparison if comparison is not None else Markdown(f"**No growth curve:** {fmt.html_text(described.explanation)}")
 
 # %%
 comparison.plot(horizon=horizon) if fit is not None else described.plot()
@@ -92,7 +93,7 @@ comparison.plot(horizon=horizon) if fit is not None else described.plot()
 # %%
 reach_sources = ", ".join(sorted(set(c.reach.loc[c.reach["metric"] == metric, "source"]
                                       .str.split(";").explode()))) or "no reach figures"
-Markdown(f"*Figure 2 sources:* {reach_sources}")
+Markdown(f"*Figure 2 sources:* {fmt.html_text(reach_sources)}")
 
 # %%
 fit if fit is not None else Markdown("No fitted curve: the sections below that need one say so.")
@@ -113,8 +114,8 @@ response_delays
 response_delays.plot()
 
 # %%
-Markdown("*Figure 3 sources:* " + ", ".join(sorted(
-    {s for kd in c.key_dates.values() if kd is not None for s in kd.source.split(";")})))
+Markdown("*Figure 3 sources:* " + fmt.html_text(", ".join(sorted(
+    {s for kd in c.key_dates.values() if kd is not None for s in kd.source.split(";")}))))
 
 # %% [markdown]
 # ### When could the company have known?
@@ -132,7 +133,8 @@ ck.response.detection_replay(c)
 # effectiveness: the expected final reach for each response delay.
 
 # %%
-cost = (ck.response.delay_cost(fit, delays=delays, effectiveness=effectiveness)
+cost = (ck.response.delay_cost(fit, delays=delays, effectiveness=effectiveness,
+                                  model="flow")
         if fit is not None else None)
 cost if cost is not None else Markdown("Not computed: no growth curve could be fitted.")
 
@@ -140,7 +142,7 @@ cost if cost is not None else Markdown("Not computed: no growth curve could be f
 cost.plot() if cost is not None else None
 
 # %%
-Markdown(f"*Figure 4 sources:* the curve fitted in section 2 ({reach_sources}); "
+Markdown(f"*Figure 4 sources:* the curve fitted in section 2 ({fmt.html_text(reach_sources)}); "
          "the actual delay from the key dates above.") if cost is not None else None
 
 # %%
@@ -171,8 +173,6 @@ Markdown("*Figure 5 sources:* the timeline (Figure 1) and the reach figures of c
 # study needs daily prices of the company and of a market index around the date.
 
 # %%
-from casekit import format as fmt
-
 # the case names its ticker, index and peers (case.yaml analysis.market), the event date and
 # the share count; a ticker given as a parameter replaces them
 market_args = {"ticker": ticker, "market": market_index, "peers": peers} if ticker else {}

@@ -37,15 +37,16 @@ import plotly.express as px
 from IPython.display import Markdown
 
 import casekit as ck
+from casekit import format as fmt  # escapes case text: fmt.html_text (Markdown), fmt.plot_text
 
 c = ck.load_case(case)
 # the case's own metric (analysis block), else the first one a curve can be fitted to; a
 # case with nothing to fit stops here with ck.reach's plain explanation of why
 fit = ck.reach.compare(c).best
 Markdown(
-    f"## {c.title}\n\n"
+    f"## {fmt.html_text(c.title)}\n\n"
     + ("**Synthetic example data: made up for teaching.**\n\n" if c.synthetic else "")
-    + c.summary
+    + fmt.html_text(c.summary)
 )
 
 # %% [markdown]
@@ -63,7 +64,7 @@ fit.plot()
 # %%
 reach_sources = (", ".join(sorted(set(fit.data["source"].str.split(";").explode())))
                  if "source" in fit.data else "")
-Markdown("*Sources of the reach data:* " + reach_sources if reach_sources else "")
+Markdown("*Sources of the reach data:* " + fmt.html_text(reach_sources) if reach_sources else "")
 
 # %% [markdown]
 # ## What if?
@@ -92,7 +93,8 @@ Markdown("*Sources of the reach data:* " + reach_sources if reach_sources else "
 
 # %%
 grid = pd.concat(
-    [ck.response.delay_cost(fit, delays=grid_delays, effectiveness=e).table.assign(effectiveness=e)
+    [ck.response.delay_cost(fit, delays=grid_delays, effectiveness=e,
+                            model="flow").table.assign(effectiveness=e)
      for e in grid_effectiveness],
     ignore_index=True,
 )
@@ -106,12 +108,12 @@ px.line(
     markers=True, template=ck.plots.template(),
     labels={"delay_days": "company answers on day", "final_reach": "expected final reach",
             "color": "effectiveness"},
-    title=f"{c.title}: what if the company had answered on day N?",
+    title=f"{fmt.plot_text(c.title)}: what if the company had answered on day N?",
 )
 
 # %%
-Markdown(f"*Figure sources:* the {fit.curve} curve fitted above to `{fit.metric}` "
-         f"({reach_sources or 'sources not recorded'}), run through the what-if model "
+Markdown(f"*Figure sources:* the {fmt.html_text(fit.curve)} curve fitted above to `{fit.metric}` "
+         f"({fmt.html_text(reach_sources or 'sources not recorded')}), run through the what-if model "
          "described above: the scenarios are model output, not observations. Full references "
          "under *Sources* below.")
 

@@ -29,6 +29,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 
 import casekit as ck
+from casekit import format as fmt  # fmt.html_text escapes case text for Markdown
 
 pd.set_option("display.max_rows", 500)  # show every row of the side-by-side tables
 catalog = ck.list_cases()
@@ -57,10 +58,10 @@ ck.plots.normalised_plot(reach, horizon=horizon)
 # %%
 Markdown(
     "*Figure sources:* "
-    + "; ".join(f"{c}: {', '.join(sorted(set(g['source'].str.split(';').explode())))}"
-                for c, g in reach.groupby("case"))
+    + fmt.html_text("; ".join(f"{c}: {', '.join(sorted(set(g['source'].str.split(';').explode())))}"
+                              for c, g in reach.groupby("case")))
     + "\n\nNot drawn: "
-    + ("; ".join(f"{c} ({why})" for c, why in reach.attrs["left_out"].items()) or "none")
+    + fmt.html_text("; ".join(f"{c} ({why})" for c, why in reach.attrs["left_out"].items()) or "none")
 )
 
 # %% [markdown]
@@ -93,7 +94,7 @@ pd.concat([c.costs.assign(case=c.id) for c in loaded], ignore_index=True)[
 
 # %%
 for c in loaded:
-    display(Markdown(f"### {c.title}"), c.source_list())
+    display(Markdown(f"### {fmt.html_text(c.title)}"), c.source_list())
 
 # %% [markdown]
 # ## About this report

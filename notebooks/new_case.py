@@ -43,6 +43,7 @@ effectiveness: float = 0.5  # share of further spread a response would have stop
 from IPython.display import Markdown
 
 import casekit as ck
+from casekit import format as fmt  # fmt.html_text escapes case text for Markdown
 
 # %% [markdown]
 # ## Step 1: validate
@@ -55,7 +56,7 @@ problems = ck.validate(case)
 Markdown(
     "**The folder is valid.**" if not problems else
     f"**{len(problems)} problem(s) to fix before going on:**\n\n"
-    + "\n".join(f"- {p}" for p in problems)
+    + "\n".join(f"- {fmt.html_text(p)}" for p in problems)
 )
 
 # %%
@@ -85,7 +86,7 @@ described
 # %%
 fit = ck.reach.fit(c, curve, metric=metric) if metric in described.fittable else None
 fit if fit is not None else Markdown(
-    f"**`{metric}` cannot be fitted:** {described.explanation}\n\n"
+    f"**`{metric}` cannot be fitted:** {fmt.html_text(described.explanation)}\n\n"
     "Add more dated, cumulative observations of one metric to `reach.csv` (each with its "
     "source), or pick another metric with `-p metric NAME`.")
 
@@ -104,7 +105,7 @@ ck.reach.compare(c, metric=metric) if fit is not None else None
 ck.response.delays(c)
 
 # %%
-cost = ck.response.delay_cost(fit, effectiveness=effectiveness) if fit is not None else None
+cost = ck.response.delay_cost(fit, effectiveness=effectiveness, model="flow") if fit is not None else None
 cost if cost is not None else Markdown("No delay cost without a fitted curve (step 3).")
 
 # %%

@@ -73,10 +73,10 @@ def _reach_observations(fig, fit, x, color_by):
         quotes = g["quote"].astype(object).where(g["quote"].notna(), "")
         custom = list(
             zip(
-                g["source"],
+                [fmt.plot_text(s) for s in g["source"]],
                 g["confidence"],
                 g["qualifier"],
-                [str(q)[:160] for q in quotes],
+                [fmt.plot_text(str(q)[:160]) for q in quotes],
                 g["weight"],
                 [
                     ("" if pd.isna(tm) else pd.Timestamp(tm).strftime("%Y-%m-%d %H:%M"))
@@ -151,7 +151,7 @@ def _reach_events(fig, fit, x, x_range, y_top, kinds=None):
                 zip(
                     ev["kind"],
                     ev["actor"],
-                    [str(d)[:160] for d in ev["description"]],
+                    [fmt.plot_text(str(d)[:160]) for d in ev["description"]],
                     [str(d)[:10] for d in ev["date"]],
                 )
             ),

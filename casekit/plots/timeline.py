@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from casekit.format import plot_text
 from casekit.plots.theme import CONFIDENCE_COLOURS, PALETTE, template  # noqa: F401
 
 _ACTOR_ORDER = ("customer", "company", "media", "public", "third_party")
@@ -37,7 +38,10 @@ def timeline_plot(case) -> go.Figure:
                 "symbol": ["circle" if e else "circle-open" for e in exact],
                 "line": {"width": 2},
             },
-            customdata=grp[["description", "source", "confidence", "date_precision"]].to_numpy(),
+            # case text is escaped: plotly.js reads tags such as <b> and <a> in hover labels
+            customdata=grp[["description", "source", "confidence", "date_precision"]]
+            .map(plot_text)
+            .to_numpy(),
             hovertemplate=(
                 "%{x|%Y-%m-%d}: %{customdata[0]}<br>source: %{customdata[1]}"
                 "<br>confidence: %{customdata[2]}, date precision: "
@@ -46,7 +50,7 @@ def timeline_plot(case) -> go.Figure:
         )
     present = [a for a in _ACTOR_ORDER if a in set(events["actor"])]
     fig.update_layout(
-        title=f"Timeline: {case.title}",
+        title=f"Timeline: {plot_text(case.title)}",
         xaxis_title="date",
         yaxis={
             "categoryorder": "array",

@@ -5,6 +5,13 @@ Every plotly figure output of a notebook becomes a ``<div>`` and a small script 
 folder by :func:`_ensure_plotly_js`), so figures draw offline and no page carries its
 own 4.8 MB copy of plotly.js. The page itself is nbconvert's lab template, extended by
 ``templates/casekit_report.html.j2``.
+
+Case text is escaped where it enters an output (:mod:`casekit.format`). As a second line
+of defence every page carries a Content-Security-Policy that lets only its own scripts
+run: the plotly loader and the figure scripts written here carry a nonce drawn afresh
+for each page, so a ``<script>``, an ``onerror=`` attribute or a ``javascript:`` link that
+got into an output unescaped does not run. A notebook's own JavaScript outputs do not run
+either; a report is a static document.
 """
 
 from __future__ import annotations
@@ -42,7 +49,7 @@ def _ensure_plotly_js(out_dir: Path) -> Path:
 
 _FIGURE_TEMPLATE = """\
 <div id="{id}" class="plotly-graph-div casekit-figure" style="height:{height}; width:100%;"></div>
-<script type="text/javascript">
+<script type="text/javascript"{nonce}>
 (function () {{
   var el = document.getElementById("{id}");
   if (!window.Plotly) {{
@@ -62,7 +69,12 @@ def _json_for_script(obj: Any) -> str:
     return text.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
-def _figure_html(fig: Mapping[str, Any], fig_id: str) -> str:
+def _csp(nonce: str) -> str:
+    """The page's Content-Security-Policy: only scripts carrying ``nonce`` run."""
+    return f"script-src 'nonce-{nonce}'; object-src 'none'; base-uri 'none'; form-action 'none'"
+
+
+def _figure_html(fig: Mapping[str, Any], fig_id: str, nonce: str | None = None) -> str:
     """The HTML of one plotly figure (a dict with ``data``, ``layout``, ``config``).
 
     Examples
@@ -76,6 +88,7 @@ def _figure_html(fig: Mapping[str, Any], fig_id: str) -> str:
     config = {"responsive": True, "displaylogo": False, **(fig.get("config") or {})}
     return _FIGURE_TEMPLATE.format(
         id=fig_id,
+        nonce=f' nonce="{nonce}"' if nonce else "",
         height=f"{int(height)}px" if height else "450px",
         js=PLOTLY_JS,
         data=_json_for_script(fig.get("data") or []),
@@ -84,10 +97,11 @@ def _figure_html(fig: Mapping[str, Any], fig_id: str) -> str:
     )
 
 
-def _plotly_to_html(nb) -> int:
+def _plotly_to_html(nb, nonce: str | None = None) -> int:
     """Give every plotly figure output an HTML form that uses the shared plotly.min.js.
 
-    Changes ``nb`` in place; returns the number of figures.
+    Changes ``nb`` in place; returns the number of figures. ``nonce``: the page's script
+    nonce (see :func:`_csp`).
     """
     n = 0
     for cell in nb.cells:
@@ -98,7 +112,7 @@ def _plotly_to_html(nb) -> int:
                 fig = data[_PLOTLY_MIME]
                 if isinstance(fig, str):
                     fig = json.loads(fig)
-                out["data"] = {"text/html": _figure_html(fig, f"casekit-fig-{n}")}
+                out["data"] = {"text/html": _figure_html(fig, f"casekit-fig-{n}", nonce)}
     return n
 
 
@@ -140,14 +154,20 @@ def _prewarm(show_code: bool) -> None:
 def _to_html(nb, title: str, show_code: bool) -> str:
     """The report page of an executed notebook (``nb`` itself is left unchanged)."""
     import copy
+    import secrets
 
     view = copy.deepcopy(nb)
     # The injected-parameters cell is provenance, not reading matter: keep it in the .ipynb.
     view.cells = [
         c for c in view.cells if "injected-parameters" not in c.get("metadata", {}).get("tags", [])
     ]
-    _plotly_to_html(view)
-    body, _ = _exporter(show_code).from_notebook_node(
-        view, resources={"casekit_plotly_src": f"../{PLOTLY_JS}", "metadata": {"name": title}}
-    )
+    nonce = secrets.token_urlsafe(18)
+    _plotly_to_html(view, nonce)
+    resources = {
+        "casekit_plotly_src": f"../{PLOTLY_JS}",
+        "casekit_nonce": nonce,
+        "casekit_csp": _csp(nonce),
+        "metadata": {"name": title},
+    }
+    body, _ = _exporter(show_code).from_notebook_node(view, resources=resources)
     return body
