@@ -81,6 +81,9 @@ def built(tmp_path_factory):
         "HawkesFit": lambda: ck.events.fit(
             ck.events.simulate(mu=20.0, n_star=0.5, omega=2.0, end=10.0, seed=1), end=10.0
         ),
+        "Replay": lambda: ck.forecast.replay(
+            ck.load_case("werder-bremen-wiesenhof"), threshold=10000
+        ),
         "EventLog": lambda: ck.events.load(
             ck.events.EXAMPLE_LOG, time="time", id="id", tz="Europe/London"
         ),
@@ -116,6 +119,7 @@ NAMES = [
     "EventStudy",
     "EventLog",
     "HawkesFit",
+    "Replay",
 ]
 NO_INTERVALS = ("Delays", "Detection", "DescriptiveReach", "MoneyLenses", "Severity", "EventLog")
 
