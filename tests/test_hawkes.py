@@ -69,6 +69,62 @@ def test_exp_gradient_matches_finite_differences():
         assert g[k] == pytest.approx(num, rel=1e-5, abs=1e-6), k
 
 
+def test_compiled_pass_matches_direct_computation():
+    """The compiled one-pass likelihood (exp kernel, constant background, responses)."""
+    from casekit.events._expkernel import ExpPass, decays
+
+    rng = np.random.default_rng(5)
+    t = np.sort(rng.uniform(0, 10, 80))
+    resp = np.array([4.0, 7.5])
+    d = lk.Data(t, 0.0, 12.0, resp, np.array([]))
+    p = dict(mu0=2.0, n=0.6, omega=3.0, e=0.4)
+    ll, g, H = ExpPass(d).evaluate(p)
+    assert ll == pytest.approx(_direct_loglik(t, 0.0, 12.0, resp, np.array([]), p, "exp"), abs=1e-9)
+    ll_np, g_np = lk.exp_loglik(d, p)
+    assert ll == pytest.approx(ll_np, rel=1e-13)
+    assert g == pytest.approx([g_np[k] for k in ("mu0", "n", "omega", "e")], rel=1e-11)
+    names = ["mu0", "n", "omega", "e"]
+    for j, k in enumerate(names):  # the exact Hessian against differences of the gradient
+        up, dn = dict(p), dict(p)
+        up[k] += 1e-6
+        dn[k] -= 1e-6
+        _, gu = lk.exp_loglik(d, up)
+        _, gd = lk.exp_loglik(d, dn)
+        num = [(gu[q] - gd[q]) / 2e-6 for q in names]
+        assert H[:, j] == pytest.approx(num, rel=1e-6, abs=1e-6), k
+    direct = [np.sum(np.exp(-3.0 * (t[i] - t[:i]))) for i in range(len(t))]
+    assert decays(t, 3.0) == pytest.approx(direct, rel=1e-12)
+
+
+def test_newton_fit_agrees_with_lbfgs_on_the_numpy_likelihood(monkeypatch):
+    """The compiled Newton fit and the numpy L-BFGS-B fit find the same MLE and errors."""
+    from casekit.events import _fitting
+
+    t = simulate(2.0, 0.7, 4.0, end=200.0, response=100.0, e=0.5, seed=4)
+    fast = fit(t, start=0.0, end=200.0, response=100.0, intervals="wald", n_draws=50)
+    assert fast.settings["converged"]
+    monkeypatch.setattr(_fitting, "_compiled", lambda: None)
+    slow = fit(t, start=0.0, end=200.0, response=100.0, intervals="wald", n_draws=50)
+    assert fast.loglik >= slow.loglik - 1e-7
+    se = fast.se
+    for k in fast.free:
+        assert abs(fast.params[k] - slow.params[k]) < 1e-3 * se[k], k
+    assert se.to_numpy() == pytest.approx(slow.se.to_numpy(), rel=1e-4)
+    assert fast.final["estimate"] == pytest.approx(slow.final["estimate"], rel=1e-4)
+
+
+def test_ks_and_quantile_shortcuts_match_scipy_and_numpy():
+    from scipy import stats
+
+    from casekit.events import _fitting
+
+    x = np.sort(np.random.default_rng(6).exponential(1.1, 3000))
+    ks = stats.kstest(x, "expon")
+    assert _fitting.ks_exponential(x) == pytest.approx((ks.statistic, ks.pvalue), rel=1e-12)
+    probs = (np.arange(500) + 0.5) / 500
+    assert _fitting.sorted_quantile(x, probs) == pytest.approx(np.quantile(x, probs), rel=1e-14)
+
+
 def test_fast_decay_scan_agrees_with_blocks():
     rng = np.random.default_rng(3)
     t = np.sort(rng.uniform(0, 5, 500))

@@ -17,7 +17,11 @@ The intensity of events (posts, shares) at time ``t`` (days) is
   ``x_j < t`` (press coverage): each exogenous event brings ``eta`` expected immigrants
   whose arrival decays at rate ``omega_x``. Without exogenous times, ``mu(t) = mu0``.
 
-The log-likelihood and its gradient cost O(n) (:mod:`casekit.events._likelihood`).
+The log-likelihood and its gradient cost O(n) (:mod:`casekit.events._likelihood`). For the
+exponential kernel with a constant background (any responses), one compiled pass
+(:mod:`casekit.events._expkernel`, numba) gives the log-likelihood, its gradient and its
+exact Hessian, so the fit is Newton's method and the observed information is exact; the
+other models use L-BFGS-B and differences of the analytic gradient.
 
 Examples
 --------
@@ -43,6 +47,7 @@ from scipy import stats
 
 from casekit import format as fmt
 from casekit.events import _fitting as ft
+from casekit.events import _hawkes_report as _report
 from casekit.events import _likelihood as lk
 from casekit.exceptions import InsufficientDataError, ParameterError
 from casekit.results import Result, check_alpha
@@ -66,10 +71,6 @@ _LABELS = {
     "eta": "immigrants per exogenous event eta",
     "omega_x": "exogenous decay omega_x (1/day)",
 }
-
-
-def _ci_text(estimate: float, row) -> str:
-    return fmt.interval(estimate, row["lower"], row["upper"], kind="number")
 
 
 def _as_times(log) -> np.ndarray:
@@ -100,6 +101,14 @@ def _array(x, name: str) -> np.ndarray:
     if not np.all(np.isfinite(a)):
         raise ParameterError(f"{name} times must be finite numbers")
     return a
+
+
+def _edge_counts(t: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Events before each edge (the last edge inclusive), so that their differences are
+    ``np.histogram(t, edges)[0]`` for sorted ``t``."""
+    idx = np.searchsorted(t, edges, "left")
+    idx[-1] = np.searchsorted(t, edges[-1], "right")
+    return idx
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -228,131 +237,28 @@ class HawkesFit(Result):
 
     # -- the answers -------------------------------------------------------------------
     def final_size_text(self) -> str:
-        f = self.final
-        if f["supercritical"]:
-            return (
-                f"The branching ratio in force at the end is {fmt.number(f['n_end'])}, at or "
-                "above 1: the process is supercritical and its expected final size is "
-                "infinite (no finite final size exists)."
-            )
-        text = fmt.interval(f["estimate"], f["lower"], f["upper"], kind="number")
-        if math.isinf(f["upper"]):
-            text += "; the upper bound is infinite because the interval reaches n* ≥ 1"
-        return f"Expected final size: {text} events ({fmt.number(self.data['n_events'])} so far)."
+        """The expected final size in one sentence (infinite when supercritical)."""
+        return _report.final_size_text(self)
 
     def counterfactual(self, delays) -> pd.DataFrame:
         """Expected final size if the response had come ``delays`` days later (negative:
-        earlier). Needs exactly one response.
-
-        A delay of 0 reproduces the fit's final size exactly. For a later response the
-        model is run forward from the actual response (the data after it were observed
-        under the response); for an earlier one, the excitation the observed events
-        carried between the earlier time and the actual response is reduced by ``e``,
-        with its descendants (``e n* / (1 - n*(1 - e))`` per unit; the integral is exact
-        on a grid of 2,001 points before the response, linear between). Monotone in the
-        delay when ``e >= 0``.
+        earlier); needs exactly one response. A delay of 0 reproduces the fit's final
+        size exactly (see :func:`casekit.events._hawkes_report.counterfactual`).
 
         Returns
         -------
         pandas.DataFrame
             ``delay, response_t, final_size``.
         """
-        cf = self.cf
-        if not cf:
-            raise ParameterError("a counterfactual needs a fit with exactly one response time")
-        d = np.atleast_1d(np.asarray(delays, float))
-        p = self.estimates
-        r, r0 = cf["response"], cf["r0"]
-        s_fit = self.final["estimate"]
-        n1 = p["n"] * (1.0 - p["e"])
-        out = []
-        rates, w = np.asarray(cf["rates"]), np.asarray(cf["weights"])
-        exo = np.asarray(self.data["exogenous"], float)
-        end = self.data["end"]
-
-        def W(rr):
-            return ft.expected_future(p, rates, w, np.asarray(cf["Y_r0"]), r0, [rr], end, exo)
-
-        w_r = W(r)
-        for delay in d:
-            rr = r + float(delay)
-            if math.isinf(s_fit) or n1 >= 1:
-                out.append(math.inf)
-            elif rr >= r0:
-                out.append(s_fit if rr == r else s_fit + W(rr) - w_r)
-            else:
-                grid, J = np.asarray(cf["grid"]), np.asarray(cf["J"])
-                lost = J[-1] - np.interp(max(rr, grid[0]), grid, J)
-                out.append(s_fit + W(r0) - w_r - p["e"] * lost / (1.0 - n1))
-        return pd.DataFrame({"delay": d, "response_t": r + d, "final_size": out})
+        return _report.counterfactual(self, delays)
 
     def __str__(self) -> str:
-        p, dat = self.estimates, self.data
-        ci = self.conf_int()
-        kern = (
-            "exponential kernel"
-            if self.kernel == "exp"
-            else "power-law (Omori) kernel, approximated by a mixture of exponentials"
-        )
-        lines = [
-            f"Hawkes process fit ({kern}) to {fmt.number(dat['n_events'])} events from day "
-            f"{fmt.number(dat['start'])} to day {fmt.number(dat['end'])}.",
-            f"Branching ratio n*: {_ci_text(p['n'], ci.loc['n'])}"
-            " (expected direct follow-ups per event).",
-        ]
-        if "e" in p and dat["responses"]:
-            e_ci = ci.loc["e"]
-            if self.e_mode == "estimated":
-                word = "reduced" if p["e"] >= 0 else "increased (the response fuelled the storm)"
-                lines.append(
-                    f"Response effect e: {_ci_text(p['e'], e_ci)}"
-                    f", estimated: the response {word} the branching ratio by "
-                    f"{fmt.percent(abs(p['e']))}."
-                )
-            else:
-                lines.append(
-                    f"Response effect e = {fmt.number(p['e'])} is a stated scenario, not "
-                    "estimated from the data."
-                )
-        if self.supercritical:
-            lines.append("The fit is SUPERCRITICAL (branching ratio ≥ 1 at the end).")
-        lines.append(self.final_size_text())
-        lines.append(
-            f"Goodness of fit: the time-rescaled gaps give KS = {fmt.number(self.gof['ks_stat'])}"
-            f" (p = {fmt.number(self.gof['ks_pvalue'])}) against Exp(1)."
-        )
-        return "\n".join(lines) + "\nSettings:\n" + fmt.settings_text(self.settings)
+        return _report.describe(self)
 
     def plot(self, which: str = "rate", **kwargs):
         """Events per period against the fitted expected count (``which="rate"``), or the
         QQ plot of time-rescaled residuals against Exp(1) (``which="qq"``)."""
-        import plotly.graph_objects as go
-
-        fig = go.Figure()
-        if which == "qq":
-            q = self.qq
-            fig.add_scatter(x=q["theoretical"], y=q["observed"], mode="markers", name="residuals")
-            top = float(max(q["theoretical"].max(), q["observed"].max()))
-            fig.add_scatter(x=[0, top], y=[0, top], mode="lines", name="Exp(1)")
-            fig.update_layout(
-                title="Time-rescaling residuals, QQ against Exp(1)",
-                xaxis_title="Exp(1) quantile",
-                yaxis_title="residual quantile",
-            )
-        else:
-            r = self.rate
-            mid = (r["t_start"] + r["t_end"]) / 2
-            fig.add_bar(x=mid, y=r["observed"], name="events per period")
-            fig.add_scatter(x=mid, y=r["fitted"], mode="lines", name="fitted intensity")
-            for t in self.data["responses"]:
-                fig.add_vline(x=t, line_dash="dash")
-            fig.update_layout(
-                title="Events per period and the fitted Hawkes intensity",
-                xaxis_title="days since the origin",
-                yaxis_title="events per period",
-            )
-        fig.update_layout(**kwargs)
-        return fig
+        return _report.plot(self, which, **kwargs)
 
 
 # --------------------------------------------------------------------------- fitting
@@ -400,7 +306,7 @@ def fit(
         ``"profile"``: profile likelihood for ``n*`` and ``e`` (a grid kept in the result,
         so :meth:`HawkesFit.conf_int` can answer other levels down to alpha = 0.001),
         Wald from the observed information for the rest. ``"wald"``: Wald for all
-        (faster; on millions of events the profile costs about 40 extra fits).
+        (faster; the profile costs about 20 to 40 extra fits).
     alpha : float
         Default interval level 1 - alpha.
     bins : int
@@ -488,7 +394,8 @@ def fit(
     d = lk.Data(t, start, end, resp_in, exo[exo < end])
     model = ft.Model(d, kernel, free, fixed)
     p, ll, res = model.maximise(ft.start_values(model, len(t), len(exo)))
-    p, ll, res = model.maximise(p)
+    if model.fast is None:  # L-BFGS-B: a restart tightens the optimum
+        p, ll, res = model.maximise(p)
     info = model.information(p)
     try:
         cov = np.linalg.inv(info)
@@ -527,18 +434,20 @@ def fit(
 
     J_ev = p["n"] * (np.arange(len(t)) - A @ w)
     lam_cum = ft.compensator(p, rates, w, t, A, t, start, resp_in, exo, J_events=J_ev)
-    resid = np.diff(lam_cum)
-    ks = stats.kstest(resid, "expon")
+    resid = np.sort(np.diff(lam_cum))
+    ks = ft.ks_exponential(resid)
     m = min(500, len(resid))
     probs = (np.arange(m) + 0.5) / m
-    qq = pd.DataFrame({"theoretical": -np.log1p(-probs), "observed": np.quantile(resid, probs)})
+    qq = pd.DataFrame(
+        {"theoretical": -np.log1p(-probs), "observed": ft.sorted_quantile(resid, probs)}
+    )
     edges = np.linspace(start, end, int(bins) + 1)
     comp_edges = ft.compensator(p, rates, w, t, A, edges, start, resp_in, exo)
     rate = pd.DataFrame(
         {
             "t_start": edges[:-1],
             "t_end": edges[1:],
-            "observed": np.histogram(t, edges)[0].astype(float),
+            "observed": np.diff(_edge_counts(t, edges)).astype(float),
             "fitted": np.diff(comp_edges),
         }
     )
@@ -592,8 +501,8 @@ def fit(
         data=data,
         final=final,
         gof={
-            "ks_stat": float(ks.statistic),
-            "ks_pvalue": float(ks.pvalue),
+            "ks_stat": ks[0],
+            "ks_pvalue": ks[1],
             "n_residuals": len(resid),
         },
         qq=qq,
