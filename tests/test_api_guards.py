@@ -302,5 +302,10 @@ def test_n_draws_zero_means_no_bands(fit):
 
 
 def test_never_responding_is_an_allowed_delay(fit):
-    dc = rs.delay_cost(fit, delays=[0, 1, np.inf], n_draws=0)
+    dc = rs.delay_cost(fit, delays=[0, 1, np.inf], model="flow", n_draws=0)
     assert dc.at(np.inf)["final_reach"] == pytest.approx(dc.fitted_final, rel=1e-9)
+    # the intervention model: never is the curve without the response, the actual delay
+    # reproduces the fit
+    dc = rs.delay_cost(fit, delays=[0, 1, np.inf], n_draws=0)
+    assert dc.at(np.inf)["final_reach"] != pytest.approx(dc.fitted_final, rel=1e-6)
+    assert dc.actual["final_reach"] == pytest.approx(dc.fitted_final, rel=1e-12)

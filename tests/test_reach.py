@@ -305,8 +305,11 @@ def test_too_few_points_is_a_plain_insufficient_data_error():
 
 
 def test_non_cumulative_metric_and_no_origin(example):
-    with pytest.raises(InsufficientDataError, match="not cumulative"):
-        reach.fit(example, metric="forum_posts")
+    # per-period counts fit: each count is the increment of the curve over its period
+    posts = reach.fit(example, metric="forum_posts")
+    assert posts.observation == "per-period" and posts.loss in ("nb", "poisson")
+    assert posts.metric == "forum_posts" and np.all(np.isfinite(posts.fitted))
+    assert np.all(posts.fitted >= 0)
     with pytest.raises(
         ParameterError, match="no reach metric 'nope'; it has: video_views, forum_posts"
     ):

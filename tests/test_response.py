@@ -283,7 +283,7 @@ def test_flow_closed_form_vs_module(fits):
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
     grid = [0, 0.5, 1, 2, 4, 7, 30]
     for e in (0.0, 0.2, 0.5, 0.8, 1.0):
-        dc = rs.delay_cost(fit, delays=grid, effectiveness=e, n_draws=0)
+        dc = rs.delay_cost(fit, delays=grid, effectiveness=e, model="flow", n_draws=0)
         for d in grid:
             y = logistic(d, K, r, t0)
             expected = y + (1 - e) * (K - y)
@@ -376,7 +376,7 @@ def test_rate_default_horizon_is_last_observation(fits):
 def test_bands_from_draws_match_independent_quantiles(fits):
     fit = fits["logistic"]
     e = 0.5
-    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=3)
+    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, model="flow", n_draws=400, seed=3)
     D = dc.draws
     assert D.shape == (400, 3)
     K, r, t0 = D[:, [0]], D[:, [1]], D[:, [2]]
@@ -389,18 +389,24 @@ def test_bands_from_draws_match_independent_quantiles(fits):
     assert (dc.table["final_reach"] <= dc.table["upper"]).all()
     # the draws' mean and covariance are those of the fit
     assert np.allclose(D.mean(axis=0), fit.params.to_numpy(), rtol=0.01)
-    same = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=3)
+    same = rs.delay_cost(
+        fit, delays=[0, 2, 4, 8], effectiveness=e, model="flow", n_draws=400, seed=3
+    )
     assert same.table.equals(dc.table)
 
 
 def test_bootstrap_bands(fits):
-    dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=60, bands="bootstrap")
+    dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=60, bands="bootstrap", model="flow")
     assert dc.draws.shape[1] == 3 and dc.table["lower"].notna().all()
+    assert "bootstrap" in dc.settings["bands"]
+    # the intervention model draws delta and e too
+    dc = rs.delay_cost(fits["logistic"], delays=[0, 4], n_draws=60, bands="bootstrap")
+    assert dc.draws.shape[1] == 5 and dc.table["lower"].notna().all()
     assert "bootstrap" in dc.settings["bands"]
 
 
 def test_actual_delay_and_assumptions(fits, syn):
-    dc = rs.delay_cost(fits["logistic"])
+    dc = rs.delay_cost(fits["logistic"], model="flow")
     assert dc.actual_delay == 4.0
     assert dc.actual["delay_days"] == 4.0 and dc.table["actual"].sum() == 1
     for key in ("intervention model", "effectiveness e", "final reach read at", "bands"):
@@ -415,6 +421,27 @@ def test_actual_delay_and_assumptions(fits, syn):
     fig = dc.plot()
     assert any("actual delay" in (tr.name or "") for tr in fig.data)
     assert "<table" in dc._repr_html_()
+
+
+def test_actual_delay_and_assumptions_intervention(fits):
+    dc = rs.delay_cost(fits["logistic"])
+    assert dc.model == "intervention" and dc.actual_delay == 4.0
+    assert dc.actual["delay_days"] == 4.0 and dc.table["actual"].sum() == 1
+    for key in ("intervention model", "effectiveness e", "final reach read at", "bands", "fit"):
+        assert key in dc.settings and key in str(dc)
+    # e is estimated on the synthetic case (observations straddle day 4), with its interval
+    assert "profile-likelihood interval), estimated" in dc.settings["effectiveness e"]
+    assert "refitted with the response inside (e estimated)" in dc.settings["fit"]
+    assert dc.actual["final_reach"] == pytest.approx(dc.fitted_final, rel=1e-12)
+    d = json.loads(json.dumps(dc.to_dict()))
+    assert d["fields"]["effectiveness"] == pytest.approx(dc.effectiveness)
+    assert d["params"]["final_reach"] == pytest.approx(dc.actual["final_reach"])
+    fig = dc.plot()
+    assert any("actual delay" in (tr.name or "") for tr in fig.data)
+    # a negative estimate is reported as a response that fuelled the storm, not clipped
+    if dc.effectiveness < 0:
+        assert "fuelled the storm" in dc.settings["effectiveness e"]
+        assert "Herhausen" in dc.settings["effectiveness e"]
 
 
 def test_delay_cost_parameter_errors(fits):
@@ -439,7 +466,7 @@ def test_delay_cost_accepts_a_case(syn, fits):
 
 def test_ubg_delay_cost_one_day(ubg):
     fit = ck.reach.fit(ubg)
-    dc = rs.delay_cost(fit, delays=[0, 1, 7, np.inf], n_draws=1000)
+    dc = rs.delay_cost(fit, delays=[0, 1, 7, np.inf], n_draws=1000, model="flow")
     assert dc.actual_delay == 1.0  # start of the 07-07..07-08 range
     row = dc.at(1)
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
@@ -447,6 +474,28 @@ def test_ubg_delay_cost_one_day(ubg):
     assert row["final_reach"] == pytest.approx(y1 + 0.5 * (K - y1), rel=1e-10)
     assert row["lower"] < row["final_reach"] < row["upper"]
     assert "range" in dc.settings["actual delay"]
+
+
+def test_ubg_delay_cost_intervention(ubg):
+    fit = ck.reach.fit(ubg)
+    dc = rs.delay_cost(fit, delays=[0, 1, 7, np.inf], n_draws=300)
+    assert dc.actual_delay == 1.0  # start of the 07-07..07-08 range
+    assert "range" in dc.settings["actual delay"]
+    # no observation precedes day 1, so e cannot be estimated: it is the stated scenario 0.5
+    assert "stated scenario value" in dc.settings["effectiveness e"]
+    assert dc.effectiveness == 0.5 and "0 before it" in dc.settings["fit"]
+    with pytest.raises(InsufficientDataError, match="0 before it"):
+        ck.reach.fit(ubg, response=True)
+    # the same as fitting the response inside first, and the actual delay reproduces that fit
+    inside = ck.reach.fit(ubg, response=True, e=0.5)
+    assert float(inside.response_effect["t"].iloc[0]) == 1.0
+    row = dc.at(1)
+    assert row["final_reach"] == pytest.approx(inside.spec.saturation(*inside.theta), rel=1e-6)
+    assert row["lower"] <= row["final_reach"] <= row["upper"]
+    direct = rs.delay_cost(inside, delays=[0, 1, 7, np.inf], n_draws=0)
+    assert direct.at(1)["final_reach"] == pytest.approx(
+        inside.spec.saturation(*inside.theta), rel=1e-12
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -806,8 +855,15 @@ def test_detection_plot_without_checks(ubg):
 def test_reach_while_waiting_checks(fits):
     with pytest.raises(ParameterError):
         rs.reach_while_waiting(fits["logistic"], horizon=2.0)
-    dc = rs.delay_cost(fits["logistic"], actual_delay=-1.0, n_draws=0)
+    dc = rs.delay_cost(fits["logistic"], actual_delay=-1.0, n_draws=0, model="flow")
     assert not dc.table["actual"].any() and "before going public" in dc.settings["actual delay"]
+    # the intervention model puts the response at day -1; no observation precedes it, so
+    # e is a stated scenario value, and the row at day -1 reproduces that fit
+    dc = rs.delay_cost(fits["logistic"], actual_delay=-1.0, n_draws=0)
+    assert dc.actual_delay == -1.0 and dc.table["actual"].sum() == 1
+    assert "before going public" in dc.settings["actual delay"]
+    assert "stated scenario value" in dc.settings["effectiveness e"]
+    assert dc.actual["final_reach"] == pytest.approx(dc.fitted_final, rel=1e-12)
 
 
 def test_detection_daily_cumulative_differencing(case_dir):
@@ -902,11 +958,14 @@ def test_a_case_loaded_from_a_folder_outside_the_catalog(case_dir, tmp_path):
     case = ck.load_case(folder)
     fit = ck.reach.fit(case, metric="video_views")
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
-    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0)
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0, model="flow")
     assert dc.actual_delay == 4.0 and dc.case_id == "copied-kettle"
     y4 = logistic(4.0, K, r, t0)
     assert dc.actual["final_reach"] == pytest.approx(y4 + 0.5 * (K - y4), rel=1e-10)
     assert dc.settings["actual delay"].startswith("first_response key date 8 Mar 2024")
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0)  # the intervention model
+    assert dc.actual_delay == 4.0 and dc.case_id == "copied-kettle"
+    assert dc.settings["actual delay"].startswith("day 4: first_response key date 8 Mar 2024")
     w = rs.reach_while_waiting(fit, n_draws=50)
     assert w.response_t == 4.0
     assert w.value("before_response") == pytest.approx(y4, rel=1e-10)
@@ -943,10 +1002,15 @@ def test_a_fit_of_plain_data_has_no_response_time(syn):
     fit = ck.reach.fit(s[s["source"] == "synthetic-counter"], origin=syn.origin)
     with pytest.raises(InsufficientDataError, match="response time is unknown"):
         rs.reach_while_waiting(fit)
-    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0)
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0, model="flow")
     assert dc.actual_delay is None and dc.actual is None
     assert dc.settings["actual delay"].startswith("unknown: the response time is unknown")
     assert "actual delay is unknown" in str(dc)
+    # the intervention model cannot reproduce what happened without the response time
+    with pytest.raises(InsufficientDataError, match="response time is unknown.*actual_delay="):
+        rs.delay_cost(fit, delays=[0, 1], n_draws=0)
+    dc = rs.delay_cost(fit, delays=[0, 1], n_draws=0, actual_delay=4.0)
+    assert dc.actual_delay == 4.0 and dc.settings["actual delay"].startswith("day 4: given")
     # given explicitly, it is used
     w = rs.reach_while_waiting(fit, response="2024-03-08", n_draws=0)
     assert w.response_t == 4.0
@@ -963,7 +1027,7 @@ def test_a_fit_of_plain_data_has_no_response_time(syn):
 def test_delay_cost_conf_int_against_independent_quantiles(fits):
     fit = fits["logistic"]
     e = 0.4
-    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=5)
+    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=5, model="flow")
     K, r, t0 = (dc.draws[:, [i]] for i in range(3))
     d = dc.table["delay_days"].to_numpy()[None, :]
     y = K / (1 + np.exp(-r * (d - t0)))
@@ -987,6 +1051,34 @@ def test_delay_cost_conf_int_against_independent_quantiles(fits):
     assert none[["lower", "upper"]].isna().all().all()
 
 
+def test_intervention_delay_cost_conf_int_against_independent_quantiles(fits):
+    # one response, a scenario e: the final reach of a logistic base in operational time is
+    # K / (1 + exp(-r (tau_inf - t0))), tau_inf = (1 - e) / delta + e (1 - exp(-delta d)) / delta
+    fit = fits["logistic"]
+    e = 0.4
+    dc = rs.delay_cost(fit, delays=[0, 2, 4, 8], effectiveness=e, n_draws=400, seed=5)
+    assert dc.draws.shape[1] == 4  # K, r, t0, delta (e is fixed)
+    K, r, t0, delta = (dc.draws[:, [i]] for i in range(4))
+    d = dc.table["delay_days"].to_numpy()[None, :]
+    dd = np.where(np.isfinite(d), d, 0.0)
+    ee = np.where(np.isfinite(d), e, 0.0)
+    tau = (1 - ee) / delta + ee * (-np.expm1(-delta * dd)) / delta
+    final = K / (1 + np.exp(-r * (tau - t0)))
+    never = K / (1 + np.exp(-r * (1 / delta - t0)))
+    at0 = K / (1 + np.exp(-r * ((1 - e) / delta - t0)))
+    for alpha in (0.05, 0.2):
+        ci = dc.conf_int(alpha).set_index("quantity")
+        for q, values in (
+            ("final_reach", final),
+            ("reach_avoided", never - final),
+            ("cost_of_delay", final - at0),
+        ):
+            lo, hi = np.quantile(values, [alpha / 2, 1 - alpha / 2], axis=0)
+            assert np.allclose(ci.loc[q, "lower"], lo, rtol=1e-9)
+            assert np.allclose(ci.loc[q, "upper"], hi, rtol=1e-9)
+    assert "stated scenario value" in dc.settings["effectiveness e"]
+
+
 def test_waiting_and_sensitivity_conf_int(fits):
     fit = fits["logistic"]
     w = rs.reach_while_waiting(fit, n_draws=300, alpha=0.1)
@@ -996,7 +1088,7 @@ def test_waiting_and_sensitivity_conf_int(fits):
     assert (wide["lower"] <= ci.set_index("quantity")["lower"]).all()
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
     s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=300, seed=2)
-    dc = rs.delay_cost(fit, delays=[0.0], n_draws=300, seed=2)  # the same draws
+    dc = rs.delay_cost(fit, delays=[0.0], n_draws=300, seed=2, model="flow")  # the same draws
     Kd, rd, td = (dc.draws[:, i] for i in range(3))
     y = lambda t: Kd / (1 + np.exp(-rd * (t - td)))  # noqa: E731
     extra = 0.5 * (y(4.0) - y(0.0))

@@ -71,6 +71,7 @@ from casekit.reach.data import (  # noqa: F401
 )
 from casekit.reach.describe import NORMALISED_COLUMNS, DescriptiveReach, describe, normalised
 from casekit.reach.fitting import LOSSES, _fit_prepared, fit  # noqa: F401
+from casekit.reach.intervention import intervention
 from casekit.reach.multiwave import _resolve_anchor, _spec_from_definition, multiwave  # noqa: F401
 from casekit.reach.result import PRED_COLUMNS, SUMMARY_COLUMNS, ReachFit
 
@@ -79,6 +80,7 @@ __all__ = [
     "CURVES",
     "register_curve",
     "multiwave",
+    "intervention",
     "fit",
     "compare",
     "case_curves",

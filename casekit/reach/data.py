@@ -171,7 +171,7 @@ def _prepare(
         if metric is None:
             metric = getattr(case, "analysis", {}).get("metric")
         if metric is None:
-            fittable = _fittable_metrics(case, kinds)
+            fittable = _fittable_metrics(case, kinds, per_period=True)
             if not fittable:
                 from casekit.reach.describe import describe  # describe builds on this module
 
@@ -184,11 +184,11 @@ def _prepare(
                 f"{case.id}: metric {metric!r} has no figures of kind {', '.join(kinds)}; "
                 f"a growth curve needs dated observations"
             )
-        if not s["cumulative"].astype(bool).all():
+        cum = s["cumulative"].astype(bool)
+        if not cum.all() and cum.any():
             raise InsufficientDataError(
-                f"{case.id}: metric {metric!r} is not cumulative (its figures are per-period or "
-                f"point-in-time counts such as readership), so a growth curve of cumulative reach "
-                f"does not describe it"
+                f"{case.id}: metric {metric!r} mixes cumulative and per-period figures; "
+                "split it into two metrics (one curve cannot read a row both ways)"
             )
         origin = case.origin if origin is None else _timestamp(origin)
         if origin is None:
@@ -209,6 +209,8 @@ def _prepare(
                 "quote": s["quote"].astype(object).where(s["quote"].notna(), None).to_numpy(),
             }
         )
+        if not cum.any():
+            obs["period_days"] = _periods(s, obs["t"].to_numpy(dtype=float))
         events = _case_events(case, origin)
     else:
         origin = None if origin is None else _timestamp(origin)
@@ -219,10 +221,14 @@ def _prepare(
     t_arr = obs["t"].to_numpy(dtype=float)
     idx = np.nonzero(np.isfinite(t_arr) & np.isfinite(obs["y"].to_numpy(dtype=float)))[0]
     idx = idx[np.argsort(t_arr[idx], kind="stable")]
-    _check_growth(obs["y"].to_numpy(dtype=float)[idx], where, metric)
+    per_period = "period_days" in obs.columns
+    if not per_period:  # constant per-period counts are growth of the cumulative curve
+        _check_growth(obs["y"].to_numpy(dtype=float)[idx], where, metric)
     cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
     cols["weight"] = w[idx]
-    obs = pd.DataFrame({c: cols[c] for c in _OBS_COLUMNS})
+    obs = pd.DataFrame(
+        {c: cols[c] for c in _OBS_COLUMNS + (("period_days",) if per_period else ())}
+    )
     return _Prepared(
         obs=obs,
         origin=origin,
@@ -371,6 +377,8 @@ def _plain_observations(data, t, metric, origin):
             "quote": extra.get("quote", np.full(n, None, dtype=object)),
         }
     )
+    if isinstance(data, pd.DataFrame) and "period_days" in data.columns:
+        obs["period_days"] = _floats(data["period_days"], "period_days")
     return obs, origin, metric
 
 
@@ -408,10 +416,53 @@ def _to_days(tt, origin):
     return days, times, origin
 
 
-def _fittable_metrics(case, kinds=("observed", "reported"), min_n: int = 4) -> list[str]:
-    out = []
+def _fittable_metrics(
+    case, kinds=("observed", "reported"), min_n: int = 4, per_period: bool = False
+) -> list[str]:
+    """Metrics a curve can be fitted to: cumulative ones, then (``per_period=True``) the
+    metrics made only of per-period counts."""
+    out, counts = [], []
     for m in case.metrics:
         s = case.series(m, kinds=kinds)
-        if len(s) >= min_n and s["cumulative"].astype(bool).all() and case.origin is not None:
+        if len(s) < min_n or case.origin is None:
+            continue
+        cum = s["cumulative"].astype(bool)
+        if cum.all():
             out.append(m)
-    return out
+        elif per_period and not cum.any():
+            counts.append(m)
+    return out + counts
+
+
+def _periods(s: pd.DataFrame, t: np.ndarray) -> np.ndarray:
+    """Length in days of each per-period count's period.
+
+    A ``period_days`` column wins; else one day for a row dated to the day, else the gap
+    to the previous row (the first row: the next gap). :func:`period_bounds` says where
+    each period lies.
+    """
+    if "period_days" in s.columns and s["period_days"].notna().all():
+        return s["period_days"].to_numpy(dtype=float)
+    prec = s["time_precision"].astype(str).to_numpy() if "time_precision" in s else None
+    order = np.argsort(t, kind="stable")
+    gaps = np.empty(len(t))
+    d = np.diff(t[order])
+    gaps[order] = np.concatenate([[d[0] if len(d) else 1.0], d])
+    gaps = np.where(gaps > 0, gaps, 1.0)
+    if prec is not None:
+        gaps = np.where(prec == "day", 1.0, gaps)
+    return gaps
+
+
+def period_bounds(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Start and end (days since the origin) of each per-period count.
+
+    A count dated to a whole day (an integral ``t``) covers ``[t, t + period]`` (the day,
+    or the week, month... it opens); a count at a time of day covers the period that
+    ends then, ``[t - period, t]``.
+    """
+    t = obs["t"].to_numpy(dtype=float)
+    p = obs["period_days"].to_numpy(dtype=float)
+    whole = np.isclose(t, np.round(t), rtol=0.0, atol=1e-9)
+    start = np.where(whole, t, t - p)
+    return start, start + p

@@ -62,7 +62,7 @@ def fit(
     *,
     metric: str | None = None,
     t=None,
-    loss: str = "ols",
+    loss: str | None = None,
     weights=None,
     kinds: Iterable[str] = ("observed", "reported"),
     min_confidence: str = "unverified",
@@ -72,6 +72,9 @@ def fit(
     seed: int = 0,
     f_scale: float | None = None,
     origin=None,
+    response=None,
+    e="estimate",
+    delta="estimate",
 ) -> ReachFit:
     """Fit a growth curve to cumulative reach observations.
 
@@ -114,6 +117,19 @@ def fit(
         standard deviations of the least-squares residuals).
     origin : date-like, optional
         The date of t = 0 (overrides the case's origin).
+    response : None, True, "first", "all", or a sequence of days or dates
+        Put the company's response inside the model: the curve becomes an
+        :func:`~casekit.reach.intervention` curve whose spread rate each response
+        multiplies by ``(1 - e_k)``, with attention decaying at rate ``delta``.
+        ``True`` or ``"first"``: the case's ``first_response`` key date; ``"all"``: every
+        company response row of its timeline; or the given times. The result's
+        ``response_effect`` table reports each ``e_k``.
+    e : "estimate", float or sequence
+        Per response: estimated (needs observations at 2 or more distinct times on each
+        side of the response, else InsufficientDataError), with a profile-likelihood
+        interval; or a stated scenario value in [-3, 0.99] (reported as a scenario).
+    delta : "estimate" or float
+        The attention decay rate per day (``0``: none).
 
     Returns
     -------
@@ -139,6 +155,12 @@ def fit(
 
     Notes
     -----
+    Per-period counts (a case metric whose rows have ``cumulative`` false, or a DataFrame
+    with a ``period_days`` column) are fitted as the increments of the curve over their
+    periods (:mod:`casekit.reach.observation`); ``loss`` is then ``"auto"`` (default:
+    negative binomial or Poisson, chosen by AICc), ``"nb"``, ``"poisson"`` or ``"log"``.
+    For cumulative data ``loss`` defaults to ``"ols"``.
+
     When the fitted curve puts its peak growth or its 50, 90 or 99 % time before t = 0
     (the origin), the result's ``notes`` say so and its prose marks those times as
     before the origin: they are extrapolations, never silent negative times.
@@ -155,8 +177,19 @@ def fit(
     ...
     casekit.exceptions.InsufficientDataError: 3 observations of y, but ... at least 4 ...
     """
+    if metric is not None and not isinstance(metric, str):
+        raise ParameterError(
+            f"metric={metric!r}: joint fits of several metrics (shared timing, one scale "
+            "each) are not yet available; fit one metric at a time (metric='name')"
+        )
     spec = _get_spec(curve)
-    _check_options(loss=loss, alpha=alpha, n_starts=n_starts, seed=seed, f_scale=f_scale)
+    _check_options(
+        loss="ols" if loss in (None, "auto", "nb", "poisson") else loss,
+        alpha=alpha,
+        n_starts=n_starts,
+        seed=seed,
+        f_scale=f_scale,
+    )
     prep = _prepare(
         data,
         metric=metric,
@@ -166,6 +199,34 @@ def fit(
         origin=origin,
         min_confidence=min_confidence,
     )
+    if "period_days" in prep.obs or (response is not None and response is not False):
+        from casekit.reach.response_fit import fit_extended
+
+        cum_loss = "ols" if loss is None else loss
+        return fit_extended(
+            prep,
+            spec,
+            loss=loss,
+            response=response,
+            e=e,
+            delta=delta,
+            start=start,
+            alpha=alpha,
+            n_starts=n_starts,
+            seed=seed,
+            f_scale=f_scale,
+            fit_cumulative=lambda prep_, spec_: _fit_prepared(
+                prep_,
+                spec_,
+                loss=_check_loss(cum_loss),
+                start=start,
+                alpha=alpha,
+                n_starts=n_starts,
+                seed=seed,
+                f_scale=f_scale,
+            ),
+        )
+    loss = "ols" if loss is None else loss
     return _fit_prepared(
         prep,
         spec,

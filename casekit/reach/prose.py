@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 
 from casekit import format as fmt
+from casekit.exceptions import FitError
 
 
 def _on_day(fit, est, lo, hi) -> str:
@@ -106,3 +107,74 @@ def comparison_text(cmp) -> str:
     lines.append("Settings:")
     lines.append(fmt.settings_text(cmp.settings))
     return "\n".join(lines)
+
+
+def fit_settings(fit) -> dict:
+    """The settings of a :class:`~casekit.reach.ReachFit` (its ``settings`` property)."""
+    out = {
+        "curve": fit.curve,
+        "formula": fit.spec.formula,
+        "metric": fit.metric,
+        "case": fit.case_id,
+        "origin": fit.origin,
+        "time": "days since the origin",
+        "loss": fit.loss,
+        "weights": fit.weights,
+        "alpha": fit.alpha,
+        "n_starts": fit.n_starts,
+    }
+    if fit.f_scale is not None:
+        out["f_scale"] = fit.f_scale
+    if fit._counts:
+        out["observation"] = "per-period counts, each the increment of the curve over its period"
+    if fit.response_effect is not None:
+        out["response model"] = (
+            "each response at t_k multiplies the spread rate by (1 - e_k); attention "
+            "decays at rate delta (see casekit.reach.intervention)"
+        )
+    out["standard errors"] = "s^2 (J'J)^-1 with s^2 = RSS / (n - p), t(n - p) quantiles"
+    return out
+
+
+def fit_summary(fit) -> pd.DataFrame:
+    """The summary table of a :class:`~casekit.reach.ReachFit` (parameters, then the
+    derived milestones)."""
+    ci = fit.conf_int()
+    par = pd.DataFrame(
+        {
+            "kind": "parameter",
+            "estimate": fit.theta,
+            "std_err": fit.bse,
+            "lower": ci["lower"],
+            "upper": ci["upper"],
+        },
+        index=list(fit.param_names),
+    )
+    try:
+        ms = fit.milestones()
+        der = pd.DataFrame(
+            {
+                "kind": "derived",
+                "estimate": ms["estimate"],
+                "std_err": ms["std_err"],
+                "lower": ms["lower"],
+                "upper": ms["upper"],
+            },
+            index=ms.index,
+        )
+        out = pd.concat([par, der])
+    except (FitError, ValueError, np.linalg.LinAlgError):
+        out = par
+    out.index.name = "term"
+    return out
+
+
+def full_text(fit) -> str:
+    """:func:`fit_text` with the observation model and response effects before the settings."""
+    text = fit_text(fit)
+    if fit.response_effect is None and not fit._counts:
+        return text
+    from casekit.reach.response_fit import effect_lines  # it builds on the fitting modules
+
+    head, sep, tail = text.partition("\nSettings:")
+    return head + "\n" + "\n".join(effect_lines(fit)) + sep + tail

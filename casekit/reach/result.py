@@ -13,11 +13,11 @@ import pandas as pd
 
 from casekit import format as fmt
 from casekit.cases import CaseContext
-from casekit.exceptions import FitError, ParameterError
+from casekit.exceptions import ParameterError
 from casekit.reach import intervals as _iv
 from casekit.reach._solver import _make_problem, _Problem
 from casekit.reach.curves import _TINY, CurveSpec
-from casekit.reach.prose import fit_text
+from casekit.reach.prose import fit_settings, fit_summary, full_text
 from casekit.reach.storage import fit_from_dict, fit_to_dict
 from casekit.results import Result, check_alpha, html_table
 
@@ -69,6 +69,16 @@ class ReachFit(Result):
         remaining starts are not run and not counted.
     notes : tuple of str
         Caveats (parameters on a bound, approximate standard errors...).
+    observation : {"cumulative", "per-period"}
+        How ``y`` reads the curve: cumulative readings, or counts over periods (the
+        increments of the curve; ``loss`` is then the count likelihood ``nb``,
+        ``poisson`` or ``log``, see :mod:`casekit.reach.observation`).
+    dispersion : float or None
+        The negative-binomial dispersion phi (``loss="nb"``).
+    response_effect : pandas.DataFrame or None
+        For an intervention curve (``fit(..., response=...)``): one row per company
+        response, ``date, t, kind, parameter, e, lower, upper, status`` (status
+        ``estimated`` with a profile-likelihood interval, or ``scenario``).
     """
 
     spec: CurveSpec
@@ -87,6 +97,9 @@ class ReachFit(Result):
     notes: tuple[str, ...]
     events: pd.DataFrame
     context: CaseContext | None = None
+    observation: str = "cumulative"
+    dispersion: float | None = None
+    response_effect: pd.DataFrame | None = None
     _cache: dict = field(default_factory=dict, repr=False, compare=False)
 
     has_intervals: ClassVar[bool] = True
@@ -152,8 +165,18 @@ class ReachFit(Result):
         )
 
     @property
+    def _counts(self) -> bool:
+        return self.observation == "per-period"
+
+    @property
     def fitted(self) -> np.ndarray:
-        """Fitted values at the observation times."""
+        """Fitted values at the observation times (per-period fits: the expected count
+        over each period, the increment of the curve)."""
+        if self._counts:
+            from casekit.reach.data import period_bounds
+            from casekit.reach.observation import increments
+
+            return increments(self.spec, *period_bounds(self.obs), self.theta)
         return self.spec.f(self.obs["t"].to_numpy(dtype=float), *self.theta)
 
     @property
@@ -186,6 +209,11 @@ class ReachFit(Result):
         """
         n = self.nobs
         w = self.obs["weight"].to_numpy(dtype=float)
+        if self._counts:
+            from casekit.reach.observation import count_loglik
+
+            y = self.obs["y"].to_numpy(dtype=float)
+            return count_loglik(self.loss, y, self.fitted, w, self.dispersion)
         rss = self.rss
         if rss <= 0:
             return float("inf")
@@ -200,7 +228,9 @@ class ReachFit(Result):
 
     @property
     def _k_ll(self) -> int:
-        return self.spec.k + 1  # + the residual variance, as R counts it
+        if self.loss == "poisson":
+            return self.spec.k
+        return self.spec.k + 1  # + the residual variance (or the NB dispersion)
 
     @property
     def aic(self) -> float:
@@ -229,22 +259,7 @@ class ReachFit(Result):
     @property
     def settings(self) -> dict[str, Any]:
         """The call's choices: curve, metric, case, origin, loss, weights, alpha, starts."""
-        out = {
-            "curve": self.curve,
-            "formula": self.spec.formula,
-            "metric": self.metric,
-            "case": self.case_id,
-            "origin": self.origin,
-            "time": "days since the origin",
-            "loss": self.loss,
-            "weights": self.weights,
-            "alpha": self.alpha,
-            "n_starts": self.n_starts,
-        }
-        if self.f_scale is not None:
-            out["f_scale"] = self.f_scale
-        out["standard errors"] = "s^2 (J'J)^-1 with s^2 = RSS / (n - p), t(n - p) quantiles"
-        return out
+        return fit_settings(self)
 
     # -- intervals ---------------------------------------------------------------
     def _alpha(self, alpha) -> float:
@@ -290,6 +305,12 @@ class ReachFit(Result):
             q = _iv.t_quantile(self, alpha)
             se = self.bse.to_numpy()
             lo, hi = self.theta - q * se, self.theta + q * se
+        elif method in ("profile", "bootstrap") and self._counts:
+            raise ParameterError(
+                f"method={method!r} is not yet available for a fit of per-period counts; "
+                "use method='asymptotic' (the profile interval of a response effect e is in "
+                "response_effect)"
+            )
         elif method == "profile":
             lo, hi = _iv.profile_limits(self, alpha)
         elif method == "bootstrap":
@@ -502,34 +523,7 @@ class ReachFit(Result):
         ``peak_time``, ``t50``, ``t90``, ``t99`` (``kind == "derived"``, delta method).
         """
         if "summary" not in self._cache:
-            ci = self.conf_int()
-            par = pd.DataFrame(
-                {
-                    "kind": "parameter",
-                    "estimate": self.theta,
-                    "std_err": self.bse,
-                    "lower": ci["lower"],
-                    "upper": ci["upper"],
-                },
-                index=list(self.param_names),
-            )
-            try:
-                ms = self.milestones()
-                der = pd.DataFrame(
-                    {
-                        "kind": "derived",
-                        "estimate": ms["estimate"],
-                        "std_err": ms["std_err"],
-                        "lower": ms["lower"],
-                        "upper": ms["upper"],
-                    },
-                    index=ms.index,
-                )
-                out = pd.concat([par, der])
-            except (FitError, ValueError, np.linalg.LinAlgError):
-                out = par
-            out.index.name = "term"
-            self._cache["summary"] = out[list(SUMMARY_COLUMNS)]
+            self._cache["summary"] = fit_summary(self)[list(SUMMARY_COLUMNS)]
         return self._cache["summary"].copy()
 
     @property
@@ -557,7 +551,7 @@ class ReachFit(Result):
         )
 
     def __str__(self) -> str:
-        return fit_text(self)
+        return full_text(self)
 
     def _repr_html_(self) -> str:
         # the base class drops the summary's index, which here names the terms

@@ -38,6 +38,9 @@ def fit_to_dict(fit) -> dict[str, Any]:
             if fit.spec.definition
             else None
         ),
+        "observation": fit.observation,
+        "dispersion": plain(fit.dispersion),
+        "response_effect": encode(fit.response_effect),
         "formula": fit.spec.formula,
         "case_id": fit.case_id,
         "context": encode(fit.context),
@@ -64,6 +67,11 @@ def fit_to_dict(fit) -> dict[str, Any]:
             "time": times,
             "y": [float(x) for x in obs["y"]],
             "weight": [float(x) for x in obs["weight"]],
+            **(
+                {"period_days": [float(x) for x in obs["period_days"]]}
+                if "period_days" in obs
+                else {}
+            ),
             **{
                 c: [
                     None if (x is None or (isinstance(x, float) and math.isnan(x))) else str(x)
@@ -88,7 +96,13 @@ def fit_from_dict(cls, d: Mapping[str, Any]):
     """Rebuild a fit from :func:`fit_to_dict` output (no refit)."""
     if d.get("type", cls.__name__) != cls.__name__:
         raise ParameterError(f"this dict holds a {d.get('type')!r}, not a {cls.__name__}")
-    spec = _spec_from_definition(d["curve"], d.get("curve_definition"))
+    definition = d.get("curve_definition")
+    if definition and definition.get("kind") == "intervention":
+        from casekit.reach.intervention import spec_from_definition
+
+        spec = spec_from_definition(definition)
+    else:
+        spec = _spec_from_definition(d["curve"], definition)
     data = d["data"]
     obs = pd.DataFrame(
         {
@@ -99,6 +113,8 @@ def fit_from_dict(cls, d: Mapping[str, Any]):
             **{c: np.asarray(data[c], dtype=object) for c in _TEXT_COLUMNS},
         }
     )[list(_OBS_COLUMNS)]
+    if "period_days" in data:
+        obs["period_days"] = np.asarray(data["period_days"], dtype=float)
     ev = d.get("events") or {}
     events = pd.DataFrame(
         {
@@ -126,4 +142,7 @@ def fit_from_dict(cls, d: Mapping[str, Any]):
         notes=tuple(d.get("notes", ())),
         events=events,
         context=decode(d.get("context")),
+        observation=d.get("observation", "cumulative"),
+        dispersion=d.get("dispersion"),
+        response_effect=decode(d.get("response_effect")),
     )

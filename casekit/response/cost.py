@@ -101,6 +101,7 @@ class DelayCost(Result):
     finals: np.ndarray | None = field(default=None, repr=False)
     fitted_draws: np.ndarray | None = field(default=None, repr=False)
     base_draws: np.ndarray | None = field(default=None, repr=False)
+    never_draws: np.ndarray | None = field(default=None, repr=False)
     alpha: float = 0.05
     supported: bool = True
     statement: str = ""
@@ -162,7 +163,11 @@ class DelayCost(Result):
             F = self.finals
             bounds = {
                 "final_reach": band(F, a),
-                "reach_avoided": band(self.fitted_draws[:, None] - F, a),
+                "reach_avoided": band(
+                    (self.fitted_draws if self.never_draws is None else self.never_draws)[:, None]
+                    - F,
+                    a,
+                ),
                 "cost_of_delay": band(F - self.base_draws[:, None], a),
             }
         return pd.concat(
@@ -217,13 +222,23 @@ class DelayCost(Result):
     def __str__(self) -> str:
         unit = self.metric or "reach"
         lines = [
-            f"Delay-cost curve, {self.model} damping, e = {fmt.number(self.effectiveness)} "
-            f"({self.curve} fit of {unit!r}, {case_words(self.case_id)})."
+            f"Delay-cost curve, {self.model} "
+            f"{'model' if self.model == 'intervention' else 'damping'}, e = "
+            f"{fmt.number(self.effectiveness)} ({self.curve} fit of {unit!r}, "
+            f"{case_words(self.case_id)})."
         ]
-        lines.append(
-            "No response (fitted curve): final reach "
-            f"{with_band(self.fitted_final, *self.fitted_band)}."
-        )
+        if self.model == "intervention":
+            never = self._table[~np.isfinite(self._table["delay_days"].to_numpy(float))].iloc[0]
+            lines.append(
+                "As it happened (fitted curve): final reach "
+                f"{with_band(self.fitted_final, *self.fitted_band)}; never responding: "
+                f"{with_band(never['final_reach'], never['lower'], never['upper'])}."
+            )
+        else:
+            lines.append(
+                "No response (fitted curve): final reach "
+                f"{with_band(self.fitted_final, *self.fitted_band)}."
+            )
         a = self.actual
         if a is not None:
             ci = self.conf_int().set_index(["quantity", "delay_days"])
@@ -272,8 +287,8 @@ def _delay_grid(delays) -> np.ndarray:
 def delay_cost(
     fit,
     delays: Sequence[float] | None = None,
-    effectiveness: float = DEFAULT_EFFECTIVENESS,
-    model: str = "flow",
+    effectiveness: float | None = None,
+    model: str = "intervention",
     horizon: float | None = None,
     n_draws: int = 1000,
     seed: int = 0,
@@ -283,6 +298,7 @@ def delay_cost(
     curve: str = "logistic",
     metric: str | None = None,
     bands: str = "normal",
+    response="first",
 ) -> DelayCost:
     """Expected final reach had the company responded after ``d`` days, for a grid of d.
 
@@ -298,8 +314,8 @@ def delay_cost(
     effectiveness : float
         e in [0, 1], the share of growth the response removes. Default 0.5, plausible
         range 0.2-0.8 (see Notes).
-    model : {"flow", "rate"}
-        The intervention model (see Notes).
+    model : {"intervention", "flow", "rate"}
+        The counterfactual model (default ``intervention``; see Notes).
     horizon : float, optional
         Days after the origin at which "final" reach is read. Default: the curve's
         saturation for ``flow``; the fit's last observation for ``rate`` (365 days if
@@ -315,6 +331,9 @@ def delay_cost(
         Used only when ``fit`` is a case.
     bands : {"normal", "bootstrap"}
         Where the parameter draws come from (see Notes).
+    response : "first", "all" or sequence of days
+        Intervention model, a fit without the response inside: which company responses
+        the refit puts in the curve (``actual_delay`` overrides it).
 
     Returns
     -------
@@ -342,6 +361,15 @@ def delay_cost(
     nothing is saved; a fast curve saturated by the horizon saves little either).
     Both models reproduce the fit at d = inf and are non-decreasing in d.
 
+    By default (``model="intervention"``) the counterfactual is the intervention model
+    (:mod:`casekit.response.intervention_cost`): the fit's curve with the response inside
+    (refitted so when the fit lacks it; e estimated when the data straddle the response,
+    else the scenario ``effectiveness``), with only the response moved. It reproduces
+    the fit at the actual delay, never responding is the undamped curve, and the
+    response time comes from ``actual_delay``, the fit's case, or ``response``
+    ("first", "all"). ``model="flow"`` and ``"rate"`` damp the fitted curve instead
+    (accounting variants; the rest of this paragraph and the next describe them).
+
     The effectiveness e is a scenario parameter. Herhausen et al. (2019) [L5] find
     that empathy and apology damp the virality of a firestorm while compensation alone
     can fuel it, which is why the default is a middling 0.5 with a range of 0.2-0.8
@@ -358,18 +386,36 @@ def delay_cost(
     >>> import casekit as ck
     >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
     >>> dc = ck.response.delay_cost(fit, delays=[0, 1, 4, float("inf")], n_draws=200)
-    >>> dc.table["final_reach"].is_monotonic_increasing
+    >>> dc.model, dc.actual_delay
+    ('intervention', 4.0)
+    >>> bool(abs(dc.actual["final_reach"] - dc.fitted_final) < 1e-6)  # reproduces the fit
     True
-    >>> bool(abs(dc.at(float("inf"))["final_reach"] - dc.fitted_final) < 1e-6)
+    >>> flow = ck.response.delay_cost(fit, delays=[0, 1, 4, float("inf")], model="flow")
+    >>> flow.table["final_reach"].is_monotonic_increasing
     True
-    >>> dc.actual_delay
-    4.0
+    >>> bool(abs(flow.at(float("inf"))["final_reach"] - flow.fitted_final) < 1e-6)
+    True
     >>> list(dc.conf_int(0.1).columns)
     ['delay_days', 'quantity', 'estimate', 'lower', 'upper']
     """
     if model not in MODELS:
         raise ParameterError(f"model must be one of {MODELS}, not {model!r}")
-    e = check_effectiveness(effectiveness)
+    if model == "intervention":
+        return _intervention_delay_cost(
+            fit,
+            delays,
+            effectiveness,
+            horizon,
+            n_draws,
+            seed,
+            alpha,
+            actual_delay,
+            curve,
+            metric,
+            bands,
+            response,
+        )
+    e = check_effectiveness(DEFAULT_EFFECTIVENESS if effectiveness is None else effectiveness)
     alpha = check_alpha(alpha)
     grid = _delay_grid(delays)
     if actual_delay is not None:
@@ -497,4 +543,64 @@ def delay_cost(
         base_draws=base,
         alpha=alpha,
         statement=f"computed from a {cm.name} fit of {metric_name!r}",
+    )
+
+
+def _intervention_delay_cost(
+    fit,
+    delays,
+    effectiveness,
+    horizon,
+    n_draws,
+    seed,
+    alpha,
+    actual_delay,
+    curve,
+    metric,
+    bands,
+    response,
+) -> DelayCost:
+    from casekit.response._common import check_count
+    from casekit.response.counterfactual import BANDS
+    from casekit.response.intervention_cost import (
+        intervention_fields,
+        intervention_settings,
+        with_response,
+    )
+
+    alpha = check_alpha(alpha)
+    grid = _delay_grid(delays)
+    check_count(n_draws, "n_draws")
+    check_count(seed, "seed")
+    if effectiveness is not None:
+        effectiveness = check_effectiveness(effectiveness)
+    if bands not in BANDS:
+        raise ParameterError(f"bands must be 'normal' or 'bootstrap', not {bands!r}")
+    H = np.inf if horizon is None else check_number(horizon, "horizon", allow_inf=True)
+    if not H > 0:
+        raise ParameterError("horizon must be > 0 days")
+    fit = resolve_fit(fit, curve=curve, metric=metric)
+    fit, how, where_from = with_response(fit, effectiveness, response, actual_delay)
+    out = intervention_fields(fit, grid, H, n_draws, seed, alpha, bands)
+    settings = intervention_settings(fit, how, where_from, H, alpha, n_draws, seed, out["dnote"])
+    metric_name = getattr(fit, "metric", None)
+    return DelayCost(
+        case_id=fit_case_id(fit),
+        curve=fit.curve,
+        metric=metric_name,
+        model="intervention",
+        effectiveness=float(fit.response_effect["e"].iloc[0]),
+        horizon=H,
+        _table=out["table"][list(DELAY_COST_COLUMNS)],
+        fitted_final=out["fitted_final"],
+        fitted_band=out["fitted_band"],
+        actual_delay=out["actual_delay"],
+        _settings=settings,
+        draws=out["draws"],
+        finals=out["finals"],
+        fitted_draws=out["fitted_draws"],
+        base_draws=out["base_draws"],
+        never_draws=out["never_draws"],
+        alpha=alpha,
+        statement=f"computed from a {fit.curve} fit of {metric_name!r}",
     )

@@ -43,7 +43,7 @@ EFFECTIVENESS_NOTE = (
     "response that largely ends the story."
 )
 
-MODELS = ("flow", "rate")
+MODELS = ("intervention", "flow", "rate")
 """Intervention models of :func:`delay_cost`."""
 
 BANDS = ("normal", "bootstrap")
