@@ -319,9 +319,9 @@ def _timestamp(value) -> pd.Timestamp:
     try:
         ts = pd.Timestamp(value)
     except (TypeError, ValueError):
-        raise ParameterError(f"origin must be a date such as '2009-07-06', not {value!r}") from None
+        raise ParameterError(f"origin must be a date such as '2024-03-04', not {value!r}") from None
     if ts is pd.NaT:
-        raise ParameterError(f"origin must be a date such as '2009-07-06', not {value!r}")
+        raise ParameterError(f"origin must be a date such as '2024-03-04', not {value!r}")
     return ts
 
 
