@@ -8,20 +8,22 @@ from conftest import SEED_CASES
 
 import casekit as ck
 
+NEW_CASES = ("dominos-2009", "nestle-kitkat-2010", "amazon-germany-2013")
 
-@pytest.fixture(scope="module", params=SEED_CASES)
+
+@pytest.fixture(scope="module", params=SEED_CASES + NEW_CASES)
 def case(request):
     return ck.load_case(request.param)
 
 
-def test_seed_case_is_valid_and_real(case):
+def test_bundled_case_is_valid_and_real(case):
     assert ck.validate(case.path) == []
     assert case.synthetic is False
 
 
 def test_every_row_cites_a_declared_source(case):
     declared = set(case.sources["id"])
-    for table in (case.timeline, case.reach, case.costs, case.claims):
+    for table in (case.timeline, case.reach, case.costs, case.claims, case.indicators):
         for ids in table["source"]:
             assert set(i.strip() for i in ids.split(";")) <= declared
     for kd in case.key_dates.values():
@@ -31,7 +33,7 @@ def test_every_row_cites_a_declared_source(case):
 
 def test_every_source_is_cited_somewhere(case):
     cited = set()
-    for table in (case.timeline, case.reach, case.costs, case.claims):
+    for table in (case.timeline, case.reach, case.costs, case.claims, case.indicators):
         for ids in table["source"]:
             cited |= {i.strip() for i in ids.split(";")}
     cited |= {i for kd in case.key_dates.values() if kd for i in kd.source.split(";")}
@@ -39,7 +41,7 @@ def test_every_source_is_cited_somewhere(case):
 
 
 def test_figures_carry_quotes_or_derivations(case):
-    for table in (case.reach, case.costs[case.costs["value"].notna()]):
+    for table in (case.reach, case.costs[case.costs["value"].notna()], case.indicators):
         derived = table["kind"] == "derived"
         assert table.loc[derived, "method"].str.len().gt(0).all()
         assert table.loc[~derived, "quote"].str.len().gt(0).all()
@@ -109,3 +111,20 @@ def test_exactly_one_bundled_case_is_the_classroom_case():
     flagged = [c for c in SEED_CASES if ck.load_case(c).analysis.get("classroom")]
     assert flagged == ["united-breaks-guitars"]
     assert "classroom" not in ck.load_case("synthetic-example").analysis
+
+
+def test_company_responses_carry_their_kinds():
+    kinds = {c: ck.load_case(c).context.responses["kind"].tolist() for c in SEED_CASES + NEW_CASES}
+    assert kinds["united-breaks-guitars"][:3] == ["statement", "apology", "offer"]
+    assert kinds["werder-bremen-wiesenhof"] == ["statement"]
+    assert kinds["range-rover-colchester"] == ["statement", "offer"]
+    assert kinds["dominos-2009"] == ["statement", "statement", "apology"]
+    assert kinds["amazon-germany-2013"] == ["statement", "statement", "concession", "concession"]
+    assert {"concession", "statement", "apology", "resolution"} <= set(kinds["nestle-kitkat-2010"])
+
+
+def test_format_todo_lists_only_what_the_format_cannot_express():
+    for c in NEW_CASES:
+        todo = ck.load_case(c).path / "FORMAT_TODO.md"
+        if todo.exists():
+            assert "for a later" not in todo.read_text(encoding="utf-8")

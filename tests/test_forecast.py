@@ -280,3 +280,16 @@ def test_event_log_with_case_context(synthetic):
     back = Replay.from_dict(r.to_dict())
     assert back.to_dict() == r.to_dict()
     pd.testing.assert_frame_equal(back.table, r.table)
+
+
+def test_event_replay_bounds_are_never_nan_and_warm_starts_match_cold_fits():
+    from casekit.events.hawkes import fit
+    from casekit.events.simulate import simulate
+
+    t = simulate(1.0, 0.9, 2.0, end=20.0, seed=4)
+    r = ck.forecast.replay(t, 1e4, step=[10.0, 15.0, 20.0], rules=(), n_draws=200)
+    ok = r.table[r.table["status"] == "ok"]
+    assert len(ok) == 3 and not ok[["estimate", "lower", "upper"]].isna().any().any()
+    last = fit(t, "exp", end=20.0, intervals="wald", n_draws=200)
+    assert ok["estimate"].iloc[-1] == pytest.approx(last.final["estimate"], rel=1e-5)
+    assert ok["upper"].iloc[-1] == pytest.approx(last.final["upper"], rel=1e-4)

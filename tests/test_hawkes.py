@@ -333,3 +333,95 @@ def test_simulated_mean_count_matches_theory():
     counts = [len(simulate(3.0, 0.5, 10.0, end=200.0, seed=s)) for s in range(30)]
     # stationary mean mu * T / (1 - n), less the offspring lost after the end
     assert np.mean(counts) == pytest.approx(3.0 * 200.0 / 0.5, rel=0.03)
+
+
+# --------------------------------------------------------------------------- no excitation
+
+
+def test_poisson_data_are_never_supercritical_and_mostly_undetected():
+    detected = 0
+    for s in range(12):
+        t = np.sort(np.random.default_rng(s).uniform(0, 10, 500))
+        f = fit(t, end=10.0, intervals="wald", n_draws=100)
+        assert not f.supercritical and f.params["n"] < 1
+        assert math.isfinite(f.final["estimate"]) and f.final["estimate"] < 2 * len(t)
+        assert "SUPERCRITICAL" not in str(f)
+        assert f.params["omega"] >= 1.0 / (10.0 - t[0]) * (1 - 1e-9)  # mean lag <= span
+        detected += f.excitation_detected
+    assert detected <= 4  # the boundary mixture is somewhat liberal (Davies' problem)
+
+
+def test_poisson_null_not_detected_says_so():
+    t = np.sort(np.random.default_rng(1).uniform(0, 10, 500))
+    f = fit(t, end=10.0)
+    assert not f.excitation_detected and f.excitation["p_value"] >= 0.05
+    assert f.params["n"] < 0.05
+    assert f.conf_int().loc["n", "lower"] == 0.0
+    assert f.final["estimate"] == len(t) and f.final["lower"] == len(t)
+    assert f.final["upper"] >= len(t) and f.final["model"] == "poisson"
+    text = str(f)
+    assert "No self-excitation detected" in text and "supercritical" not in text.lower()
+    assert any("lower bound" in n for n in f.notes) and "Note: n* = " in text
+    f2 = HawkesFit.from_dict(json.loads(json.dumps(f.to_dict())))
+    assert f2.excitation == f.excitation and f2.notes == f.notes
+
+
+def test_excitation_detected_on_hawkes_data():
+    t = simulate(1.0, 0.6, 3.0, end=300.0, seed=2)
+    f = fit(t, end=300.0, intervals="wald", n_draws=50)
+    assert f.excitation_detected and f.excitation["p_value"] < 1e-6
+    assert f.final["model"] == "hawkes" and not f.notes
+    assert "Self-excitation detected" in str(f)
+
+
+def test_supercritical_simulation_still_reported_with_n_below_its_bound():
+    from casekit.events.hawkes import N_MAX
+
+    t = simulate(1.0, 1.3, 2.0, end=8.0, seed=11)
+    f = fit(t, start=0.0, end=8.0, intervals="wald", n_draws=50)
+    assert f.excitation_detected and f.supercritical
+    assert 1.0 < f.params["n"] < N_MAX / 2
+
+
+def test_degenerate_bound_is_flagged():
+    # a short window on data with a slow kernel: omega runs into 1/span
+    t = simulate(20.0, 0.6, 0.05, end=5.0, seed=3)
+    f = fit(t, start=0.0, end=5.0, intervals="wald", n_draws=50)
+    assert f.params["omega"] == pytest.approx(1 / 5.0, rel=0.02)
+    assert any("omega" in n and "lower bound" in n for n in f.notes)
+    assert "mean lag reaches the observation span" in str(f)
+
+
+def test_final_upper_is_inf_without_warnings_when_draws_reach_criticality():
+    from casekit.events import _fitting as ft
+
+    q = ft.quantiles(np.array([1.0, 2.0, 3.0, np.inf, np.inf]), [0.0, 0.5, 0.7, 1.0])
+    assert q.tolist() == [1.0, 3.0, math.inf, math.inf]
+    assert ft.quantiles(np.array([1.0, 2.0, np.inf]), [0.5]).tolist() == [2.0]
+    t = simulate(1.0, 0.9, 2.0, end=20.0, seed=4)
+    f = fit(t, start=0.0, end=20.0, intervals="wald", n_draws=400)  # warnings are errors
+    assert f.excitation_detected and not f.supercritical
+    assert math.isfinite(f.final["estimate"]) and f.final["upper"] == math.inf
+
+
+def test_warm_start_reaches_the_same_optimum():
+    t = simulate(2.0, 0.6, 5.0, end=100.0, seed=8)
+    cold = fit(t, end=100.0, intervals="wald", n_draws=50)
+    warm = fit(t, end=100.0, intervals="wald", n_draws=50,
+               warm_start={"mu0": 1.5, "n": 0.5, "omega": 4.0})  # fmt: skip
+    again = fit(t, end=100.0, intervals="wald", n_draws=50, warm_start=cold)
+    for f in (warm, again):
+        for k in ("mu0", "n", "omega"):
+            assert f.params[k] == pytest.approx(cold.params[k], rel=1e-6)
+        assert f.settings["warm start"] is True
+    with pytest.raises(ParameterError):
+        fit(t, end=100.0, warm_start={"n": 0.5}, kernel="bad")
+
+
+def test_exp_sums_interpolation_matches_direct():
+    from casekit.events import _fitting as ft
+
+    lag = np.sort(np.random.default_rng(0).uniform(0, 3, 200_000))
+    om = np.random.default_rng(1).uniform(5.0, 9.0, 40)
+    direct = np.array([np.exp(-o * lag).sum() for o in om])
+    np.testing.assert_allclose(ft.exp_sums(lag, om), direct, rtol=1e-8)

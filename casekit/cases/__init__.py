@@ -1,21 +1,25 @@
 """Case folders: the one loader, the validator and the catalog.
 
 A case is a folder ``<case-id>/`` holding ``case.yaml``, ``timeline.csv``,
-``reach.csv`` and ``costs.csv`` (the format is documented in
-``datasets/README.md``). :func:`load_case` reads and validates a folder in one
+``reach.csv``, ``costs.csv`` and optionally ``indicators.csv`` (the format is
+documented in ``datasets/README.md``). :func:`load_case` reads and validates a folder in one
 pass and returns an immutable :class:`Case`; :func:`validate` returns the list
 of problems instead of raising; :func:`list_cases` is the catalog.
 
 The parts, in dependency order:
 
 =====================  ===================================================================
-``model``              the vocabularies, :class:`Case`, :class:`KeyDate`, :class:`CaseContext`
+``vocab``              the vocabularies and columns of the format
+``model``              :class:`Case`, :class:`KeyDate`, :class:`CaseContext`
+``times``              dates, UTC offsets and periods
 ``readers``            the CSV files and the checks they share with ``case.yaml``
+``indicators``         the optional ``indicators.csv``
 ``yaml_loader``        ``case.yaml``: plain data only, with the line of every key
 ``analysis_block``     the optional ``analysis:`` block
 ``claims``             the optional ``claims:`` list
 ``folder``             one folder, read and validated in one pass
 ``catalog``            where cases are found, :func:`load_case`, :func:`list_cases`
+``extend``             :meth:`Case.with_reach`
 ``scaffold``           :func:`new_case`
 =====================  ===================================================================
 
@@ -51,6 +55,7 @@ from casekit.cases.model import (
     CASE_ID_PATTERN,
     CLAIM_COLUMNS,
     CLAIM_FIELDS,
+    COMPANY_KINDS,
     CONFIDENCES,
     COST_CATEGORIES,
     COSTS_COLUMNS,
@@ -58,12 +63,16 @@ from casekit.cases.model import (
     DATA_ENV,
     EVENT_KINDS,
     FIGURE_KINDS,
+    INDICATOR_FRAME_COLUMNS,
+    INDICATORS_COLUMNS,
     KEY_DATES,
     MAX_FILE_BYTES,
     METRIC_PATTERN,
+    OPTIONAL_FILES,
     PRECISIONS,
     QUALIFIERS,
     REACH_COLUMNS,
+    REACH_FRAME_COLUMNS,
     RESPONSE_KINDS,
     SOURCE_ID_PATTERN,
     TIMELINE_COLUMNS,
@@ -106,6 +115,7 @@ __all__ = [
     "CASE_ID_PATTERN",
     "CLAIM_COLUMNS",
     "CLAIM_FIELDS",
+    "COMPANY_KINDS",
     "CONFIDENCES",
     "COST_CATEGORIES",
     "COSTS_COLUMNS",
@@ -113,12 +123,16 @@ __all__ = [
     "DATA_ENV",
     "EVENT_KINDS",
     "FIGURE_KINDS",
+    "INDICATOR_FRAME_COLUMNS",
+    "INDICATORS_COLUMNS",
     "KEY_DATES",
     "MAX_FILE_BYTES",
     "METRIC_PATTERN",
+    "OPTIONAL_FILES",
     "PRECISIONS",
     "QUALIFIERS",
     "REACH_COLUMNS",
+    "REACH_FRAME_COLUMNS",
     "RESPONSE_KINDS",
     "SOURCE_ID_PATTERN",
     "TIMELINE_COLUMNS",

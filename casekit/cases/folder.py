@@ -1,8 +1,9 @@
 """Reading and validating a whole case folder in one pass.
 
 :func:`_read_folder` reads ``case.yaml`` (metadata, sources, key dates, the
-``analysis`` block and the ``claims`` list) and the three CSV files, collects every
-problem it finds, and builds a :class:`~casekit.cases.Case` only when there are none.
+``analysis`` block and the ``claims`` list) and the CSV files (``indicators.csv`` only
+when it exists), collects every problem it finds, and builds a
+:class:`~casekit.cases.Case` only when there are none.
 
 Examples
 --------
@@ -22,6 +23,7 @@ import pandas as pd
 
 from casekit.cases.analysis_block import _read_analysis
 from casekit.cases.claims import _read_claims
+from casekit.cases.indicators import _read_indicators
 from casekit.cases.model import (
     CASE_ID_PATTERN,
     CONFIDENCES,
@@ -212,8 +214,11 @@ def _read_sources(meta: dict, out: _Collector) -> tuple[pd.DataFrame, set[str]]:
     return pd.DataFrame(recs, columns=list(SOURCE_COLUMNS)), source_ids
 
 
-def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[str, KeyDate | None]:
-    """The five key dates (None where unknown or unreadable)."""
+def _read_key_dates(
+    meta: dict, source_ids: set[str], out: _Collector, tz: str | None = None
+) -> dict[str, KeyDate | None]:
+    """The five key dates (None where unknown or unreadable); times with a UTC offset are
+    converted to zone ``tz``."""
     key_dates: dict[str, KeyDate | None] = {}
     kds = meta.get("key_dates")
     if not isinstance(kds, dict):
@@ -262,6 +267,7 @@ def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[s
             f"{col}.date",
             f"{col}.date_end",
             out,
+            tz,
         )
         sid = kd.get("source")
         for one in _split_ids(sid or ""):
@@ -307,6 +313,12 @@ def _read_key_dates(meta: dict, source_ids: set[str], out: _Collector) -> dict[s
     return key_dates
 
 
+def _case_zone(meta: dict) -> str | None:
+    """The case's time zone when it is a valid one (else None: its problem is reported)."""
+    tz = meta.get("timezone") or "UTC"
+    return tz if isinstance(tz, str) and _timezone_problem(tz) is None else None
+
+
 def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
     """The case in folder ``path`` and no problems, or None and every problem found."""
     out = _Collector()
@@ -317,16 +329,19 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
     key_dates: dict[str, KeyDate | None] = {}
     analysis: dict = {}
     claims = None
+    tz = None
     if meta is not None:
         _check_head(meta, path, out)
+        tz = _case_zone(meta)
         sources_df, source_ids = _read_sources(meta, out)
-        key_dates = _read_key_dates(meta, source_ids, out)
+        key_dates = _read_key_dates(meta, source_ids, out, tz)
         analysis = _read_analysis(meta, out)
         claims = _read_claims(meta, source_ids, meta.get("currency"), out)
     # source_ids is None when case.yaml is unreadable: the CSVs then skip the source check
-    timeline = _read_timeline(path, source_ids, out)
-    reach = _read_reach(path, source_ids, out)
-    costs = _read_costs(path, source_ids, out)
+    timeline = _read_timeline(path, source_ids, out, tz)
+    reach = _read_reach(path, source_ids, out, tz)
+    costs = _read_costs(path, source_ids, out, tz)
+    indicators = _read_indicators(path, source_ids, out, tz)
     if (
         reach is not None
         and analysis.get("metric")
@@ -364,5 +379,6 @@ def _read_folder(path: Path) -> tuple[Case | None, list[Problem]]:
         _reach=reach,
         _costs=costs,
         _claims=claims,
+        _indicators=indicators,
     )
     return case, []

@@ -1,5 +1,6 @@
-"""What a case is: the vocabularies of the format, :class:`Case`, :class:`KeyDate`,
-:class:`CaseContext` and :class:`SourceList`.
+"""What a case is: :class:`Case`, :class:`KeyDate`, :class:`CaseContext` and
+:class:`SourceList` (the vocabularies of the format are in :mod:`casekit.cases.vocab`
+and importable from here too).
 
 Examples
 --------
@@ -10,7 +11,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,134 +20,36 @@ from typing import Any
 import pandas as pd
 
 from casekit import format as fmt
+from casekit.cases.vocab import (  # noqa: F401 - re-exported: the vocabularies live in vocab
+    _FILES,
+    ACTORS,
+    CASE_ID_PATTERN,
+    CLAIM_COLUMNS,
+    CLAIM_FIELDS,
+    COMPANY_KINDS,
+    CONFIDENCES,
+    COST_CATEGORIES,
+    COSTS_COLUMNS,
+    CURRENCY_PATTERN,
+    DATA_ENV,
+    EVENT_KINDS,
+    FIGURE_KINDS,
+    INDICATOR_FRAME_COLUMNS,
+    INDICATORS_COLUMNS,
+    KEY_DATES,
+    MAX_FILE_BYTES,
+    METRIC_PATTERN,
+    OPTIONAL_FILES,
+    PRECISIONS,
+    QUALIFIERS,
+    REACH_COLUMNS,
+    REACH_FRAME_COLUMNS,
+    RESPONSE_KINDS,
+    SOURCE_ID_PATTERN,
+    TIMELINE_COLUMNS,
+)
 from casekit.exceptions import ParameterError
 from casekit.results import register
-
-DATA_ENV = "CASEKIT_DATA"
-"""Environment variable: extra folders of cases, separated by ``os.pathsep``."""
-
-CASE_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-SOURCE_ID_PATTERN = re.compile(r"^[a-z0-9]+(?:[-_.][a-z0-9]+)*$")
-METRIC_PATTERN = re.compile(r"^[a-z][a-z0-9_]*$")
-CURRENCY_PATTERN = re.compile(r"^[A-Z]{3}$")
-MAX_FILE_BYTES = 5 * 1024 * 1024
-
-KEY_DATES = ("incident", "first_complaint", "going_public", "first_response", "resolution")
-PRECISIONS = ("hour", "day", "month", "year", "approximate", "range")
-CONFIDENCES = ("high", "medium", "low", "unverified")
-QUALIFIERS = ("exact", "more_than", "nearly", "about", "up_to")
-FIGURE_KINDS = ("observed", "reported", "claim", "derived")
-ACTORS = ("customer", "company", "media", "public", "third_party")
-EVENT_KINDS = (
-    "incident",
-    "complaint",
-    "refusal",
-    "publication",
-    "response",
-    "offer",
-    "coverage",
-    "escalation",
-    "resolution",
-    "other",
-)
-COST_CATEGORIES = (
-    "price",
-    "remedy_requested",
-    "remedy_refused",
-    "repair_cost",
-    "compensation_offered",
-    "payment",
-    "donation",
-    "claimed_loss",
-    "market_move",
-    "market_cap",
-    "shares_outstanding",
-    "sponsorship_value",
-    "other",
-)
-RESPONSE_KINDS = ("response", "offer", "resolution")
-"""Timeline kinds of a company row that count as a response to the complaint."""
-
-_FILES = ("case.yaml", "timeline.csv", "reach.csv", "costs.csv")
-
-# column name -> required?  ("derived" rows relax `quote`, ranges need *_end: checked per row)
-TIMELINE_COLUMNS = {
-    "date": True,
-    "date_precision": True,
-    "date_end": False,
-    "actor": True,
-    "kind": True,
-    "description": True,
-    "source": True,
-    "quote": False,
-    "confidence": True,
-    "note": False,
-}
-REACH_COLUMNS = {
-    "time": True,
-    "time_precision": True,
-    "time_end": False,
-    "metric": True,
-    "value": True,
-    "unit": True,
-    "cumulative": True,
-    "qualifier": True,
-    "kind": True,
-    "method": False,
-    "source": True,
-    "quote": False,
-    "confidence": True,
-    "note": False,
-}
-COSTS_COLUMNS = {
-    "item": True,
-    "category": True,
-    "value": False,
-    "unit": True,
-    "date": True,
-    "date_precision": True,
-    "date_end": False,
-    "qualifier": True,
-    "kind": True,
-    "method": False,
-    "source": True,
-    "quote": False,
-    "confidence": True,
-    "note": False,
-}
-
-# key in case.yaml -> required?
-CLAIM_FIELDS = {
-    "id": True,
-    "claim": True,
-    "by": True,
-    "date": False,
-    "source": True,
-    "quote": True,
-    "confidence": True,
-    "price_change_pct": False,
-    "value_change": False,
-    "currency": False,
-    "window": False,
-    "note": False,
-}
-CLAIM_COLUMNS = (
-    "id",
-    "claim",
-    "by",
-    "date",
-    "date_precision",
-    "source",
-    "quote",
-    "confidence",
-    "price_change_pct",
-    "value_change",
-    "currency",
-    "window",
-    "note",
-    "line",
-)
-"""Columns of :attr:`Case.claims`."""
 
 
 def _split_ids(value: str) -> list[str]:
@@ -290,6 +192,7 @@ class Case:
     _reach: pd.DataFrame = field(repr=False)
     _costs: pd.DataFrame = field(repr=False)
     _claims: pd.DataFrame = field(repr=False)
+    _indicators: pd.DataFrame | None = field(repr=False, default=None)
 
     # -- tables -------------------------------------------------------------
     @property
@@ -304,8 +207,37 @@ class Case:
 
     @property
     def reach(self) -> pd.DataFrame:
-        """All reach observations, every source and kind, sorted by time."""
+        """All reach observations, every source and kind, sorted by time.
+
+        Columns are :data:`REACH_FRAME_COLUMNS`. ``period`` is the text of the row's
+        period (empty when none is given) and ``period_days`` its length in days: NaN
+        for running totals and for per-period counts that state no period.
+        """
         return self._reach.copy()
+
+    @property
+    def indicators(self) -> pd.DataFrame:
+        """Non-reach indicators (``indicators.csv``): sentiment shares, brand scores ...
+
+        Columns are :data:`INDICATOR_FRAME_COLUMNS`; ``scale_min`` and ``scale_max`` are
+        the bounds of the row's ``scale`` (NaN when it states none). Empty, with these
+        columns, when the case has no ``indicators.csv``.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> ind = ck.load_case("synthetic-example").indicators
+        >>> ind.empty, ind.columns.tolist()[:4]
+        (True, ['time', 'time_end', 'time_precision', 'indicator'])
+        """
+        if self._indicators is None:
+            return pd.DataFrame(
+                {
+                    c: pd.Series(dtype=_INDICATOR_DTYPES.get(c, object))
+                    for c in INDICATOR_FRAME_COLUMNS
+                }
+            )
+        return self._indicators.copy()
 
     @property
     def costs(self) -> pd.DataFrame:
@@ -392,7 +324,9 @@ class Case:
         -------
         pandas.DataFrame
             Columns ``time, t, value, qualifier, kind, cumulative, source, confidence,
-            time_precision, quote, note, line``, sorted by time. Conflicting rows from
+            time_precision, quote, note, line, period_days``, sorted by time.
+            ``period_days`` is the length of a per-period count's period in days (NaN for
+            running totals, and where the row states no period). Conflicting rows from
             different sources are all kept.
         """
         if metric not in set(self._reach["metric"]):
@@ -432,8 +366,50 @@ class Case:
             "quote",
             "note",
             "line",
+            "period_days",
         ]
         return df[cols].sort_values(["time", "line"]).reset_index(drop=True)
+
+    def with_reach(self, rows, source: Mapping[str, Any] | str) -> Case:
+        """A new case with ``rows`` added to its reach, and ``source`` declared.
+
+        The rows are validated as reach.csv rows are (every problem at once, each with its
+        row and column); they must cite ``source`` or another declared source. The case
+        itself is not changed.
+
+        Parameters
+        ----------
+        rows : pandas.DataFrame or list of dict
+            Reach rows in the columns of reach.csv (``time`` may be a timestamp; a
+            ``period_days`` number may stand in for ``period``).
+        source : mapping or str
+            A ``sources:`` entry (``id``, ``title``, ``publisher``, optional ``date``,
+            ``url``, ``note``; other keys are ignored), for example the provenance that
+            :meth:`casekit.events.EventLog.attach` returns; or the id of a source the case
+            declares already.
+
+        Returns
+        -------
+        Case
+
+        Raises
+        ------
+        CaseValidationError
+            A row or the source entry has problems; ``err.problems`` lists them all.
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> case = ck.load_case("synthetic-example")
+        >>> log = ck.events.load(ck.events.EXAMPLE_LOG, time="time", id="id", tz="Europe/London")
+        >>> rows, prov = log.attach(case, metric="posts_log")
+        >>> bigger = case.with_reach(rows, prov)
+        >>> "posts_log" in bigger.metrics, "posts_log" in case.metrics
+        (True, False)
+        """
+        from casekit.cases.extend import _with_reach
+
+        return _with_reach(self, rows, source)
 
     def cite(self, source_ids: str | Iterable[str]) -> pd.DataFrame:
         """The declared sources behind ``source_ids`` (a ``;``-separated string or a list)."""
@@ -489,6 +465,7 @@ class Case:
             "n_timeline": len(self._timeline),
             "n_reach": len(self._reach),
             "n_costs": len(self._costs),
+            "n_indicators": 0 if self._indicators is None else len(self._indicators),
         }
 
     def __repr__(self) -> str:
@@ -521,6 +498,16 @@ class Case:
             f"<h4>{fmt.html_text(self.title)}{synthetic}</h4>"
             f"<p>{fmt.html_text(self.summary)}</p>" + kd.to_html(index=False)
         )
+
+
+_INDICATOR_DTYPES = {
+    "time": "datetime64[us]",
+    "time_end": "datetime64[us]",
+    "value": float,
+    "scale_min": float,
+    "scale_max": float,
+    "line": int,
+}
 
 
 def _claim_dict(row: Mapping[str, Any]) -> dict[str, Any]:

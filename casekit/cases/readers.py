@@ -13,8 +13,6 @@ Examples
 from __future__ import annotations
 
 import csv
-import datetime
-import functools
 import io
 import math
 import re
@@ -25,26 +23,43 @@ import pandas as pd
 from casekit.cases.files import _read_text
 from casekit.cases.model import (
     ACTORS,
+    COMPANY_KINDS,
     CONFIDENCES,
     COST_CATEGORIES,
     COSTS_COLUMNS,
     EVENT_KINDS,
     FIGURE_KINDS,
     METRIC_PATTERN,
-    PRECISIONS,
     QUALIFIERS,
     REACH_COLUMNS,
+    REACH_FRAME_COLUMNS,
     TIMELINE_COLUMNS,
     _split_ids,
 )
+from casekit.cases.times import (
+    DATE_RANGE,
+    EARLIEST,
+    PERIOD_EXPECTED,
+    _check_when,
+    _out_of_range,
+    _parse_datetime,
+    _parse_period,
+    _parse_when,
+    _period_problem,
+    _unreadable_date,
+)
 from casekit.exceptions import Problem
 
-# YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DD[T ]HH:MM[:SS]; ASCII digits only ("\d" would take
-# fullwidth and other Unicode digits, which int() then reads).
-_WHEN = re.compile(
-    r"([0-9]{4})(?:-([0-9]{2})(?:-([0-9]{2})(?:[T ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?)?)?)?"
-)
-_RESOLUTION_RANK = {"year": 0, "month": 1, "day": 2, "hour": 3}
+__all__ = [
+    "DATE_RANGE",
+    "EARLIEST",
+    "_Collector",
+    "_check_when",
+    "_out_of_range",
+    "_parse_datetime",
+    "_parse_when",
+    "_unreadable_date",
+]
 
 
 class _Collector:
@@ -55,140 +70,6 @@ class _Collector:
 
     def add(self, file, row, column, message, expected=None) -> None:
         self.problems.append(Problem(file, row, column, message, expected))
-
-
-def _parse_datetime(value: str) -> tuple[datetime.datetime, str] | None:
-    """(start, resolution) of an ISO date of the format; None when it is not one."""
-    m = _WHEN.fullmatch(value.strip())
-    if m is None:
-        return None
-    y, mo, d, h, mi, sec = m.groups()
-    try:
-        dt = datetime.datetime(
-            int(y), int(mo or 1), int(d or 1), int(h or 0), int(mi or 0), int(sec or 0)
-        )
-    except ValueError:  # 2008-02-30, month 13, 25:00 ...
-        return None
-    resolution = "hour" if h else "day" if d else "month" if mo else "year"
-    return dt, resolution
-
-
-def _parse_when(value: str) -> tuple[pd.Timestamp, str] | None:
-    """(start, resolution) of an ISO date of the format; None when it is not one."""
-    parsed = _parse_datetime(value)
-    return None if parsed is None else (pd.Timestamp(parsed[0]), parsed[1])
-
-
-def _unreadable_date(value: str) -> tuple[str, str]:
-    """(what is wrong, what would be right) for a date :func:`_parse_when` refused."""
-    if _WHEN.fullmatch(value.strip()):
-        return (
-            f"{value!r} is not a date in the calendar (no such day or time)",
-            "a real date, e.g. 2008-02-29 but not 2008-02-30",
-        )
-    return (
-        f"cannot read {value!r} as a date",
-        "ISO 8601: YYYY, YYYY-MM, YYYY-MM-DD or YYYY-MM-DDTHH:MM",
-    )
-
-
-EARLIEST = datetime.datetime(1900, 1, 1)
-"""No date in a case is earlier; later than a year from today is refused too."""
-DATE_RANGE = "a date from 1900 to one year from today"
-
-
-@functools.lru_cache(maxsize=2)
-def _latest_on(day: int) -> datetime.datetime:
-    today = datetime.date.fromordinal(day)
-    try:
-        return datetime.datetime(today.year + 1, today.month, today.day)
-    except ValueError:  # 29 February
-        return datetime.datetime(today.year + 1, 3, 1)
-
-
-def _out_of_range(ts, text: str) -> str | None:
-    """What is wrong with a date before 1900 or more than a year from today (else None).
-
-    Such a date is a typing error: a going_public in 2300 gives curves and delay costs
-    that look like results and are nonsense.
-    """
-    if ts < EARLIEST:
-        return f"{text!r} is before 1900"
-    latest = _latest_on(datetime.date.today().toordinal())
-    if ts > latest:
-        return f"{text!r} is more than a year from today (after {latest:%Y-%m-%d})"
-    return None
-
-
-def _check_when(
-    value: str,
-    precision: str,
-    end: str,
-    file: str,
-    line: int,
-    col: str,
-    end_col: str,
-    out: _Collector,
-):
-    """Parse a date and its precision; return (start, end) or None."""
-    ok = True
-    parsed = _parse_datetime(value) if value else None
-    if not value:
-        out.add(file, line, col, "date is empty", "an ISO date such as 2024-03-04")
-        ok = False
-    elif parsed is None:
-        out.add(file, line, col, *_unreadable_date(value))
-        ok = False
-    elif (far := _out_of_range(parsed[0], value)) is not None:
-        out.add(file, line, col, far, DATE_RANGE)
-        ok = False
-    prec_col = col + "_precision" if col in ("date", "time") else "precision"
-    if precision not in PRECISIONS:
-        out.add(file, line, prec_col, f"unknown precision {precision!r}", " | ".join(PRECISIONS))
-        ok = False
-    elif parsed is not None and precision in _RESOLUTION_RANK:
-        if _RESOLUTION_RANK[parsed[1]] < _RESOLUTION_RANK[precision]:
-            out.add(
-                file,
-                line,
-                prec_col,
-                f"precision {precision!r} but {value!r} gives only a {parsed[1]}",
-                f"precision {parsed[1]!r}, or a more exact date",
-            )
-            ok = False
-    end_ts = None
-    if precision == "range":
-        end_parsed = _parse_datetime(end) if end else None
-        if not end:
-            out.add(file, line, end_col, "a range needs an end date", "an ISO date")
-            ok = False
-        elif end_parsed is None:
-            out.add(file, line, end_col, _unreadable_date(end)[0], "an ISO date")
-            ok = False
-        elif (far := _out_of_range(end_parsed[0], end)) is not None:
-            out.add(file, line, end_col, far, DATE_RANGE)
-            ok = False
-        else:
-            end_ts = end_parsed[0]
-            if parsed is not None and end_ts < parsed[0]:
-                out.add(
-                    file,
-                    line,
-                    end_col,
-                    f"range ends ({end}) before it starts ({value})",
-                    "an end date on or after the start",
-                )
-                ok = False
-    elif end and precision in PRECISIONS:
-        out.add(
-            file,
-            line,
-            end_col,
-            f"{end_col} given but precision is {precision!r}",
-            f"precision 'range', or an empty {end_col}",
-        )
-        ok = False
-    return (parsed[0], end_ts) if ok and parsed else None
 
 
 def _read_csv(path: Path, name: str, columns: dict[str, bool], out: _Collector):
@@ -301,7 +182,7 @@ def _parse_number(text: str):
     return v if math.isfinite(v) else None
 
 
-def _read_timeline(path, sources, out):
+def _read_timeline(path, sources, out, tz=None):
     rows = _read_csv(path, "timeline.csv", TIMELINE_COLUMNS, out)
     if rows is None:
         return None
@@ -316,6 +197,7 @@ def _read_timeline(path, sources, out):
             "date",
             "date_end",
             out,
+            tz,
         )
         if row["actor"] not in ACTORS:
             out.add(
@@ -328,6 +210,16 @@ def _read_timeline(path, sources, out):
                 "kind",
                 f"unknown event kind {row['kind']!r}",
                 " | ".join(EVENT_KINDS),
+            )
+        elif row["kind"] in COMPANY_KINDS and row["actor"] in ACTORS and row["actor"] != "company":
+            out.add(
+                "timeline.csv",
+                line,
+                "kind",
+                f"kind {row['kind']!r} names a kind of company response, but the actor is "
+                f"{row['actor']!r}",
+                "actor 'company', or kind 'other' (or 'coverage' for the media) for what "
+                "someone else said or did",
             )
         if not row["description"]:
             out.add(
@@ -357,114 +249,114 @@ def _read_timeline(path, sources, out):
     return df.sort_values(["date", "line"], kind="stable").reset_index(drop=True)
 
 
-def _read_reach(path, sources, out):
+def _read_reach(path, sources, out, tz=None):
     rows = _read_csv(path, "reach.csv", REACH_COLUMNS, out)
     if rows is None:
         return None
+    return _reach_frame(rows, sources, out, tz)
+
+
+def _reach_frame(rows, sources, out, tz=None, file="reach.csv"):
+    """Validate reach rows ``[(line, row-dict), ...]`` and return them as a table.
+
+    A row with problems is reported to ``out`` and left out; the table is sorted by time,
+    and a cumulative series that falls is reported too.
+    """
     recs = []
     for line, row in rows:
-        good = True
-        when = _check_when(
-            row["time"],
-            row["time_precision"],
-            row["time_end"],
-            "reach.csv",
-            line,
-            "time",
-            "time_end",
-            out,
-        )
-        if not METRIC_PATTERN.match(row["metric"]):
-            out.add(
-                "reach.csv",
-                line,
-                "metric",
-                f"metric {row['metric']!r} is not snake_case",
-                "e.g. youtube_views or facebook_group_members",
-            )
-            good = False
-        value = _parse_number(row["value"]) if row["value"] else None
-        if not row["value"]:
-            out.add("reach.csv", line, "value", "value is empty", "a non-negative number")
-            good = False
-        elif value is None:
-            out.add(
-                "reach.csv",
-                line,
-                "value",
-                f"{row['value']!r} is not a number",
-                "digits only, no thousands separators, e.g. 1566576",
-            )
-            good = False
-        elif value < 0:
-            out.add(
-                "reach.csv",
-                line,
-                "value",
-                f"negative count {row['value']}",
-                "a count of zero or more",
-            )
-            good = False
-        cum = row["cumulative"].lower()
-        if cum not in ("true", "false"):
-            out.add(
-                "reach.csv",
-                line,
-                "cumulative",
-                f"{row['cumulative']!r} is not true/false",
-                "true for running totals, false for per-period counts",
-            )
-            good = False
-        if not row["unit"]:
-            out.add("reach.csv", line, "unit", "value is empty", "e.g. views, members")
-        if row["qualifier"] not in QUALIFIERS:
-            out.add(
-                "reach.csv",
-                line,
-                "qualifier",
-                f"unknown qualifier {row['qualifier']!r}",
-                " | ".join(QUALIFIERS),
-            )
-        if row["kind"] not in FIGURE_KINDS:
-            out.add(
-                "reach.csv", line, "kind", f"unknown kind {row['kind']!r}", " | ".join(FIGURE_KINDS)
-            )
-        _check_common("reach.csv", line, row, sources, out, quote_required=True)
-        if when and good:
-            recs.append(
-                {
-                    **row,
-                    "time": when[0],
-                    "time_end": when[1],
-                    "value": value,
-                    "cumulative": cum == "true",
-                    "line": line,
-                }
-            )
-    cols = [
-        "time",
-        "time_end",
-        "time_precision",
-        "metric",
-        "value",
-        "unit",
-        "cumulative",
-        "qualifier",
-        "kind",
-        "method",
-        "source",
-        "quote",
-        "confidence",
-        "note",
-        "line",
-    ]
-    df = pd.DataFrame(recs, columns=cols)
+        rec = _reach_row(line, row, sources, out, tz, file)
+        if rec is not None:
+            recs.append(rec)
+    df = pd.DataFrame(recs, columns=list(REACH_FRAME_COLUMNS))
+    df["period_days"] = df["period_days"].astype(float)
     df = df.sort_values(["time", "line"], kind="stable").reset_index(drop=True)
-    _check_never_falls(df, out)
+    _check_never_falls(df, out, file)
     return df
 
 
-def _check_never_falls(df: pd.DataFrame, out: _Collector) -> None:
+def _reach_row(line, row, sources, out, tz, file):
+    """One reach row as a record, or None when it has problems (added to ``out``)."""
+    good = True
+    when = _check_when(
+        row["time"], row["time_precision"], row["time_end"], file, line, "time", "time_end", out, tz
+    )
+    if not METRIC_PATTERN.match(row["metric"]):
+        out.add(
+            file,
+            line,
+            "metric",
+            f"metric {row['metric']!r} is not snake_case",
+            "e.g. youtube_views or facebook_group_members",
+        )
+        good = False
+    value = _parse_number(row["value"]) if row["value"] else None
+    if not row["value"]:
+        out.add(file, line, "value", "value is empty", "a non-negative number")
+        good = False
+    elif value is None:
+        out.add(
+            file,
+            line,
+            "value",
+            f"{row['value']!r} is not a number",
+            "digits only, no thousands separators, e.g. 1566576",
+        )
+        good = False
+    elif value < 0:
+        out.add(file, line, "value", f"negative count {row['value']}", "a count of zero or more")
+        good = False
+    cum = row["cumulative"].lower()
+    if cum not in ("true", "false"):
+        out.add(
+            file,
+            line,
+            "cumulative",
+            f"{row['cumulative']!r} is not true/false",
+            "true for running totals, false for per-period counts",
+        )
+        good = False
+    period_days = math.nan
+    if row["period"]:
+        period_days = _parse_period(row["period"])
+        if period_days is None:
+            out.add(file, line, "period", _period_problem(row["period"]), PERIOD_EXPECTED)
+            good = False
+        elif cum == "true":
+            out.add(
+                file,
+                line,
+                "period",
+                f"period {row['period']!r} on a running total (cumulative true)",
+                "an empty period for a running total, or cumulative false for a count per period",
+            )
+            good = False
+    if not row["unit"]:
+        out.add(file, line, "unit", "value is empty", "e.g. views, members")
+    if row["qualifier"] not in QUALIFIERS:
+        out.add(
+            file,
+            line,
+            "qualifier",
+            f"unknown qualifier {row['qualifier']!r}",
+            " | ".join(QUALIFIERS),
+        )
+    if row["kind"] not in FIGURE_KINDS:
+        out.add(file, line, "kind", f"unknown kind {row['kind']!r}", " | ".join(FIGURE_KINDS))
+    _check_common(file, line, row, sources, out, quote_required=True)
+    if not (when and good):
+        return None
+    return {
+        **row,
+        "time": when[0],
+        "time_end": when[1],
+        "value": value,
+        "cumulative": cum == "true",
+        "period_days": period_days,
+        "line": line,
+    }
+
+
+def _check_never_falls(df: pd.DataFrame, out: _Collector, file: str = "reach.csv") -> None:
     """A counter never runs backwards within one source: a fall is a data-entry error.
 
     ``df`` is sorted by time and line. A row citing ``a;b`` is a reading of a and of b. Each
@@ -487,7 +379,7 @@ def _check_never_falls(df: pd.DataFrame, out: _Collector) -> None:
     for i in sorted(falls[falls].index, key=lambda i: (order[i], i)):
         r = cum.loc[i]
         out.add(
-            "reach.csv",
+            file,
             int(r["line"]),
             "value",
             f"cumulative {r['metric']} from {r['source']} falls from {before[i]:g} "
@@ -497,7 +389,7 @@ def _check_never_falls(df: pd.DataFrame, out: _Collector) -> None:
         )
 
 
-def _read_costs(path, sources, out):
+def _read_costs(path, sources, out, tz=None):
     rows = _read_csv(path, "costs.csv", COSTS_COLUMNS, out)
     if rows is None:
         return None
@@ -512,6 +404,7 @@ def _read_costs(path, sources, out):
             "date",
             "date_end",
             out,
+            tz,
         )
         value = None
         if row["value"]:

@@ -57,6 +57,8 @@ Scaffolded by `casekit new`. To fill it in:
 3. `reach.csv`: one row per reach figure, with the source's own words in `quote`.
    Conflicting figures are separate rows; never average or round them.
 4. `costs.csv`: remedies, offers, claimed losses, sponsorship values ...
+5. Optionally `indicators.csv`: sentiment shares, brand scores and other figures that are neither
+   reach nor money (columns in datasets/README.md).
 
 Check your work with `casekit validate {path}`; fit it with `casekit.reach` once reach.csv has
 at least as many observations of one metric as the curve has parameters.

@@ -18,6 +18,20 @@ from casekit.events import _likelihood as lk
 LOG_PARAMS = {"mu0", "n", "omega", "theta", "c", "eta", "omega_x"}
 FAST_NAMES = ["mu0", "n", "omega", "e"]
 
+N_MIN, N_MAX = 1e-4, 20.0
+"""Bounds of the branching ratio n*. With the decay bounded by :data:`MAX_MEAN_LAG`, an
+n* of 20 means the expected count grows at least e**19 (about 2e8) fold within the
+window, so the upper bound never binds on data a process could have produced; a fit
+there is degenerate and flagged."""
+MAX_MEAN_LAG = 1.0
+"""The exponential kernel's mean lag 1/omega is at most this many observation spans
+(omega >= 1 / (MAX_MEAN_LAG * span)). Beyond the window a kernel's timescale is not
+identified (only n* omega is), and the fit could trade an unbounded n* for a vanishing
+omega: plain Poisson data would come out supercritical."""
+NEAR_BOUND = 0.01
+"""A free parameter within this distance of a bound on the optimiser's scale (1% on the
+log scale) is flagged as at its bound."""
+
 
 def _compiled():
     """The compiled exponential-kernel pass, or None where numba is missing (then the
@@ -40,9 +54,9 @@ class Model:
         if kernel == "powerlaw":
             self.c_min = 1e-5 * span
             self.cache = lk.SumExpCache(d, lk.powerlaw_grid(span, self.c_min))
-        lo = {"mu0": 1e-10 / span, "n": 1e-4, "omega": 1e-2 / span, "theta": 0.02,
+        lo = {"mu0": 1e-10 / span, "n": N_MIN, "omega": 1.0 / (MAX_MEAN_LAG * span), "theta": 0.02,
               "c": 1e-5 * span, "eta": 1e-6, "omega_x": 1e-2 / span}  # fmt: skip
-        hi = {"mu0": 1e9 / span, "n": 20.0, "omega": 1e7 / span, "theta": 10.0, "c": span,
+        hi = {"mu0": 1e9 / span, "n": N_MAX, "omega": 1e7 / span, "theta": 10.0, "c": span,
               "eta": 1e9, "omega_x": 1e7 / span}  # fmt: skip
         self.bounds = [
             (math.log(lo[k]), math.log(hi[k])) if k in LOG_PARAMS else (-50.0, 1.0 - 1e-6)
@@ -176,14 +190,20 @@ class Model:
         return -(H + H.T) / 2
 
 
-def start_values(model: Model, n_events: int, n_exo: int) -> dict:
-    """Starting values; for the decay, the best of a few on a coarse grid."""
+def start_values(model: Model, n_events: int, n_exo: int, warm: dict | None = None) -> dict:
+    """Starting values: ``warm`` (a previous fit's estimates) where it gives a usable
+    value of a free parameter, else defaults; for the decay without a warm value, the
+    best of a few on a coarse grid."""
     span = model.span
     rate = n_events / span
     base = {"mu0": 0.4 * rate, "n": 0.5, "e": 0.0, "theta": 1.0, "c": 1e-3 * span,
             "eta": max(0.1 * n_events / max(n_exo, 1), 1e-3), "omega_x": 10.0 / span}  # fmt: skip
     base.update(model.fixed)
-    if model.kernel == "exp" and "omega" in model.free:
+    for k, v in (warm or {}).items():
+        ok = k in model.free and isinstance(v, (int, float)) and math.isfinite(v)
+        if ok and (v > 0 if k in LOG_PARAMS else v < 1):
+            base[k] = float(v)
+    if model.kernel == "exp" and "omega" in model.free and "omega" not in (warm or {}):
         best = None
         for om in rate * np.array([0.01, 0.1, 1.0, 10.0]):
             p = dict(base, omega=float(om))
@@ -202,7 +222,7 @@ def profile(model: Model, mle: dict, ll_max: float, name: str, se: float, max_de
     """
     others = [k for k in model.free if k != name]
     rows = [(mle[name], 0.0)]
-    lo_b, hi_b = (1e-4, 20.0) if name == "n" else (-50.0, 1.0 - 1e-6)
+    lo_b, hi_b = (N_MIN, N_MAX) if name == "n" else (-50.0, 1.0 - 1e-6)
     step = se if np.isfinite(se) and se > 0 else 0.1 * max(abs(mle[name]), 0.1)
     for sign in (-1.0, 1.0):
         warm = dict(mle)
@@ -388,31 +408,145 @@ def final_size(p, rates, w, t, A, end, resp, exo):
     return len(t) + expected_future(p, rates, w, Y, end, list(resp), end, exo)
 
 
+def at_bounds(model: Model, p: dict) -> list[tuple[str, str, float]]:
+    """Free parameters at or within :data:`NEAR_BOUND` of a bound of the optimiser:
+    ``(name, "lower" | "upper", bound)`` on the natural scale."""
+    out = []
+    for k, (lo, hi) in zip(model.free, model.bounds):
+        z = math.log(p[k]) if k in LOG_PARAMS else p[k]
+        for side, b in (("lower", lo), ("upper", hi)):
+            if abs(z - b) <= NEAR_BOUND:
+                out.append((k, side, math.exp(b) if k in LOG_PARAMS else b))
+    return out
+
+
+def null_fit(model: Model, n_events: int) -> tuple[dict, float]:
+    """The Poisson model (n* = 0, so no kernel and no response effect): its parameters
+    and maximised log-likelihood. Closed form for a constant background
+    (``mu0 = N / span``), else the background's pulses refitted."""
+    fixed = dict(model.fixed, n=0.0, e=0.0, omega=model.fixed.get("omega", 1.0))
+    fixed.update({k: 1.0 for k in ("theta", "c") if model.kernel == "powerlaw"})
+    free = [k for k in ("eta", "omega_x") if k in model.free]
+    if not free:
+        mu0 = n_events / model.span
+        return dict(fixed, mu0=mu0), n_events * math.log(mu0) - n_events
+    sub = Model(model.d, "exp", ["mu0", *free], fixed)
+    p, ll, _ = sub.maximise(start_values(sub, n_events, len(model.d.exogenous)))
+    p, ll, _ = sub.maximise(p)
+    return p, ll
+
+
+def excitation_test(ll: float, ll_null: float) -> dict:
+    """Likelihood-ratio test of n* = 0 against n* free. n* = 0 is on the boundary, so
+    the statistic's null law is the mixture 1/2 chi2_0 + 1/2 chi2_1 (Self and Liang
+    1987): ``p = chi2_1.sf(LR) / 2`` for LR > 0, 1 at LR = 0. The decay is not
+    identified under the null (Davies' problem), which makes the mixture somewhat
+    liberal; bounding the decay keeps it close."""
+    lr = max(2.0 * (ll - ll_null), 0.0)
+    p = 0.5 * float(stats.chi2.sf(lr, 1)) if lr > 0 else 1.0
+    return {"lr": lr, "p_value": p, "loglik_null": float(ll_null)}
+
+
+def quantiles(x: np.ndarray, probs) -> np.ndarray:
+    """``np.quantile(x, probs)`` (linear interpolation) where ``x`` may hold ``+inf``:
+    a quantile that reaches an infinite draw is ``+inf`` (numpy gives NaN, from
+    ``inf - inf``, with a RuntimeWarning)."""
+    x = np.sort(np.asarray(x, float))
+    h = (len(x) - 1) * np.asarray(probs, float)
+    lo = np.floor(h).astype(int)
+    hi = np.minimum(lo + 1, len(x) - 1)
+    frac = h - lo
+    fin = np.isfinite(x)
+    xf = np.where(fin, x, 0.0)
+    out = xf[lo] + frac * (xf[hi] - xf[lo])
+    return np.where(~fin[lo] | (~fin[hi] & (frac > 0)), np.inf, out)
+
+
+def exp_sums(lag: np.ndarray, omegas: np.ndarray) -> np.ndarray:
+    """``sum_j exp(-omega lag_j)`` for each omega (lags ascending, all >= 0).
+
+    Direct (in blocks) for small problems; else Chebyshev interpolation of log E in
+    log omega over the omegas' range (E is completely monotone, so 24 nodes reach
+    rounding level), checked against the direct sums at three points.
+    """
+    omegas = np.asarray(omegas, float)
+    if len(omegas) == 0:
+        return np.zeros(0)
+
+    def direct(om):
+        out = np.empty(len(om))
+        for i in range(0, len(om), 64):
+            blk = om[i : i + 64]
+            near = lag[: np.searchsorted(lag, 40.0 / blk.min(), "right")]
+            out[i : i + 64] = np.exp(-np.outer(blk, near)).sum(1)
+        return out
+
+    lo, hi = math.log(omegas.min()), math.log(omegas.max())
+    if len(lag) * len(omegas) <= 2_000_000 or hi - lo < 1e-12:
+        return direct(omegas)
+    k = 24
+    nodes = np.cos(np.pi * (np.arange(k) + 0.5) / k)
+    vals = direct(np.exp(lo + (nodes + 1.0) * (hi - lo) / 2.0))
+    if np.any(vals <= 0):
+        return direct(omegas)
+    coef = np.polynomial.chebyshev.chebfit(nodes, np.log(vals), k - 1)
+
+    def interp(om):
+        x = 2.0 * (np.log(om) - lo) / (hi - lo) - 1.0
+        return np.exp(np.polynomial.chebyshev.chebval(np.clip(x, -1.0, 1.0), coef))
+
+    check = np.exp(lo + np.array([0.13, 0.5, 0.91]) * (hi - lo))
+    if np.max(np.abs(interp(check) / direct(check) - 1.0)) > 1e-9:
+        return direct(omegas)
+    return interp(omegas)
+
+
 def final_draws(model, p, cov, t, end, resp, exo, n_draws, seed):
-    """Final sizes for parameter draws from the asymptotic normal of the free parameters."""
+    """Final sizes for parameter draws from the asymptotic normal of the free parameters
+    (``inf`` where a draw's final branching ratio is 1 or more; draws outside the
+    parameter space are dropped)."""
     rng = np.random.default_rng(seed)
     free = model.free
-    if any(r > end for r in resp):
+    future = any(r > end for r in resp)
+    if future:
         n_draws = min(n_draws, 200)
     try:
-        draws = rng.multivariate_normal([p[k] for k in free], cov, n_draws, method="eigh")
+        # a parameter at a bound can leave rounding-level negative eigenvalues
+        lam, V = np.linalg.eigh((np.asarray(cov) + np.asarray(cov).T) / 2.0)
+        cov = (V * np.clip(lam, 0.0, None)) @ V.T
+        draws = rng.multivariate_normal(
+            [p[k] for k in free], cov, n_draws, method="eigh", check_valid="ignore"
+        )
     except (np.linalg.LinAlgError, ValueError):
         return np.array([])
+    q = {k: np.full(n_draws, float(v)) for k, v in p.items()}
+    q.update({k: draws[:, i] for i, k in enumerate(free)})
+    ok = q["e"] < 1
+    for k in free:
+        if k in LOG_PARAMS:
+            ok &= q[k] > 0
+    q = {k: v[ok] for k, v in q.items()}
+    if model.kernel == "exp" and not future:
+        # closed form: sizes after the end are m n E(omega) / (1 - n m), E summing the
+        # decayed events at the end, plus the pulses' future immigrants
+        m = (1.0 - q["e"]) ** len(resp)
+        lag = (end - t)[::-1]
+        E = exp_sums(lag, q["omega"])
+        E_x = 0.0
+        if len(exo):
+            ex_lag = np.maximum(end - np.asarray(exo, float), 0.0)
+            E_x = q["eta"] * np.exp(-np.outer(q["omega_x"], ex_lag)).sum(1)
+        nm = q["n"] * m
+        size = len(t) + (m * q["n"] * E + E_x) / np.where(nm < 1.0, 1.0 - nm, 1.0)
+        return np.where(nm < 1.0, size, np.inf)
     out = []
-    if model.kernel == "exp":  # lags beyond 50 / omega add less than exp(-50)
-        om = draws[:, free.index("omega")] if "omega" in free else np.full(n_draws, p["omega"])
-        ok = om > 0
-        lag = end - t[t > end - 50.0 / (om[ok].min() if ok.any() else 1.0)]
-    for row in draws:
-        q = dict(p, **dict(zip(free, row)))
-        if any(q[k] <= 0 for k in free if k in LOG_PARAMS) or q["e"] >= 1:
-            continue
-        rates, w = components(model.kernel, q, model.cache)
+    for i in range(int(ok.sum())):
+        qi = {k: float(v[i]) for k, v in q.items()}
+        rates, w = components(model.kernel, qi, model.cache)
         if model.kernel == "exp":
-            near = lag[lag < 50.0 / rates[0]]
-            E = np.array([np.exp(-rates[0] * near).sum()])
+            E = np.array([np.exp(-rates[0] * (end - t)).sum()])
         else:
             E = model.cache.E[:, -1]
-        Y = q["n"] * w * rates * E
-        out.append(len(t) + expected_future(q, rates, w, Y, end, list(resp), end, exo))
+        Y = qi["n"] * w * rates * E
+        out.append(len(t) + expected_future(qi, rates, w, Y, end, list(resp), end, exo))
     return np.array(out)

@@ -15,7 +15,53 @@ from casekit import format as fmt
 from casekit.events import _fitting as ft
 from casekit.exceptions import ParameterError
 
-__all__ = ["final_size_text", "counterfactual", "describe", "plot"]
+__all__ = ["final_size_text", "counterfactual", "describe", "plot", "fit_notes", "excitation_text",
+           "fit_settings"]  # fmt: skip
+
+_NAMES = {"mu0": "mu0", "n": "n*", "omega": "omega", "theta": "theta", "c": "c", "e": "e",
+          "eta": "eta", "omega_x": "omega_x"}  # fmt: skip
+
+
+def excitation_text(excitation: dict) -> str:
+    """The test of n* = 0 in one sentence."""
+    lr, pv = excitation["lr"], excitation["p_value"]
+    stat = f"likelihood ratio {fmt.number(lr)}, p = {fmt.number(pv)} against n* = 0"
+    if excitation["detected"]:
+        return f"Self-excitation detected ({stat})."
+    return (
+        f"No self-excitation detected ({stat}): the events are consistent with a Poisson "
+        "process without follow-ups, so n*'s interval includes 0 and the final size is "
+        "that of the Poisson model."
+    )
+
+
+def fit_notes(at_bounds, excitation: dict, p: dict, span: float) -> tuple[str, ...]:
+    """Caveats of a fit: parameters at or near a bound, no self-excitation detected."""
+    notes = []
+    if not excitation["detected"]:
+        notes.append(
+            "no self-excitation detected: the test of n* = 0 does not reject "
+            f"(p = {fmt.number(excitation['p_value'])})"
+        )
+    for name, side, bound in at_bounds:
+        text = (
+            f"{_NAMES[name]} = {fmt.number(p[name])} is at or near its {side} bound "
+            f"({fmt.number(bound)})"
+        )
+        if name == "omega" and side == "lower":
+            text += (
+                ": the kernel's mean lag reaches the observation span "
+                f"({fmt.days(1.0 / p['omega'])} of {fmt.days(span)});"
+                " only n* x omega is identified there, not n* alone"
+            )
+        elif name == "n" and side == "upper":
+            text += ": a degenerate fit; n* is not identified"
+        elif name == "n":
+            text += ": no excitation"
+        elif name == "omega" and not excitation["detected"]:
+            text += " (omega is not identified without excitation)"
+        notes.append(text)
+    return tuple(notes)
 
 
 def _ci_text(estimate: float, row) -> str:
@@ -31,10 +77,55 @@ def final_size_text(hf) -> str:
             "above 1: the process is supercritical and its expected final size is "
             "infinite (no finite final size exists)."
         )
-    text = fmt.interval(f["estimate"], f["lower"], f["upper"], kind="number")
     if math.isinf(f["upper"]):
-        text += "; the upper bound is infinite because the interval reaches n* ≥ 1"
-    return f"Expected final size: {text} events ({fmt.number(hf.data['n_events'])} so far)."
+        text = (
+            f"{fmt.number(f['estimate'])} (lower bound {fmt.number(f['lower'])}; the upper "
+            "bound is infinite because the interval reaches n* ≥ 1)"
+        )
+    else:
+        text = fmt.interval(f["estimate"], f["lower"], f["upper"], kind="number")
+    so_far = f"({fmt.number(hf.data['n_events'])} so far)"
+    if f.get("model") == "poisson":
+        return (
+            f"Expected final size: {text} events {so_far}: no self-excitation was detected, "
+            "so the estimate is the events so far plus the background's remainder (none "
+            "once the window is over); the upper bound allows for the excitation the data "
+            "cannot exclude."
+        )
+    return f"Expected final size: {text} events {so_far}."
+
+
+def fit_settings(kernel, start, end, resp, e_mode, e_value, n_exo, intervals, alpha,
+                 converged, warm) -> dict:  # fmt: skip
+    """The Settings block of a fit."""
+    return {
+        "kernel": kernel if kernel == "exp" else "powerlaw (mixture of exponentials)",
+        "window": f"day {fmt.number(start)} to day {fmt.number(end)}",
+        "response": ", ".join(fmt.number(r) for r in resp) if len(resp) else "none",
+        "e": {
+            "estimated": "estimated (profile likelihood)"
+            if intervals == "profile"
+            else "estimated (Wald)",
+            "scenario": f"scenario value {fmt.number(e_value)}",
+            "none": "no response",
+        }[e_mode],
+        "background": "constant mu0" + (" + exogenous pulses" if n_exo else ""),
+        "bounds": f"n* from {fmt.number(ft.N_MIN)} to {fmt.number(ft.N_MAX)}"
+        + (
+            f"; kernel mean lag 1/omega at most {fmt.number(ft.MAX_MEAN_LAG)} x the span "
+            f"(omega >= {fmt.number(1.0 / (ft.MAX_MEAN_LAG * (end - start)))} per day)"
+            if kernel == "exp"
+            else ""
+        ),
+        "excitation test": "likelihood ratio of n* = 0 against n* free, null law "
+        "1/2 chi2_0 + 1/2 chi2_1; not detected: final size from the Poisson model",
+        "intervals": intervals,
+        "final size": "events so far + expected descendants + future exogenous immigrants; "
+        "the constant background is assumed to stop at the end of the window",
+        "alpha": alpha,
+        "converged": converged,
+        "warm start": warm,
+    }
 
 
 def counterfactual(hf, delays) -> pd.DataFrame:
@@ -113,9 +204,12 @@ def describe(hf) -> str:
                 f"Response effect e = {fmt.number(p['e'])} is a stated scenario, not "
                 "estimated from the data."
             )
+    if hf.excitation:
+        lines.append(excitation_text(hf.excitation))
     if hf.supercritical:
         lines.append("The fit is SUPERCRITICAL (branching ratio ≥ 1 at the end).")
     lines.append(final_size_text(hf))
+    lines.extend(f"Note: {n}." for n in hf.notes)
     lines.append(
         f"Goodness of fit: the time-rescaled gaps give KS = {fmt.number(hf.gof['ks_stat'])}"
         f" (p = {fmt.number(hf.gof['ks_pvalue'])}) against Exp(1)."

@@ -21,7 +21,10 @@ The log-likelihood and its gradient cost O(n) (:mod:`casekit.events._likelihood`
 exponential kernel with a constant background (any responses), one compiled pass
 (:mod:`casekit.events._expkernel`, numba) gives the log-likelihood, its gradient and its
 exact Hessian, so the fit is Newton's method and the observed information is exact; the
-other models use L-BFGS-B and differences of the analytic gradient.
+other models use L-BFGS-B and differences of the analytic gradient. The exponential
+kernel's mean lag is at most the observation span (:data:`MAX_MEAN_LAG`) and n* at most
+:data:`N_MAX`; a likelihood-ratio test of n* = 0 says whether self-excitation is
+detected at all (else the final size is the Poisson model's).
 
 Examples
 --------
@@ -45,14 +48,17 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from casekit import format as fmt
 from casekit.events import _fitting as ft
 from casekit.events import _hawkes_report as _report
 from casekit.events import _likelihood as lk
 from casekit.exceptions import InsufficientDataError, ParameterError
 from casekit.results import Result, check_alpha
 
-__all__ = ["HawkesFit", "fit", "MIN_EVENTS", "MIN_SIDE", "STORE_TIMES_UP_TO"]
+__all__ = ["HawkesFit", "fit", "MIN_EVENTS", "MIN_SIDE", "STORE_TIMES_UP_TO", "MAX_MEAN_LAG",
+           "N_MAX"]  # fmt: skip
+
+MAX_MEAN_LAG = ft.MAX_MEAN_LAG
+N_MAX = ft.N_MAX
 
 MIN_EVENTS = 20
 """Fewest events for any fit (and at least 10 per free parameter)."""
@@ -140,6 +146,12 @@ class HawkesFit(Result):
         response and the integral of the observed excitation on a grid before it.
     times : numpy.ndarray or None
         The event times when there are at most :data:`STORE_TIMES_UP_TO` of them.
+    excitation : dict
+        Likelihood-ratio test of n* = 0 (a Poisson process) against n* free: ``lr``,
+        ``p_value`` (null law 1/2 chi2_0 + 1/2 chi2_1), ``loglik_null`` and
+        ``detected`` (p-value below ``alpha``).
+    notes : tuple of str
+        Caveats: parameters at or near a bound of the fit, no self-excitation detected.
     """
 
     title: ClassVar[str] = "Hawkes process fit"
@@ -161,6 +173,8 @@ class HawkesFit(Result):
     _settings: dict
     alpha: float = 0.05
     times: np.ndarray | None = field(default=None, repr=False)
+    excitation: dict = field(default_factory=dict)
+    notes: tuple = ()
 
     # -- vocabulary ------------------------------------------------------------------
     @property
@@ -177,13 +191,19 @@ class HawkesFit(Result):
         return bool(self.final["supercritical"])
 
     @property
+    def excitation_detected(self) -> bool:
+        """True when the test of n* = 0 rejects at the fit's ``alpha``."""
+        return bool(self.excitation.get("detected", True))
+
+    @property
     def se(self) -> pd.Series:
         return pd.Series(np.sqrt(np.clip(np.diag(self.cov.to_numpy()), 0, None)), self.free)
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Intervals of the parameters (``estimate, lower, upper, method``): profile
         likelihood for ``n`` and ``e`` where profiled, Wald (observed information)
-        otherwise; fixed parameters have no interval."""
+        otherwise; fixed parameters have no interval. The interval of ``n`` starts at 0
+        when the test of n* = 0 does not reject at this level."""
         a = check_alpha(alpha, self.alpha)
         crit = stats.chi2.ppf(1 - a, 1)
         z = stats.norm.ppf(1 - a / 2)
@@ -203,6 +223,10 @@ class HawkesFit(Result):
                         prof["value"].to_numpy(), prof["deviance"].to_numpy(), crit, bounds
                     )
                     method = "profile"
+            if k == "n":
+                lo = max(lo, 0.0)
+                if self.excitation.get("p_value", 0.0) >= a:
+                    lo = 0.0
             rows.append({"parameter": k, "estimate": v, "lower": lo, "upper": hi, "method": method})
         return pd.DataFrame(rows).set_index("parameter")
 
@@ -278,6 +302,7 @@ def fit(
     bins: int = 100,
     n_draws: int = 1000,
     seed: int = 0,
+    warm_start=None,
 ) -> HawkesFit:
     """Fit a Hawkes process to event times by maximum likelihood, with intervals.
 
@@ -313,6 +338,12 @@ def fit(
         Periods of the rate table behind :meth:`HawkesFit.plot`.
     n_draws, seed : int
         Parameter draws for the final-size interval.
+    warm_start : dict, pandas.Series or HawkesFit, optional
+        Starting values for the optimiser, e.g. the estimates of a fit to fewer of the
+        same events (:func:`casekit.forecast.replay` passes each origin's estimates to
+        the next). Values outside the parameter space are ignored. The optimum does not
+        depend on it (a warm start that fails to converge is retried from the default
+        start); only the time does.
 
     Returns
     -------
@@ -393,9 +424,17 @@ def fit(
         )
     d = lk.Data(t, start, end, resp_in, exo[exo < end])
     model = ft.Model(d, kernel, free, fixed)
-    p, ll, res = model.maximise(ft.start_values(model, len(t), len(exo)))
+    if isinstance(warm_start, HawkesFit):
+        warm_start = warm_start.estimates
+    warm = dict(warm_start) if warm_start is not None else None
+    p, ll, res = model.maximise(ft.start_values(model, len(t), len(exo), warm))
+    if warm is not None and not res.success:
+        p, ll, res = model.maximise(ft.start_values(model, len(t), len(exo)))
     if model.fast is None:  # L-BFGS-B: a restart tightens the optimum
         p, ll, res = model.maximise(p)
+    p_null, ll_null = ft.null_fit(model, len(t))
+    excitation = {**ft.excitation_test(ll, ll_null), "alpha": alpha}
+    excitation["detected"] = bool(excitation["p_value"] < alpha)
     info = model.information(p)
     try:
         cov = np.linalg.inv(info)
@@ -418,18 +457,23 @@ def fit(
     est = ft.final_size(p, rates, w, t, A, end, resp, exo)
     draws = ft.final_draws(model, p, cov, t, end, resp, exo, n_draws, seed)
     if len(draws) and math.isfinite(est):
-        lo_q, hi_q = np.quantile(
-            np.where(np.isinf(draws), np.inf, draws), [alpha / 2, 1 - alpha / 2]
-        )
+        lo_q, hi_q = ft.quantiles(draws, [alpha / 2, 1 - alpha / 2])
     else:
         lo_q = hi_q = math.inf if math.isinf(est) else math.nan
+    if not excitation["detected"]:
+        # the Poisson model: events so far + the background's remainder (none: it
+        # stops at the end) + the pulses' future immigrants; the upper bound keeps the
+        # excitation the data cannot exclude
+        est = lo_q = len(t) + ft.exo_future(p_null, exo, end)
+        hi_q = max(hi_q, est) if not math.isnan(hi_q) else est
     final = {
         "estimate": est,
         "lower": float(lo_q),
         "upper": float(hi_q),
         "n_end": n_end,
-        "supercritical": bool(n_end >= 1.0),
+        "supercritical": bool(n_end >= 1.0 and excitation["detected"]),
         "alpha": alpha,
+        "model": "hawkes" if excitation["detected"] else "poisson",
     }
 
     J_ev = p["n"] * (np.arange(len(t)) - A @ w)
@@ -474,24 +518,10 @@ def fit(
         "n_before_response": int(np.searchsorted(t, resp[0])) if len(resp) else len(t),
         "n_after_response": len(t) - int(np.searchsorted(t, resp[0])) if len(resp) else 0,
     }
-    settings = {
-        "kernel": kernel if kernel == "exp" else "powerlaw (mixture of exponentials)",
-        "window": f"day {fmt.number(start)} to day {fmt.number(end)}",
-        "response": ", ".join(fmt.number(r) for r in resp) if len(resp) else "none",
-        "e": {
-            "estimated": "estimated (profile likelihood)"
-            if intervals == "profile"
-            else "estimated (Wald)",
-            "scenario": f"scenario value {fmt.number(fixed.get('e'))}",
-            "none": "no response",
-        }[e_mode],
-        "background": "constant mu0" + (" + exogenous pulses" if len(exo) else ""),
-        "intervals": intervals,
-        "final size": "events so far + expected descendants + future exogenous immigrants; "
-        "the constant background is assumed to stop at the end of the window",
-        "alpha": alpha,
-        "converged": bool(res.success),
-    }
+    settings = _report.fit_settings(
+        kernel, start, end, resp, e_mode, fixed.get("e"), len(exo), intervals, alpha,
+        bool(res.success), warm is not None,
+    )  # fmt: skip
     return HawkesFit(
         kernel=kernel,
         estimates={k: float(v) for k, v in p.items() if k in free or (k == "e" and len(resp))},
@@ -513,4 +543,6 @@ def fit(
         _settings=settings,
         alpha=alpha,
         times=t.copy() if len(t) <= STORE_TIMES_UP_TO else None,
+        excitation=excitation,
+        notes=_report.fit_notes(ft.at_bounds(model, p), excitation, p, end - start),
     )

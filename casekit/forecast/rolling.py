@@ -171,7 +171,10 @@ def replay(
         rows = [_series_row(w, tau, spec, loss, alpha, seed) for tau in taus]
         model = f"{spec.name} growth curve (loss {loss})"
     else:
-        rows = [_events_row(w, tau, kernel, alpha, n_draws, seed) for tau in taus]
+        rows, warm = [], None
+        for tau in taus:  # each origin's fit starts from the previous origin's estimates
+            row, warm = _events_row(w, tau, kernel, alpha, n_draws, seed, warm)
+            rows.append(row)
         model = f"Hawkes process ({'exponential' if kernel == 'exp' else 'power-law'} kernel)"
 
     table = pd.DataFrame(rows, columns=[c for c in TABLE_COLUMNS if c not in ("time",)])
@@ -289,36 +292,40 @@ def _series_row(w, tau: float, spec, loss: str, alpha: float, seed: int) -> dict
     return _row(tau, n, observed, OK, "", est, lo, hi, se_log, f.df_resid)
 
 
-def _events_row(w, tau: float, kernel: str, alpha: float, n_draws: int, seed: int) -> dict:
+def _events_row(w, tau: float, kernel: str, alpha: float, n_draws: int, seed: int,
+                warm: dict | None = None) -> tuple[dict, dict | None]:  # fmt: skip
+    """One origin's row and the estimates that warm-start the next origin's fit."""
     hawkes = _hawkes()
     n = int(np.searchsorted(w.times, tau, side="right"))
     if n < hawkes.MIN_EVENTS:
-        return _row(tau, n, n, TOO_FEW, f"{n} events; a Hawkes fit needs {hawkes.MIN_EVENTS}")
+        note = f"{n} events; a Hawkes fit needs {hawkes.MIN_EVENTS}"
+        return _row(tau, n, n, TOO_FEW, note), warm
     try:
-        # quantiles of draws that include infinite sizes give inf - inf inside numpy
-        with np.errstate(invalid="ignore"):
-            f = hawkes.fit(
-                w.times[:n],
-                kernel,
-                end=tau,
-                intervals="wald",
-                alpha=alpha,
-                n_draws=n_draws,
-                seed=seed,
-            )
+        f = hawkes.fit(
+            w.times[:n],
+            kernel,
+            end=tau,
+            intervals="wald",
+            alpha=alpha,
+            n_draws=n_draws,
+            seed=seed,
+            warm_start=warm,
+        )
     except InsufficientDataError as err:
-        return _row(tau, n, n, TOO_FEW, str(err))
+        return _row(tau, n, n, TOO_FEW, str(err)), warm
     except FitError as err:
-        return _row(tau, n, n, NO_FIT, str(err))
-    fin = f.final
+        return _row(tau, n, n, NO_FIT, str(err)), warm
+    fin, est = f.final, getattr(f, "estimates", None)
     if fin["supercritical"]:
         return _row(tau, n, n, UNBOUNDED, f"branching ratio {fin['n_end']:.3g} >= 1",
-                    math.inf, math.inf, math.inf)  # fmt: skip
-    upper, note = fin["upper"], ""
-    if math.isnan(upper) and math.isfinite(fin["estimate"]):
-        # a NaN bound is the quantile of draws reaching n* >= 1 (infinite sizes)
-        upper, note = math.inf, "upper bound infinite: the draws reach n* >= 1"
-    return _row(tau, n, n, OK, note, fin["estimate"], fin["lower"], upper)
+                    math.inf, math.inf, math.inf), est  # fmt: skip
+    notes = []
+    if not getattr(f, "excitation_detected", True):
+        notes.append("no self-excitation detected")
+    if math.isinf(fin["upper"]):
+        notes.append("upper bound infinite: the draws reach n* >= 1")
+    row = _row(tau, n, n, OK, "; ".join(notes), fin["estimate"], fin["lower"], fin["upper"])
+    return row, est
 
 
 def _hawkes():

@@ -377,9 +377,18 @@ def _plain_observations(data, t, metric, origin):
             "quote": extra.get("quote", np.full(n, None, dtype=object)),
         }
     )
-    if isinstance(data, pd.DataFrame) and "period_days" in data.columns:
-        obs["period_days"] = _floats(data["period_days"], "period_days")
+    if isinstance(data, pd.DataFrame) and _states_periods(data):
+        obs["period_days"] = _periods(data, obs["t"].to_numpy(dtype=float))
     return obs, origin, metric
+
+
+def _states_periods(data: pd.DataFrame) -> bool:
+    """True when a frame holds per-period counts: a ``period_days`` column with a value,
+    on rows that are not running totals (``Case.series`` gives every metric the column,
+    NaN on running totals)."""
+    if "period_days" not in data.columns or not data["period_days"].notna().any():
+        return False
+    return "cumulative" not in data.columns or not data["cumulative"].astype(bool).all()
 
 
 def _floats(values, what: str) -> np.ndarray:
@@ -441,8 +450,13 @@ def _periods(s: pd.DataFrame, t: np.ndarray) -> np.ndarray:
     to the previous row (the first row: the next gap). :func:`period_bounds` says where
     each period lies.
     """
-    if "period_days" in s.columns and s["period_days"].notna().all():
-        return s["period_days"].to_numpy(dtype=float)
+    stated = (
+        s["period_days"].to_numpy(dtype=float)
+        if "period_days" in s.columns
+        else np.full(len(t), np.nan)
+    )
+    if np.isfinite(stated).all():
+        return stated
     prec = s["time_precision"].astype(str).to_numpy() if "time_precision" in s else None
     order = np.argsort(t, kind="stable")
     gaps = np.empty(len(t))
@@ -451,7 +465,7 @@ def _periods(s: pd.DataFrame, t: np.ndarray) -> np.ndarray:
     gaps = np.where(gaps > 0, gaps, 1.0)
     if prec is not None:
         gaps = np.where(prec == "day", 1.0, gaps)
-    return gaps
+    return np.where(np.isfinite(stated), stated, gaps)
 
 
 def period_bounds(obs: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
