@@ -123,26 +123,44 @@ def _check_plain(text: str) -> None:
     is refused after a few events. Raises yaml.YAMLError for a syntax error.
     """
     depth = 0
-    for event in yaml.parse(text, Loader=_SafeLoader):
-        anchor = getattr(event, "anchor", None)
-        if anchor is not None:
-            sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
-            what = "an alias" if sign == "*" else "an anchor"
+    try:
+        for event in yaml.parse(text, Loader=_SafeLoader):
+            depth = _check_event(event, depth)
+    except yaml.YAMLError as err:
+        # libyaml 0.2.5+ (PyYAML 6.0.4) has a nesting limit of its own, hit while scanning
+        # ahead: report it as the same problem as ours
+        if "nesting depth" not in str(err):
+            raise
+        mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
+        raise PlainDataError(
+            mark.line + 1 if mark else 1,
+            f"mappings and lists nested more than {MAX_DEPTH} deep",
+            "the case format, which nests four levels at most",
+        ) from None
+
+
+def _check_event(event, depth: int) -> int:
+    """The nesting depth after ``event``; PlainDataError at an anchor, alias or too deep."""
+    anchor = getattr(event, "anchor", None)
+    if anchor is not None:
+        sign = "*" if isinstance(event, yaml.AliasEvent) else "&"
+        what = "an alias" if sign == "*" else "an anchor"
+        raise PlainDataError(
+            event.start_mark.line + 1,
+            f"{what} ({sign}{anchor[:40]}): YAML anchors and aliases are not allowed",
+            "every value written out in full (casekit reads plain data only)",
+        )
+    if isinstance(event, _OPEN):
+        depth += 1
+        if depth > MAX_DEPTH:
             raise PlainDataError(
                 event.start_mark.line + 1,
-                f"{what} ({sign}{anchor[:40]}): YAML anchors and aliases are not allowed",
-                "every value written out in full (casekit reads plain data only)",
+                f"mappings and lists nested more than {MAX_DEPTH} deep",
+                "the case format, which nests four levels at most",
             )
-        if isinstance(event, _OPEN):
-            depth += 1
-            if depth > MAX_DEPTH:
-                raise PlainDataError(
-                    event.start_mark.line + 1,
-                    f"mappings and lists nested more than {MAX_DEPTH} deep",
-                    "the case format, which nests four levels at most",
-                )
-        elif isinstance(event, _CLOSE):
-            depth -= 1
+    elif isinstance(event, _CLOSE):
+        depth -= 1
+    return depth
 
 
 def _load(text: str) -> Any:
