@@ -20,7 +20,7 @@ from casekit.exceptions import (
     Problem,
 )
 
-_SUBMODULES = ("reach", "response", "market", "plots", "render", "events", "forecast")
+_SUBMODULES = ("reach", "response", "market", "plots", "render", "events", "forecast", "report")
 
 
 def __getattr__(name: str):

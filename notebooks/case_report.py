@@ -15,213 +15,269 @@
 # # Case report
 #
 # How one customer's complaint went public, how far it spread, and what the
-# company's slow answer cost. Every number below comes from the case folder and
-# the `casekit` package; every figure names its sources, and every assumption is
-# printed next to the result that depends on it.
+# company's slow answer cost. The summary below gives the headline numbers; the
+# sections after it hold the detail, and every assumption sits next to the result
+# that depends on it (under "Settings and assumptions").
 
 # %% tags=["parameters"]
 case: str = "united-breaks-guitars"  # case id (see `casekit cases`)
-curves: list[str] = []  # growth curves to rank by AICc; [] = the case's choice (case.yaml analysis) or all
-loss: str = ""  # ols | log | robust | robust_log; "" = the case's choice or ols
+curves: list[str] = []  # growth curves to rank by AICc; [] = the case's choice (case.yaml analysis) or all {logistic, gompertz, richards, bass, expsat}
+loss: str = ""  # loss of the fit; "" = the case's choice or ols {"", ols, log, robust, robust_log}
 metric: str = ""  # reach metric to model; "" = the case's choice or the first fittable metric
-horizon: int = 30  # days past the last observation to draw the fitted curves to
-delays: list[float] = [0, 1, 2, 3, 5, 7, 14]  # response delays (days after going public) to cost
-effectiveness: float = 0.5  # share of further spread a response stops (0 = none, 1 = all)
-value_per_thousand: list[float] = [2.0, 5.0, 10.0]  # low, central, high value of 1,000 impressions (CPM)
+horizon: int = 30  # days past the last observation to draw the fitted curves to [0, inf)
+delays: list[float] = [0, 1, 2, 3, 5, 7, 14]  # response delays (days after going public) to cost [0, inf)
+effectiveness: float = 0.5  # share of further spread a response stops (0 = none, 1 = all) [0, 1]
+value_per_thousand: list[float] = [2.0, 5.0, 10.0]  # low, central, high value of 1,000 impressions (CPM) [0, inf)
 prices_dir: str = ""  # folder of <TICKER>_<year>_yahoo.csv price files; "" = $CASEKIT_PRICES or none
 ticker: str = ""  # the company's share ticker for the market test, e.g. UAL; "" = no market test
 market_index: str = "GSPC"  # ticker of the market index in prices_dir
 peers: list[str] = []  # peer tickers in prices_dir for a second benchmark; [] = market index only
 
 # %%
-import pandas as pd
 from IPython.display import Markdown
 
 import casekit as ck
 from casekit import format as fmt  # fmt.html_text escapes case text for Markdown and HTML
+from casekit.report import views as V
 
-pd.set_option("display.max_rows", 500)  # show every row: a report must not hide evidence
 c = ck.load_case(case)
 described = ck.reach.describe(c)
 metric = metric or described.main_metric or ""
 fittable = metric in described.fittable
+comparison = (ck.reach.compare(c, curves=curves or None, metric=metric, loss=loss or None)
+              if fittable else None)
+fit = comparison.best if comparison is not None and comparison.fits else None
+no_fit = (described.explanation if comparison is None
+          else "no growth curve converged on these data")
+response_delays = ck.response.delays(c)
+cost = (ck.response.delay_cost(fit, delays=delays, effectiveness=effectiveness, model="flow")
+        if fit is not None else None)
+# the case names its ticker, index and peers (case.yaml analysis.market), the event date and
+# the share count; a ticker given as a parameter replaces them
+market_args = {"ticker": ticker, "market": market_index, "peers": peers} if ticker else {}
+study = (ck.market.case_event_study(c, prices_dir, **market_args)
+         if prices_dir and (ticker or "market" in c.analysis) else None)
+window = V.market_window(c, study)  # one CAR window for the text, the figure and the money lens
+market = V.market_view(study, c, window) if study is not None else V.market_hint(case, prices_dir, ticker)
+lenses = ck.response.money_lenses(c, cost, cpm=value_per_thousand, event_study=study,
+                                  market_window=window if study is not None else None)
 Markdown(
     f"## {fmt.html_text(c.title)}\n\n"
     + ("**Synthetic example data: made up to show the method; not a real case.**\n\n"
        if c.synthetic else "")
     + f"*Company:* {fmt.html_text(c.company)} &nbsp;·&nbsp; *Country:* {fmt.html_text(c.country)}"
-    + f" &nbsp;·&nbsp; *Reach metric modelled:* `{metric}`"
+    + (f" &nbsp;·&nbsp; *Reach metric modelled:* {fmt.html_text(metric)}" if fit is not None else "")
 )
 
+# %%
+ck.report.summary(c, fit=fit, delays=response_delays, cost=cost, study=study, window=window,
+                  lenses=lenses, verdict=str(market) if study is not None else None,
+                  why_no_fit=no_fit, why_no_market=V.why_no_market(prices_dir, ticker))
+
 # %% [markdown]
+# <a id="story"></a>
+#
 # ## 1. The story and its timeline
 #
 # The case in brief, its key dates (each with the source that gives it), and
 # every dated event.
 
 # %%
-c
+Markdown(fmt.html_text(c.summary))
 
 # %%
-timeline = c.timeline
 ck.plots.timeline_plot(c)
 
 # %%
-Markdown("*Figure 1 sources:* " + fmt.html_text(", ".join(sorted(set(timeline["source"].str.split(";").explode())))))
+V.caption(1, "Every dated event of the case, by actor and kind", V.source_ids(c.timeline))
 
 # %%
-timeline[["date", "date_precision", "actor", "kind", "description", "source", "confidence"]]
+V.timeline_view(c)
 
 # %% [markdown]
+# <a id="reach"></a>
+#
 # ## 2. Reach over time
 #
-# What was measured, and what a growth curve can be fitted to. The curves are
-# ranked by AICc; the best one is used for the cost of the delay below.
+# What was measured, and what a growth curve can be fitted to.
 
 # %%
-described
+Markdown("Terms used here:\n\n- " + "\n- ".join(
+    ck.report.explain(t) for t in ("AICc", "loss", "log scale", "confidence band")))
 
 # %%
-comparison = (ck.reach.compare(c, curves=curves or None, metric=metric, loss=loss or None)
-              if fittable else None)
-fit = comparison.best if comparison is not None and comparison.fits else None
-comparison if comparison is not None else Markdown(f"**No growth curve:** {fmt.html_text(described.explanation)}")
+V.reach_data_view(described)
 
 # %%
-comparison.plot(horizon=horizon) if fit is not None else described.plot()
+(V.comparison_view(comparison) if fit is not None else
+ Markdown(f"**No growth curve:** {fmt.html_text(no_fit)}. The final reach, the what-if "
+          "curve and the impressions lens below need one and are left out."))
 
 # %%
-reach_sources = ", ".join(sorted(set(c.reach.loc[c.reach["metric"] == metric, "source"]
-                                      .str.split(";").explode()))) or "no reach figures"
-Markdown(f"*Figure 2 sources:* {fmt.html_text(reach_sources)}")
+comparison.plot(horizon=horizon, log_x=None) if fit is not None else described.plot()
 
 # %%
-fit if fit is not None else Markdown("No fitted curve: the sections below that need one say so.")
+V.caption(2, "Observed reach and the fitted growth curves with the best curve's 95 % "
+          "confidence band (time on a log scale when the readings crowd the first days)",
+          V.source_ids(c.reach[c.reach["metric"] == metric]))
+
+# %%
+V.fit_view(fit) if fit is not None else None
 
 # %% [markdown]
+# <a id="response"></a>
+#
 # ## 3. The cost of a slow response
 #
-# ### How long each step took
+# <a id="delays"></a>
+#
+# ### 3.1 How long each step took
 #
 # From the key dates; a delay whose end points the sources do not give is not
 # computed, never guessed.
 
 # %%
-response_delays = ck.response.delays(c)
-response_delays
+V.delays_view(response_delays)
 
 # %%
 response_delays.plot()
 
 # %%
-Markdown("*Figure 3 sources:* " + fmt.html_text(", ".join(sorted(
-    {s for kd in c.key_dates.values() if kd is not None for s in kd.source.split(";")}))))
+V.caption(3, "The delays between the key dates", sorted(
+    {s for kd in c.key_dates.values() if kd is not None for s in kd.source.split(";")}))
 
 # %% [markdown]
-# ### When could the company have known?
+# ### 3.2 When could the company have known?
 #
 # Documented spike-alert rules (media-monitoring vendors' defaults) replayed on
 # the reach data.
 
 # %%
-ck.response.detection_replay(c)
+V.detection_line(ck.response.detection_replay(c))
 
 # %% [markdown]
-# ### What if the company had answered sooner?
+# <a id="what-if"></a>
+#
+# ### 3.3 What if the company had answered sooner?
 #
 # The fitted curve, damped from the day of the response by the chosen
 # effectiveness: the expected final reach for each response delay.
 
 # %%
-cost = (ck.response.delay_cost(fit, delays=delays, effectiveness=effectiveness,
-                                  model="flow")
-        if fit is not None else None)
-cost if cost is not None else Markdown("Not computed: no growth curve could be fitted.")
+Markdown(ck.report.explain("effectiveness") + "\n\n- " + ck.report.explain("CPM"))
+
+# %%
+V.cost_view(cost) if cost is not None else Markdown("Not computed: it needs the growth curve of section 2.")
 
 # %%
 cost.plot() if cost is not None else None
 
 # %%
-Markdown(f"*Figure 4 sources:* the curve fitted in section 2 ({fmt.html_text(reach_sources)}); "
-         "the actual delay from the key dates above.") if cost is not None else None
+V.caption(4, "Expected final reach for each response delay, with the actual delay marked "
+          "(the curve of section 2)", V.source_ids(c.reach[c.reach["metric"] == metric])
+          ) if cost is not None else None
 
 # %%
-(ck.response.sensitivity(fit, effectiveness=effectiveness, cpm=value_per_thousand,
-                         curves=comparison, case=c)
- if fit is not None else None)
+sens = (ck.response.sensitivity(fit, effectiveness=effectiveness, cpm=value_per_thousand,
+                                curves=comparison, case=c)
+        if fit is not None else None)
+sens.plot() if sens is not None else None
+
+# %%
+V.caption(5, "Sensitivity of the money cost of the delay: each bar moves one assumption from "
+          "its low to its high setting", 0) if sens is not None else None
+
+# %%
+V.sensitivity_view(sens) if sens is not None else None
 
 # %% [markdown]
-# ### Severity over time
+# <a id="severity"></a>
 #
-# The case on the Shitstorm scale (0-6), day by day, beside the first response.
+# ### 3.4 Severity over time
+
+# %%
+Markdown(ck.report.explain("Shitstorm scale"))
 
 # %%
 severity = ck.response.severity(c)
-severity
+V.result_view(severity)
 
 # %%
 severity.plot()
 
 # %%
-Markdown("*Figure 5 sources:* the timeline (Figure 1) and the reach figures of case.yaml's "
-         "sources listed in section 5.")
+V.caption(6, "Severity day by day beside the first response, from the timeline (Figure 1) "
+          "and the reach figures", V.source_ids(c.timeline, c.reach))
 
 # %% [markdown]
+# <a id="market"></a>
+#
 # ## 4. Market test
 #
 # Did the company's share price move when the story broke? A market-model event
 # study needs daily prices of the company and of a market index around the date.
 
 # %%
-# the case names its ticker, index and peers (case.yaml analysis.market), the event date and
-# the share count; a ticker given as a parameter replaces them
-market_args = {"ticker": ticker, "market": market_index, "peers": peers} if ticker else {}
-study = (ck.market.case_event_study(c, prices_dir, **market_args)
-         if prices_dir and (ticker or "market" in c.analysis) else None)
-Markdown(  # case text escaped; "$" too, or Markdown reads "$180 M ... $56 M" as math
-    "\n\n".join(fmt.html_text(study.verdict(claim)) for _, claim in c.claims.iterrows())
-    .replace("$", "&#36;") or fmt.html_text(study.verdict()).replace("$", "&#36;")
-    if study is not None else
-    "**No market test in this report: "
-    + ("no price data was supplied" if not prices_dir else "no share ticker was given")
-    + ".** To add one, put daily price files named `<TICKER>_<year>_yahoo.csv` (Yahoo "
-    "Finance columns: Date, Open, High, Low, Close, Adj Close, Volume) for the company and "
-    "a market index in one folder, and render again with "
-    f"`casekit render {case} -p prices_dir PATH -p ticker TICKER` "
-    "(optionally `-p peers DAL,LUV`), or set the environment variable "
-    "`CASEKIT_PRICES=PATH` once for every report."
-)
+Markdown(ck.report.explain("event study") + "\n\n- " + ck.report.explain("CAR"))
 
 # %%
-study.plot() if study is not None else None
+market
 
 # %%
-Markdown(f"*Figure 6 sources:* daily prices from `{prices_dir}` (files "
-         f"{', '.join(study.settings['files'].values())}).") if study is not None else None
+ck.plots.event_study_plot(study, window=window) if study is not None else None
 
 # %%
-study.summary if study is not None else None
+V.caption(7, f"Daily abnormal returns and the CAR over trading days {window[0]}..{window[1]} "
+          f"({len(study.settings['files'])} daily price files)", 0) if study is not None else None
 
 # %% [markdown]
-# ### The cost in money, through separate lenses
+# <a id="money"></a>
+#
+# ### 4.1 The cost in money, and what settling would have cost
 #
 # Each lens rests on different assumptions, so they are shown side by side and
-# never added up.
+# never added up; the first rows are the remedy the customer asked for.
 
 # %%
-ck.response.money_lenses(c, cost, cpm=value_per_thousand, event_study=study)
+Markdown(ck.report.explain("money lens"))
+
+# %%
+V.money_view(lenses, c)
 
 # %% [markdown]
+# <a id="sources"></a>
+#
 # ## 5. Sources
 #
-# Every source declared in the case folder; the figure captions above name the
-# ones each figure uses.
+# Every source declared in the case folder, and every row of its costs.csv with
+# the sources each comes from (click to open).
 
 # %%
-c.source_list()
+V.costs_view(c)
+
+# %%
+V.sources_view(c)
 
 # %% [markdown]
+# <a id="glossary"></a>
+#
+# ## Glossary
+
+# %%
+ck.report.glossary()
+
+# %% [markdown]
+# <a id="references"></a>
+#
+# ## References
+
+# %%
+ck.report.references()
+
+# %% [markdown]
+# <a id="about"></a>
+#
 # ## About this report
 
 # %%
-ck.render.provenance(c)
+V.provenance_view(ck.render.provenance(c))

@@ -13,6 +13,7 @@ _REACH_SYMBOLS = {
     "more_than": "triangle-up",
     "nearly": "triangle-down",
     "up_to": "triangle-down-open",
+    "less_than": "triangle-down-open",
 }
 """Marker per qualifier: "more than" points up (the truth is higher), "nearly"/"up to" down."""
 
@@ -24,6 +25,49 @@ _REACH_EVENT_COLOURS = {
     "resolution": "#2a9d8f",
     "escalation": "#8d6e63",
 }
+
+
+def wants_log_time(fit) -> bool:
+    """True when most observations crowd the start of a long time axis (on a linear
+    axis they would collapse into one vertical line): half of them lie in the first
+    5 % of the span, and every one is after the origin (a log axis cannot show t <= 0).
+
+    >>> import pandas as pd
+    >>> class F: data = pd.DataFrame({"t": [1.0, 2, 3, 4, 5, 400]})
+    >>> wants_log_time(F())
+    True
+    """
+    import numpy as np
+
+    t = fit.data["t"].to_numpy(dtype=float)
+    if len(t) < 3 or t.min() <= 0:
+        return False
+    return float(np.median(t)) < 0.05 * float(t.max())
+
+
+_LOG_TICKS = (
+    (1, "1 day"),
+    (2, "2 days"),
+    (7, "1 week"),
+    (30.4, "1 month"),
+    (91.3, "3 months"),
+    (365.25, "1 year"),
+    (730.5, "2 years"),
+    (1826, "5 years"),
+    (3652.5, "10 years"),
+    (7305, "20 years"),
+)
+
+
+def log_time_axis(title: str, lo: float, hi: float) -> dict:
+    """A log-scale time axis with ticks people read (1 day, 1 week, 1 month, 1 year...)."""
+    ticks = [(v, t) for v, t in _LOG_TICKS if lo * 0.8 <= v <= hi * 1.25]
+    return dict(
+        title=f"{title} (log scale)",
+        type="log",
+        tickvals=[v for v, _ in ticks] or None,
+        ticktext=[t for _, t in ticks] or None,
+    )
 
 
 def _reach_grid(fit, horizon, n_points=400):
@@ -173,7 +217,7 @@ def reach_plot(
     alpha: float | None = None,
     bootstrap: int | None = None,
     x: str = "time",
-    log_x: bool = False,
+    log_x: bool | None = False,
     color_by: str | None = None,
     event_kinds=None,
     title: str | None = None,
@@ -198,8 +242,10 @@ def reach_plot(
         Bootstrap replicates for the band instead of the delta method.
     x : {"time", "t"}
         Dates (when the fit has an origin) or days since the origin.
-    log_x : bool
-        Logarithmic time axis (only with ``x="t"``; points at t <= 0 are not shown).
+    log_x : bool or None
+        Logarithmic time axis in days since the origin, ticked 1 day, 1 week, 1 month,
+        1 year... (points at t <= 0 are not shown). None: log when most observations
+        crowd the start of a long span (:func:`wants_log_time`).
     color_by : {"source", "confidence", None}
         Marker colour; default by source when there are at most 8 sources, else by
         confidence. Marker shape shows the qualifier: circle exact, diamond about,
@@ -215,6 +261,8 @@ def reach_plot(
     import numpy as np
 
     grid = _reach_grid(fit, horizon)
+    if log_x is None:
+        log_x = wants_log_time(fit)
     if log_x:
         x = "t"
         grid = grid[grid > 0]
@@ -265,7 +313,11 @@ def reach_plot(
     fig.update_layout(
         template="casekit",
         title=title or (fit._title() + f"<br><sub>{fit.spec.formula}</sub>"),
-        xaxis=dict(title=xtitle, type="log" if log_x else None),
+        xaxis=(
+            log_time_axis(xtitle, float(grid.min()), float(grid.max()))
+            if log_x
+            else dict(title=xtitle)
+        ),
         yaxis=dict(title=fit.metric or "reach", type="log" if log_y else "linear"),
         legend=dict(groupclick="toggleitem"),
     )
@@ -280,7 +332,7 @@ def compare_plot(
     show_events: bool = True,
     band: bool = True,
     x: str = "time",
-    log_x: bool = False,
+    log_x: bool | None = False,
     title: str | None = None,
 ) -> go.Figure:
     """All fitted curves of a :class:`casekit.reach.Comparison` over the observations.
@@ -303,6 +355,8 @@ def compare_plot(
         return fig
     best = comparison.fits[fitted[0]]
     grid = _reach_grid(best, horizon)
+    if log_x is None:
+        log_x = wants_log_time(best)
     if log_x:
         x = "t"
         grid = grid[grid > 0]
@@ -354,7 +408,11 @@ def compare_plot(
         title=title
         or f"{where}growth curves for {comparison.metric or 'y'} "
         f"(loss {comparison.loss}), ranked by AICc",
-        xaxis=dict(title=xtitle, type="log" if log_x else None),
+        xaxis=(
+            log_time_axis(xtitle, float(grid.min()), float(grid.max()))
+            if log_x
+            else dict(title=xtitle)
+        ),
         yaxis=dict(title=comparison.metric or "reach", type="log" if log_y else "linear"),
     )
     return fig

@@ -115,7 +115,7 @@ def tornado_plot(result) -> go.Figure:
         barmode="overlay",
         title="Sensitivity of the money cost of the delay",
         xaxis_title=f"cost of the delay ({result.unit})",
-        yaxis_title="",
+        yaxis=dict(title="", automargin=True),
     )
     return fig
 
@@ -159,7 +159,7 @@ def delays_plot(result) -> go.Figure:
         ms = (r["end_date"] - r["start_date"]).total_seconds() * 1000
         fig.add_trace(
             go.Bar(
-                y=[r["delay"]],
+                y=[str(r["delay"]).replace("_", " ")],
                 x=[ms],
                 base=[r["start_date"]],
                 orientation="h",
@@ -177,7 +177,7 @@ def delays_plot(result) -> go.Figure:
         template="casekit",
         title=title,
         xaxis=dict(type="date", title="date"),
-        yaxis=dict(autorange="reversed"),
+        yaxis=dict(autorange="reversed", automargin=True),
     )
     return fig
 
