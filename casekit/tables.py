@@ -39,7 +39,7 @@ table.ck-table { border-collapse: collapse; font-size: 0.92em; }
 table.ck-table th { text-align: left; border-bottom: 2px solid #999; padding: 4px 8px;
   vertical-align: bottom; }
 table.ck-table td { border-bottom: 1px solid #ddd; padding: 4px 8px; vertical-align: top;
-  white-space: normal; overflow-wrap: anywhere; }
+  text-align: left; white-space: normal; overflow-wrap: break-word; }
 table.ck-table td.num { text-align: right; white-space: nowrap; }
 table.ck-table td.text { min-width: 16em; max-width: 40em; }
 """
