@@ -20,7 +20,17 @@ from casekit.exceptions import (
     Problem,
 )
 
-_SUBMODULES = ("reach", "response", "market", "plots", "render", "events", "forecast", "report")
+_SUBMODULES = (
+    "reach",
+    "response",
+    "market",
+    "plots",
+    "render",
+    "events",
+    "forecast",
+    "report",
+    "classroom",
+)
 
 
 def __getattr__(name: str):

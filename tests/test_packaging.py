@@ -19,7 +19,8 @@ def test_environment_yml_installs_from_pyproject():
     assert python == ["python=" + project["requires-python"].removeprefix(">=")]
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
     extras = set(project["optional-dependencies"])
-    assert pip == ['-e ".[' + ",".join(sorted(extras, key=["test", "lab", "docs"].index)) + ']"']
+    order = ["test", "lab", "docs", "export", "cluster"]
+    assert pip == ['-e ".[' + ",".join(sorted(extras, key=order.index)) + ']"']
 
 
 def test_wheel_carries_cases_and_works_outside_the_checkout(tmp_path):
