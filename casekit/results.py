@@ -34,8 +34,10 @@ from __future__ import annotations
 
 import dataclasses
 import html
+import io
 import json
 import math
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
@@ -47,7 +49,15 @@ import pandas as pd
 from casekit import format as fmt
 from casekit.exceptions import ParameterError
 
-__all__ = ["Result", "encode", "decode", "register", "check_alpha", "INTERVAL_COLUMNS"]
+__all__ = [
+    "Result",
+    "encode",
+    "decode",
+    "register",
+    "check_alpha",
+    "read_csv",
+    "INTERVAL_COLUMNS",
+]
 
 INTERVAL_COLUMNS = ("lower", "upper")
 """Interval columns, named the same in every result's tables."""
@@ -292,6 +302,28 @@ class Result:
         json.dumps(out, allow_nan=False)  # fail here, not in the caller
         return out
 
+    def to_json(self, path: str | Path | None = None) -> str:
+        """The result as JSON (:meth:`to_dict`: settings, estimates, table and prose);
+        written to ``path`` when given. The text is returned either way."""
+        text = json.dumps(self.to_dict(), allow_nan=False, indent=1)
+        if path is not None:
+            _write_text(Path(path), text)
+        return text
+
+    def to_csv(self, path: str | Path | None = None) -> str:
+        """The main table as tidy CSV, one observation per row, preceded by the settings
+        as ``# key: value`` lines (read both back with :func:`read_csv`); written to
+        ``path`` when given. The text is returned either way.
+        """
+        lines = [f"# casekit {type(self).__name__}"]
+        for key, value in self.settings.items():
+            shown = value if isinstance(value, str) else json.dumps(_plain(value))
+            lines.append(f"# {key}: " + " ".join(str(shown).split()))
+        text = "\n".join(lines) + "\n" + self.table.to_csv(index=False)
+        if path is not None:
+            _write_text(Path(path), text)
+        return text
+
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]):
         """Rebuild the result from :meth:`to_dict` output (nothing is recomputed)."""
@@ -322,6 +354,36 @@ class Result:
 
     def __repr__(self) -> str:
         return f"<casekit {type(self).__name__}>\n{self}"
+
+
+def read_csv(path: str | Path) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Read a :meth:`Result.to_csv` file back: ``(table, settings)``.
+
+    Only the leading ``#`` lines are settings; a ``#`` inside the table (a URL's
+    fragment, say) is data.
+    """
+    text = Path(path).read_text(encoding="utf-8")
+    settings: dict[str, str] = {}
+    lines = text.splitlines(keepends=True)
+    n = 0
+    for line in lines:
+        if not line.startswith("# "):
+            break
+        n += 1
+        key, sep, value = line[2:].rstrip("\n").partition(": ")
+        if sep:
+            settings[key] = value
+    return pd.read_csv(io.StringIO("".join(lines[n:]))), settings
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write beside the destination, then rename: never a half-written file."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def html_table(df: pd.DataFrame, *, index: bool = False) -> str:

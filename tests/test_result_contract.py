@@ -17,7 +17,7 @@ import pytest
 
 import casekit as ck
 from casekit.exceptions import ParameterError
-from casekit.results import Result
+from casekit.results import Result, read_csv
 
 OLD_INTERVAL_NAMES = (
     "yhat_lower",
@@ -197,3 +197,20 @@ def test_results_without_intervals_say_so(built, name):
     assert not r.has_intervals
     with pytest.raises(NotImplementedError):
         r.conf_int()
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_tidy_exports_carry_the_settings(built, name, tmp_path):
+    r = built[name]
+    csv_path, json_path = tmp_path / f"{name}.csv", tmp_path / f"{name}.json"
+    text = r.to_csv(csv_path)
+    assert csv_path.read_text(encoding="utf-8") == text
+    assert text.startswith(f"# casekit {name}\n")
+    back, settings = read_csv(csv_path)
+    assert set(settings) == {str(k) for k in r.settings}
+    assert list(back.columns) == [str(c) for c in r.table.columns]
+    assert len(back) == len(r.table)
+    d = json.loads(r.to_json(json_path))
+    assert d == json.loads(json_path.read_text(encoding="utf-8"))
+    assert d["settings"] == json.loads(json.dumps(r.to_dict()["settings"]))
+    assert not list(tmp_path.glob(".*.tmp"))
