@@ -53,6 +53,16 @@ def _attention(t, delta):
     """A(t) = (1 - exp(-delta t)) / delta, and t where delta = 0."""
     t = np.asarray(t, dtype=float)
     delta = np.asarray(delta, dtype=float)
+    if delta.ndim == 0:  # the fitting path: one decay rate, no broadcasting to guard
+        d = float(delta)
+        if d == 0.0:
+            return t + 0.0
+        x = d * t
+        big = -np.expm1(-np.maximum(x, -700.0)) / d
+        if d * float(np.max(np.abs(t), initial=0.0)) >= 1e-7:
+            small = np.abs(x) < 1e-7
+            return np.where(small, t * (1.0 - 0.5 * x), big) if small.any() else big
+        return t * (1.0 - 0.5 * x)
     x = delta * t
     small = np.abs(x) < 1e-7
     safe = np.where(delta > 0, delta, 1.0)
@@ -83,12 +93,13 @@ def operational_time(t, delta, times: Sequence[float], effects: Sequence) -> np.
 def _tau_inf(delta, times, effects):
     delta = np.asarray(delta, dtype=float)
     safe = np.where(delta > 0, delta, 1.0)
-    out = 1.0 / safe
-    c_prev = 1.0
-    for tk, ek in zip(times, effects):
-        c = c_prev * (1.0 - np.asarray(ek, dtype=float))
-        out = out - (c_prev - c) * (1.0 / safe - _attention(tk, delta))
-        c_prev = c
+    with np.errstate(over="ignore", invalid="ignore"):  # subnormal delta: tau(inf) = inf
+        out = 1.0 / safe
+        c_prev = 1.0
+        for tk, ek in zip(times, effects):
+            c = c_prev * (1.0 - np.asarray(ek, dtype=float))
+            out = out - (c_prev - c) * (1.0 / safe - _attention(tk, delta))
+            c_prev = c
     return np.where(delta > 0, out, np.inf)
 
 

@@ -111,10 +111,13 @@ def _phi_newton(y, mu, w, lphi):
     return float(np.clip(lphi + np.clip(step, -2.0, 2.0), *_LOG_PHI))
 
 
-def fit_counts(spec: CurveSpec, a, b, y, w, family: str, starts, *, iters: int = 200):
+def fit_counts(
+    spec: CurveSpec, a, b, y, w, family: str, starts, *, iters: int = 400, with_cov=True, phi0=None
+):
     """Maximum-likelihood fit of ``spec`` to per-period counts.
 
-    Returns ``(theta, loglik, cov, phi)``; ``phi`` is None except for ``nb``.
+    Returns ``(theta, loglik, cov, phi)``; ``phi`` is None except for ``nb``; ``cov`` is
+    None when ``with_cov`` is false (profile refits). ``phi0`` warm-starts the dispersion.
     Raises FitError when no start converges.
     """
     y = np.asarray(y, dtype=float)
@@ -126,7 +129,8 @@ def fit_counts(spec: CurveSpec, a, b, y, w, family: str, starts, *, iters: int =
     p = spec.k
     best = None
     for s in starts:
-        out = _scoring(spec, a, b, y, w, family, tr, sv, np.asarray(s, dtype=float), iters)
+        lphi0 = None if phi0 is None else math.log(phi0)
+        out = _scoring(spec, a, b, y, w, family, tr, sv, np.asarray(s, dtype=float), iters, lphi0)
         if out is not None and (best is None or out[1] > best[1]):
             best = out
             if out[3]:
@@ -138,6 +142,8 @@ def fit_counts(spec: CurveSpec, a, b, y, w, family: str, starts, *, iters: int =
         )
     theta, ll, lphi, _ = best
     phi = math.exp(lphi) if family == "nb" else None
+    if not with_cov:
+        return theta, ll, None, phi
     mu = np.maximum(increments(spec, a, b, theta), _TINY)
     J = _jac(spec, a, b, theta, mu)
     if family == "log":
@@ -179,18 +185,36 @@ def _jac(spec, a, b, theta, mu):
     return np.column_stack(cols)
 
 
-def _scoring(spec, a, b, y, w, family, tr, sv, theta0, iters):
-    """Damped Fisher scoring from one start; (theta, loglik, log phi, converged) or None."""
+def _increments_many(spec, ab, n, P):
+    """Increments for each row of the parameter matrix ``P`` (m, p) in one broadcast call."""
+    F = spec.f(ab[None, :], *[P[:, [j]] for j in range(P.shape[1])])
+    F = np.broadcast_to(F, (P.shape[0], 2 * n))
+    return F[:, n:] - F[:, :n]
+
+
+def _scoring(spec, a, b, y, w, family, tr, sv, theta0, iters, lphi0=None):
+    """Damped Fisher scoring from one start; (theta, loglik, log phi, converged) or None.
+
+    Converged when the Newton decrement ``g' A^-1 g`` (about twice the log-likelihood
+    still to gain) is below 1e-8 and the dispersion has settled; tiny damped steps alone
+    never count as convergence.
+    """
     lo, hi = tr.lo, tr.hi
+    n = len(y)
+    ab = np.concatenate([np.asarray(a, dtype=float), np.asarray(b, dtype=float)])
     with np.errstate(invalid="ignore"):
         lo_in = np.where(np.isfinite(lo), lo + 1e-9 * np.maximum(1.0, np.abs(lo)), lo)
         hi_in = np.where(np.isfinite(hi), hi - 1e-9 * np.maximum(1.0, np.abs(hi)), hi)
     u0 = np.clip(theta0 / sv, lo_in, hi_in)
     x = tr.to_x(u0)
     p = len(x)
-    mu0 = increments(spec, a, b, u0 * sv)
-    lphi = math.log(max(float(np.var(y) - np.mean(y)), 1e-3 * np.mean(y) ** 2, 1e-6))
-    lphi = float(np.clip(math.log(np.mean(y) ** 2) - lphi, *_LOG_PHI)) if family == "nb" else 0.0
+    if family != "nb":
+        lphi = 0.0
+    elif lphi0 is not None:
+        lphi = float(lphi0)
+    else:
+        lphi = math.log(max(float(np.var(y) - np.mean(y)), 1e-3 * np.mean(y) ** 2, 1e-6))
+        lphi = float(np.clip(math.log(np.mean(y) ** 2) - lphi, *_LOG_PHI))
 
     def ll_of(x, lphi):
         mu = increments(spec, a, b, tr.to_v(x) * sv)
@@ -198,20 +222,19 @@ def _scoring(spec, a, b, y, w, family, tr, sv, theta0, iters):
             return -np.inf, mu
         return count_loglik(family, y, mu, w, math.exp(lphi)), mu
 
+    eye = np.eye(p)
     with np.errstate(all="ignore"):
         ll, mu = ll_of(x, lphi)
-        if not np.isfinite(ll) and np.all(np.isfinite(mu0)):
+        if not np.isfinite(ll):
             return None
         lam = 1e-3
         converged = False
         for _ in range(iters):
             mu_c = np.maximum(mu, _TINY)
             h = 1e-7 * np.maximum(np.abs(x), 1.0)
-            J = np.empty((len(y), p))
-            for j in range(p):
-                xh = x.copy()
-                xh[j] += h[j]
-                J[:, j] = (increments(spec, a, b, tr.to_v(xh) * sv) - mu) / h[j]
+            X = x[None, :] + eye * h[:, None]
+            P = np.array([tr.to_v(r) for r in X]) * sv
+            J = ((_increments_many(spec, ab, n, P) - mu[None, :]) / h[:, None]).T
             if family == "log":
                 Jl = J / mu_c[:, None]
                 r = np.log(y) - np.log(mu_c)
@@ -223,30 +246,42 @@ def _scoring(spec, a, b, y, w, family, tr, sv, theta0, iters):
                 g = J.T @ (w * (y - mu_c) / V)
             if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
                 return None
+            D = np.maximum(np.diag(A), 1e-300)
+            lpn = _phi_newton(y, mu_c, w, lphi) if family == "nb" else lphi
+            dphi = abs(lpn - lphi)
+            sD = np.sqrt(D)
+            gs = g / sD
+            try:
+                dec = float(gs @ np.linalg.lstsq(A / np.outer(sD, sD), gs, rcond=1e-13)[0])
+            except (np.linalg.LinAlgError, ValueError):
+                dec = np.inf
             improved = False
-            for _ in range(30):
-                D = np.maximum(np.diag(A), 1e-12)
+            for _ in range(40):
                 try:
                     step = np.linalg.solve(A + lam * np.diag(D), g)
                 except np.linalg.LinAlgError:
                     lam *= 10
                     continue
                 xn = x + step
-                lpn = _phi_newton(y, mu_c, w, lphi) if family == "nb" else lphi
                 lln, mun = ll_of(xn, lpn)
+                lp_try = lpn
+                if not lln >= ll - 1e-12 * abs(ll) and lpn != lphi:
+                    # far from the optimum the dispersion step can spoil a good step
+                    lln, mun = ll_of(xn, lphi)
+                    lp_try = lphi
                 if np.isfinite(lln) and lln >= ll - 1e-12 * abs(ll):
                     dl = lln - ll
-                    x, lphi, ll, mu = xn, lpn, lln, mun
+                    x, lphi, ll, mu = xn, lp_try, lln, mun
                     lam = max(lam / 5, 1e-12)
                     improved = True
                     break
                 lam *= 5
-                if lam > 1e12:
+                if lam > 1e14:
                     break
             if not improved:
-                converged = bool(np.max(np.abs(g) / np.sqrt(np.maximum(np.diag(A), 1e-300))) < 1e-3)
+                converged = dec < 1e-6 and dphi < 1e-3
                 break
-            if dl <= 1e-10 * max(abs(ll), 1.0) and np.max(np.abs(step)) < 1e-6:
+            if dec < 1e-8 and dl <= 1e-8 and dphi < 1e-4:
                 converged = True
                 break
     if not converged:

@@ -88,7 +88,7 @@ def _chi2_1(alpha: float) -> float:
 class _Model:
     """What a refit needs: the data and the observation model."""
 
-    def __init__(self, prep: _Prepared, loss: str, f_scale):
+    def __init__(self, prep: _Prepared, loss: str, f_scale, phi=None):
         self.obs = prep.obs
         self.counts = "period_days" in prep.obs
         self.y = prep.obs["y"].to_numpy(dtype=float)
@@ -96,21 +96,33 @@ class _Model:
         self.t = prep.obs["t"].to_numpy(dtype=float)
         self.loss = loss
         self.f_scale = f_scale
+        self.phi = phi
         if self.counts:
             self.a, self.b = period_bounds(prep.obs)
 
-    def loglik(self, spec: CurveSpec, start, phi=None):
-        """(theta, loglik) of the best fit from ``start`` (Gaussian, sigma profiled, for the
-        least-squares losses)."""
+    def loglik(self, spec: CurveSpec, starts, phi=None):
+        """(theta, loglik, phi) of the best fit from ``starts`` (Gaussian, sigma profiled,
+        for the least-squares losses); FitError when none converges."""
+        starts = [np.asarray(s, dtype=float) for s in starts]
         if self.counts:
-            th, ll, _, _ = fit_counts(spec, self.a, self.b, self.y, self.w, self.loss, [start])
-            return th, ll
+            th, ll, _, ph = fit_counts(
+                spec,
+                self.a,
+                self.b,
+                self.y,
+                self.w,
+                self.loss,
+                starts,
+                with_cov=False,
+                phi0=phi if phi is not None else self.phi,
+            )
+            return th, ll, ph
         prob = _make_problem(spec, self.t, self.y, self.w, self.loss)
-        th, _, _, _ = _solve(prob, [start])
+        th, _, _, _ = _solve(prob, starts)
         if th is None:
             raise FitError("profile refit did not converge")
         rss = float(np.sum(prob.resid(th) ** 2))
-        return th, -0.5 * len(self.y) * math.log(max(rss, 1e-300))
+        return th, -0.5 * len(self.y) * math.log(max(rss, 1e-300)), None
 
 
 def _fixed_spec(spec: CurveSpec, k: int, value: float) -> CurveSpec:
@@ -121,45 +133,147 @@ def _fixed_spec(spec: CurveSpec, k: int, value: float) -> CurveSpec:
     return spec_from_definition(d)
 
 
+def _same_final_time(spec: CurveSpec, rest, j: int, k: int, e_from: float, e_to: float):
+    """A second warm start for a profile refit: ``rest`` with the decay rate moved so the
+    final operational time tau(inf) stays what it was at ``e_from`` (a larger effect with
+    slower decay can tell the same story: that branch of the profile is then reached)."""
+    from casekit.reach.intervention import _tau_inf
+
+    names = [n for i, n in enumerate(spec.param_names) if i != j]
+    if "delta" not in names:
+        return None
+    i_d = names.index("delta")
+    d0 = float(rest[i_d])
+    if not d0 > 0:
+        return None
+    times = spec.definition["responses"]
+    full = np.insert(np.asarray(rest, dtype=float), j, e_from)
+    eff = [
+        full[spec.param_names.index(f"e_{i + 1}")]
+        if spec.definition["e"][i] == "estimate"
+        else spec.definition["e"][i]
+        for i in range(len(times))
+    ]
+    goal = float(_tau_inf(d0, times, eff))
+    eff[k] = e_to
+    lo, hi = 1e-9, 10.0
+    for _ in range(50):
+        mid = math.sqrt(lo * hi)
+        if float(_tau_inf(mid, times, eff)) > goal:
+            lo = mid
+        else:
+            hi = mid
+    out = np.asarray(rest, dtype=float).copy()
+    out[i_d] = math.sqrt(lo * hi)
+    return out
+
+
 def _profile_e(model: _Model, spec: CurveSpec, theta, ll_hat, name: str, k: int, se, alpha):
-    """Profile-likelihood interval of e_k: (lower, upper, open_lower, open_upper)."""
+    """Profile-likelihood interval of e_k: (lower, upper, open_lower, open_upper).
+
+    The signed root ``z(v) = sqrt(2 (logL_max - logL_profile(v)))`` is close to linear in
+    ``v``: each side starts at the Wald bound, extrapolates ``z`` linearly until it
+    brackets ``sqrt(chi2_1)``, then Brent's method finds the crossing. Every refit is
+    warm-started from the refit nearest in ``v`` (nuisance parameters and dispersion);
+    when that fails, from the maximum-likelihood estimate, then from the curve's own
+    starting points. A refit that beats the maximum raises it (the maximum was local).
+    """
     j = spec.param_names.index(name)
     lo_b, hi_b = spec.bounds[j]
-    q = _chi2_1(alpha)
-    rest = np.delete(np.asarray(theta, dtype=float), j)
+    target = math.sqrt(_chi2_1(alpha))
+    theta = np.asarray(theta, dtype=float)
     e_hat = float(theta[j])
+    best = {"ll": float(ll_hat)}
+    cache = {e_hat: (np.delete(theta, j), model.phi, float(ll_hat))}
+    fallback = None
 
-    def dev(v):
-        try:
-            _, ll = model.loglik(_fixed_spec(spec, k, v), rest)
-        except FitError:
+    def refit(v, thorough=False):
+        nonlocal fallback
+        v = float(v)
+        if v in cache and not thorough:
+            return cache[v][2]
+        if fallback is None:
+            cum = np.cumsum(model.y) if model.counts else model.y
+            tt = model.b if model.counts else model.t
+            own = _starts(spec, tt, np.maximum(cum, 1e-9), None, 2, 0)
+            fallback = [np.delete(s, j) for s in own]
+        near = min(cache, key=lambda u: abs(u - v))
+        fs = _fixed_spec(spec, k, v)
+        # the profile can switch between branches of the nuisance parameters (a larger
+        # saturation against a slower decay): the warm start alone may follow the wrong
+        # one, so the curve's own starts are always tried too and the best refit wins
+        tries = [(cache[near][0], cache[near][1])]
+        alt = _same_final_time(spec, cache[near][0], j, k, near, v)
+        if alt is not None:
+            tries.append((alt, cache[near][1]))
+        if thorough:
+            tries += [(s, None) for s in fallback]
+        out = None
+        for st, phi in tries:
+            try:
+                got = model.loglik(fs, [st], phi)
+            except FitError:
+                continue
+            if out is None or got[1] > out[1]:
+                out = got
+        if out is None:
+            try:
+                out = model.loglik(fs, [cache[e_hat][0]] + fallback, model.phi)
+            except FitError:
+                return np.nan
+        th, ll, ph = out
+        if v in cache and cache[v][2] >= ll:
+            return cache[v][2]
+        cache[v] = (np.asarray(th, dtype=float), ph, float(ll))
+        best["ll"] = max(best["ll"], float(ll))
+        return float(ll)
+
+    def z(v):
+        ll = refit(v)
+        if not np.isfinite(ll):
             return np.nan
-        return 2.0 * (ll_hat - ll) - q
+        return math.sqrt(max(2.0 * (best["ll"] - ll), 0.0))
 
+    step0 = se if np.isfinite(se) and se > 0 else 0.1
     out = []
-    step = se if np.isfinite(se) and se > 0 else 0.1
     for sign, bound in ((-1, lo_b), (1, hi_b)):
-        prev, v, found = e_hat, e_hat, None
-        for _ in range(12):
-            v = float(np.clip(v + sign * step, lo_b, hi_b))
-            g = dev(v)
-            if np.isfinite(g) and g > 0:
-                found = (prev, v)
+        v_in, z_in = e_hat, 0.0
+        dist = target * step0
+        res = None
+        for _ in range(3):  # a root the curve's own starts undercut: search on from there
+            bracket = None
+            for _ in range(30):
+                v = float(np.clip(v_in + sign * dist, lo_b, hi_b))
+                zv = z(v)
+                if not np.isfinite(zv):  # refit failed: come back halfway
+                    dist *= 0.5
+                    if dist < 1e-6:
+                        break
+                    continue
+                if zv >= target:
+                    bracket = (v_in, v)
+                    break
+                if v == bound:
+                    break
+                slope = (zv - z_in) / abs(v - v_in) if v != v_in else 0.0
+                need = (target - zv) / slope if slope > 0 else 4.0 * abs(v - e_hat)
+                dist = float(np.clip(1.15 * need + 1e-3, 1e-3, 4.0 * max(abs(v - e_hat), step0)))
+                v_in, z_in = v, zv
+            if bracket is None:
+                res = (float(bound), True)
                 break
-            prev = v
-            if v == bound:
+            a, b = sorted(bracket)
+            try:
+                r = optimize.brentq(lambda v: z(v) - target, a, b, xtol=1e-3)
+            except ValueError:
+                r = bracket[1]
+            refit(r, thorough=True)
+            zr = z(r)
+            res = (float(r), False)
+            if not (np.isfinite(zr) and zr < target - 0.02):
                 break
-            step *= 1.8
-        if found is None:
-            out.append((bound, True))
-            continue
-        a, b = sorted(found)
-        try:
-            r = optimize.brentq(dev, a, b, xtol=1e-4) if a != b else a
-        except ValueError:
-            r = found[1]
-        out.append((float(r), False))
-        step = se if np.isfinite(se) and se > 0 else 0.1
+            v_in, z_in, dist = float(r), zr, 0.25 * abs(r - e_hat) + 1e-3
+        out.append(res)
     return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
@@ -234,8 +348,10 @@ def _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where):
     families = ("nb", "poisson") if loss == "auto" else (loss,)
     fits = {}
     for fam in families:
+        # Poisson is NB's phi -> inf limit: start it from the NB solution (then the rest)
+        warm = [fits["nb"][0]] if not isinstance(fits.get("nb", FitError()), Exception) else []
         try:
-            fits[fam] = fit_counts(spec, a, b, y, w, fam, starts)
+            fits[fam] = fit_counts(spec, a, b, y, w, fam, warm + starts)
         except FitError as err:
             fits[fam] = err
     ok = {f: v for f, v in fits.items() if not isinstance(v, Exception)}
@@ -285,10 +401,10 @@ def _effects(fit, sched, prep, f_scale):
     spec = fit.spec
     e_def = spec.definition["e"]
     robust = fit.loss in ("robust", "robust_log")
-    model = _Model(prep, fit.loss, f_scale)
+    model = _Model(prep, fit.loss, f_scale, fit.dispersion)
     ll_hat = None
     if not robust:
-        _, ll_hat = model.loglik(spec, np.asarray(fit.theta))
+        _, ll_hat, _ = model.loglik(spec, [np.asarray(fit.theta)])
     se = fit.bse
     rows, notes = [], []
     for k, r in sched.reset_index(drop=True).iterrows():
