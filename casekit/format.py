@@ -83,11 +83,16 @@ def _sign(x: float, text: str, signed: bool) -> str:
     return ("+" + text) if signed else text
 
 
+_SUPERSCRIPT = str.maketrans("-0123456789", "⁻⁰¹²³⁴⁵⁶⁷⁸⁹")
+
+
 def number(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool = False) -> str:
     """A number for people: thousands separators from 1,000 on, else ``digits`` significant.
 
     >>> number(204100.0), number(0.012345), number(float("nan"), reason="no fit")
     ('204,100', '0.0123', '– (no fit)')
+    >>> number(7.054e-250)
+    '7.05 × 10⁻²⁵⁰'
     """
     if is_missing(x):
         return missing(reason)
@@ -99,8 +104,11 @@ def number(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool =
         text = "0"
     else:
         text = f"{a:.{digits}g}"
-        if "e" in text:  # very small: plain decimals, never scientific notation
+        if "e" in text and a >= 1e-6:  # small: plain decimals
             text = f"{a:.{digits + int(-math.floor(math.log10(a)))}f}".rstrip("0").rstrip(".")
+        elif "e" in text:  # tiny (a p-value, say): a power of ten for people, never e-250
+            mantissa, exponent = text.split("e")
+            text = f"{mantissa} × 10{str(int(exponent)).translate(_SUPERSCRIPT)}"
     return _sign(v, text, signed)
 
 

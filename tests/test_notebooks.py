@@ -28,6 +28,7 @@ SMALL = {
     "case_report": {"curves": ["logistic"], "horizon": 20, "delays": [0, 3]},
     "compare_cases": {"cases": [CASE], "horizon": 20},
     "classroom": {"grid_delays": [0, 3], "grid_effectiveness": [0.5]},
+    "event_log": {"step": "1D", "n_draws": 200},
     "new_case": {},
 }
 

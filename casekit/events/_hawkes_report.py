@@ -118,7 +118,8 @@ def fit_settings(kernel, start, end, resp, e_mode, e_value, n_exo, intervals, al
             else ""
         ),
         "excitation test": "likelihood ratio of n* = 0 against n* free, null law "
-        "1/2 chi2_0 + 1/2 chi2_1; not detected: final size from the Poisson model",
+        "1/2 chi2_0 + 1/2 chi2_1; when excitation is not detected, the final size is the "
+        "Poisson model's",
         "intervals": intervals,
         "final size": "events so far + expected descendants + future exogenous immigrants; "
         "the constant background is assumed to stop at the end of the window",

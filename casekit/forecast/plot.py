@@ -92,7 +92,7 @@ def fan(replay, *, log_y: bool = True, title: str | None = None, **layout):
             continue
         x = x_of([d])[0]
         if dated:
-            x = pd.Timestamp(x).to_pydatetime()
+            x = pd.Timestamp(x).floor("us").to_pydatetime()
         fig.add_shape(
             type="line", x0=x, x1=x, y0=0, y1=1, yref="paper",
             line=dict(color=colour, dash=dash, width=2),
