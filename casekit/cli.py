@@ -161,6 +161,45 @@ def params_cmd(notebook: str | None) -> None:
     default=None,
     help="Progress bar on stderr (default: on a terminal only).",
 )
+@click.option(
+    "--grid",
+    "grid",
+    multiple=True,
+    metavar="NAME=V1,V2",
+    help="Render every combination of these values, each report named by them; repeatable. "
+    'List parameters separate alternatives with ";": --grid "delays=0,1,3;0,7".',
+)
+@click.option("--yes", is_flag=True, help="Render a grid of more than 1,000 reports.")
+@click.option(
+    "--kernel",
+    type=click.Choice(["warm", "fresh"]),
+    default="warm",
+    show_default=True,
+    help="warm: each report gets a kernel forked with the imports done; fresh: a new kernel.",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    default=None,
+    metavar="SECONDS",
+    help="Stop a report that runs longer (it fails; its log is kept).",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    envvar="CASEKIT_SCHEDULER",
+    metavar="tcp://HOST:PORT",
+    help="Render on this Dask scheduler's workers (also: CASEKIT_SCHEDULER).",
+)
+@click.option(
+    "--format",
+    "format_",
+    type=click.Choice(["html", "pdf", "png", "all"]),
+    default="html",
+    show_default=True,
+    help="Besides each HTML report: its PDF (printed by Chromium), a PNG of each figure "
+    "(<notebook>_figures/, for slides), or all.",
+)
 def render_cmd(
     cases: tuple[str, ...],
     all_: bool,
@@ -171,6 +210,12 @@ def render_cmd(
     show_code: bool,
     force: bool,
     progress: bool | None,
+    grid: tuple[str, ...],
+    yes: bool,
+    kernel: str,
+    timeout: float | None,
+    scheduler: str | None,
+    format_: str,
 ) -> None:
     """Render notebooks for CASE ... (or --all) into HTML reports under --out.
 
@@ -194,6 +239,8 @@ def render_cmd(
         given[key] = value
     if all_ and cases:
         raise click.UsageError("give case ids or --all, not both")
+    if grid and all_ and notebook is None:
+        raise click.UsageError("--grid needs one notebook: name the cases (or --all) and -n")
     if all_ and notebook is None:
         names = set()
         for nb in ("case_report", "compare_cases", "classroom"):
@@ -229,14 +276,41 @@ def render_cmd(
             raise ParameterError(
                 f"notebook {nb!r} takes no case; valid parameters:\n" + _render.describe_params(nb)
             )
-        specs = (
-            [_render.Spec(nb, c, given) for c in targets]
-            if takes_case
-            else [_render.Spec(nb, None, given)]
+        if grid:
+            from casekit.render.grid import grid_specs, parse_grid
+
+            specs = grid_specs(
+                nb,
+                targets if takes_case else [None],
+                parse_grid(grid, nb),
+                _render.coerce_params(nb, given),
+                yes=yes,
+            )
+        else:
+            specs = (
+                [_render.Spec(nb, c, given) for c in targets]
+                if takes_case
+                else [_render.Spec(nb, None, given)]
+            )
+    try:
+        batch = _render.render_batch(
+            specs,
+            jobs=jobs,
+            out_dir=out_dir,
+            show_code=show_code,
+            force=force,
+            progress=progress,
+            kernel=kernel,
+            timeout=timeout,
+            scheduler=scheduler or None,
+            format=format_,
         )
-    batch = _render.render_batch(
-        specs, jobs=jobs, out_dir=out_dir, show_code=show_code, force=force, progress=progress
-    )
+    except OSError as err:  # e.g. the disk filled up outside any one report
+        raise _render.RenderError(
+            f"render stopped: {err.strerror or err}"
+            + (f" ({err.filename})" if err.filename else "")
+            + f"; reports already in {out_dir} are as they were"
+        ) from None
     click.echo(batch.table())
     if not batch.ok:
         sys.exit(1)

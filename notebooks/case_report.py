@@ -22,7 +22,7 @@
 # %% tags=["parameters"]
 case: str = "united-breaks-guitars"  # case id (see `casekit cases`)
 curves: list[str] = []  # growth curves to rank by AICc; [] = the case's choice (case.yaml analysis) or all {logistic, gompertz, richards, bass, expsat}
-loss: str = ""  # loss of the fit; "" = the case's choice or ols {"", ols, log, robust, robust_log}
+loss: str = ""  # ols | log | robust | robust_log; "" = the case's choice or ols {"", ols, log, robust, robust_log}
 metric: str = ""  # reach metric to model; "" = the case's choice or the first fittable metric
 horizon: int = 30  # days past the last observation to draw the fitted curves to [0, inf)
 delays: list[float] = [0, 1, 2, 3, 5, 7, 14]  # response delays (days after going public) to cost [0, inf)

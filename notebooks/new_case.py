@@ -35,9 +35,9 @@
 
 # %% tags=["parameters"]
 case: str = "synthetic-example"  # your case: its id (folder in CASEKIT_DATA) or, in JupyterLab, its path
-curve: str = "logistic"  # growth curve to fit: logistic | gompertz | bass
+curve: str = "logistic"  # growth curve to fit {logistic, gompertz, richards, bass, expsat}
 metric: str = ""  # reach metric to fit; "" = the first fittable one, else the one with most figures
-effectiveness: float = 0.5  # share of further spread a response would have stopped (0 to 1)
+effectiveness: float = 0.5  # share of further spread a response would have stopped [0, 1]
 
 # %%
 from IPython.display import Markdown

@@ -10,6 +10,10 @@ import pytest
 
 import casekit as ck
 
+# tests/notebooks holds notebooks the tests render, never import (one kills its process):
+# keep --doctest-modules away from them
+collect_ignore = ["notebooks"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SYNTHETIC = Path(ck.__file__).resolve().parent / "examples" / "synthetic-example"
 SEED_CASES = ("united-breaks-guitars", "range-rover-colchester", "werder-bremen-wiesenhof")

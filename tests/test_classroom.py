@@ -101,8 +101,10 @@ def test_contacts_model_is_the_hawkes_branching_of_ck_events():
     # the mean number of events per immigrant is 1 / (1 - n*), as contacts() says.
     n_star, runs = 0.6, 200
     counts = np.array(
-        [len(ck.events.simulate(mu=400.0, n_star=n_star, omega=1e5, end=1.0, seed=s))
-         for s in range(runs)]
+        [
+            len(ck.events.simulate(mu=400.0, n_star=n_star, omega=1e5, end=1.0, seed=s))
+            for s in range(runs)
+        ]
     )
     per_first = counts.mean() / 400
     expected = classroom.contacts(n_star, 400).expected / 400
@@ -112,8 +114,15 @@ def test_contacts_model_is_the_hawkes_branching_of_ck_events():
 
 
 @pytest.mark.parametrize(
-    "kwargs", [{"n_star": -0.1}, {"n_star": float("nan")}, {"n_star": True}, {"n_star": "x"},
-               {"n_star": 0.5, "first": 0}, {"n_star": 0.5, "first": 2.5}]
+    "kwargs",
+    [
+        {"n_star": -0.1},
+        {"n_star": float("nan")},
+        {"n_star": True},
+        {"n_star": "x"},
+        {"n_star": 0.5, "first": 0},
+        {"n_star": 0.5, "first": 2.5},
+    ],
 )
 def test_contacts_refuses_bad_arguments(kwargs):
     with pytest.raises(ParameterError):
@@ -153,8 +162,9 @@ def _apply(fig, step):
 
 def test_what_if_sliders_compose_to_exactly_one_scenario(fit):
     delays, effs = [0, 2, 5], [0.25, 0.5, 0.9]
-    fig = classroom.what_if_slider_figure(fit, delays, effs, delay=2, start_effectiveness=0.5,
-                                          window=20)
+    fig = classroom.what_if_slider_figure(
+        fit, delays, effs, delay=2, start_effectiveness=0.5, window=20
+    )
     day, eff = fig.layout.sliders
     assert (day.active, eff.active) == (1, 1)
     assert [s.label for s in day.steps] == ["0", "2", "5"]
@@ -167,8 +177,11 @@ def test_what_if_sliders_compose_to_exactly_one_scenario(fit):
             _apply(state, day.steps[i])
             _apply(state, eff.steps[j])
             shown = [
-                fig.data[k].name for k, s in enumerate(state["state"])
-                if s["visible"] and s["opacity"] != 0 and fig.data[k].name
+                fig.data[k].name
+                for k, s in enumerate(state["state"])
+                if s["visible"]
+                and s["opacity"] != 0
+                and fig.data[k].name
                 and fig.data[k].name.startswith("answer")
             ]
             assert len(shown) == 1, (d, e, shown)
@@ -307,8 +320,12 @@ def classroom_page(tmp_path_factory):
     r = R.render(
         CASE,
         "classroom",
-        params={"grid_delays": [0, 2, 7], "grid_effectiveness": [0.25, 0.75],
-                "pass_on_grid": [0.5, 0.9, 1.1], "n_draws": 50},
+        params={
+            "grid_delays": [0, 2, 7],
+            "grid_effectiveness": [0.25, 0.75],
+            "pass_on_grid": [0.5, 0.9, 1.1],
+            "n_draws": 50,
+        },
         out_dir=out,
     )
     return r.html
@@ -323,13 +340,16 @@ def test_static_page_sliders_redraw_the_figures_offline(classroom_page):
         try:
             page = browser.new_page(viewport={"width": 1200, "height": 900})
             # offline: only the page and its shared plotly.min.js (file://) may load
-            page.route("**/*", lambda route: route.continue_() if route.request.url.startswith(
-                "file://") else route.abort())
+            page.route(
+                "**/*",
+                lambda route: (
+                    route.continue_() if route.request.url.startswith("file://") else route.abort()
+                ),
+            )
             page.goto(classroom_page.resolve().as_uri())
             page.wait_for_selector("g.slider-group", timeout=30000)
             divs = page.locator("div.casekit-figure")
-            n_sliders = [divs.nth(i).locator("g.slider-group").count()
-                         for i in range(divs.count())]
+            n_sliders = [divs.nth(i).locator("g.slider-group").count() for i in range(divs.count())]
             what_if = divs.nth(n_sliders.index(2))
             contacts = divs.nth(n_sliders.index(1))
 
@@ -369,8 +389,10 @@ def _quick_notebook(root: Path) -> Path:
 
     nb = jupytext.read(REPO / "notebooks" / "classroom.py")
     at = next(i for i, c in enumerate(nb.cells) if "parameters" in c.metadata.get("tags", []))
-    quick = ('case = "synthetic-example"\ngrid_delays = [0, 3]\ngrid_effectiveness = [0.5]\n'
-             "pass_on_grid = [0.5, 0.9]\nn_draws = 50\ninteractive = True")
+    quick = (
+        'case = "synthetic-example"\ngrid_delays = [0, 3]\ngrid_effectiveness = [0.5]\n'
+        "pass_on_grid = [0.5, 0.9]\nn_draws = 50\ninteractive = True"
+    )
     nb.cells.insert(at + 1, nbformat.v4.new_code_cell(quick))
     nb.metadata.pop("jupytext", None)  # a plain notebook, not paired with the .py
     path = root / "classroom.ipynb"
@@ -395,11 +417,22 @@ def jupyter_lab(tmp_path):
     }
     log = open(tmp_path / "lab.log", "wb")
     server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}",
-         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"]
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={port}",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={root}",
+            "--ServerApp.open_browser=False",
+        ]
         + (["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []),
-        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=env,
+        cwd=root,
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -411,8 +444,10 @@ def jupyter_lab(tmp_path):
             except OSError:
                 if server.poll() is not None or time.monotonic() > end:
                     log.flush()
-                    pytest.fail("JupyterLab did not start:\n"
-                                + (tmp_path / "lab.log").read_text(errors="replace")[-3000:])
+                    pytest.fail(
+                        "JupyterLab did not start:\n"
+                        + (tmp_path / "lab.log").read_text(errors="replace")[-3000:]
+                    )
                 time.sleep(0.5)
         yield f"{base}/lab/tree/classroom.ipynb?token={token}"
     finally:
@@ -460,10 +495,10 @@ def test_jupyterlab_slider_redraws_the_figure(jupyter_lab):
             page.wait_for_selector(".jp-NotebookPanel .jp-Notebook .jp-Cell", timeout=120000)
             _start_kernel(page)
             page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click(timeout=30000)
-            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(
-                timeout=30000)
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click(timeout=30000)
             boxes = page.locator(".jp-OutputArea-output .widget-vbox").filter(
-                has=page.locator(".widget-slider"))
+                has=page.locator(".widget-slider")
+            )
             boxes.nth(1).wait_for(state="attached", timeout=240000)  # what-if and 400 contacts
             what_if = boxes.nth(0)
             plot = what_if.locator(".js-plotly-plot")
@@ -480,8 +515,9 @@ def test_jupyterlab_slider_redraws_the_figure(jupyter_lab):
             page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
             page.mouse.down()
             # to the left: the quick run's grid ends at the first answer day
-            page.mouse.move(box["x"] + box["width"] / 2 - 80, box["y"] + box["height"] / 2,
-                            steps=10)
+            page.mouse.move(
+                box["x"] + box["width"] / 2 - 80, box["y"] + box["height"] / 2, steps=10
+            )
             page.mouse.up()
             end = time.monotonic() + 90
             after = before

@@ -167,7 +167,11 @@ def test_bundled_specs_cover_every_case_plus_comparison_and_classroom(monkeypatc
     assert {s.case for s in specs if s.notebook == "case_report"} == ids
     assert [s.notebook for s in specs].count("compare_cases") == 1
     assert [s.notebook for s in specs].count("classroom") == 1
-    assert all(s.params == {"horizon": 30} for s in specs if s.notebook != "classroom")
+    with_logs = {c for c in ids if (Path(ck.load_case(c).path) / "events").is_dir()}
+    assert with_logs and {s.case for s in specs if s.notebook == "event_log"} == with_logs
+    assert all(
+        s.params == {"horizon": 30} for s in specs if s.notebook in ("case_report", "compare_cases")
+    )
 
 
 def test_classroom_reports_follow_the_cases_own_flag(monkeypatch, tmp_path):
@@ -197,7 +201,7 @@ def test_classroom_reports_follow_the_cases_own_flag(monkeypatch, tmp_path):
     def unmarked(ref, **kwargs):
         case = real(ref, **kwargs)
         analysis = {k: v for k, v in case.analysis.items() if k != "classroom"}
-        return type("Unmarked", (), {"id": case.id, "analysis": analysis})()
+        return type("Unmarked", (), {"id": case.id, "analysis": analysis, "path": case.path})()
 
     monkeypatch.setattr(ck.cases, "load_case", unmarked)
     specs = R.bundled_specs()
@@ -489,7 +493,9 @@ def test_bundled_specs_add_the_market_test_when_prices_are_available(monkeypatch
     assert specs["synthetic-example"].params == {}
 
 
-def test_a_dot_in_the_notebook_name_does_not_collide(tiny):
+def test_a_dot_in_the_notebook_name_does_not_collide(tiny, monkeypatch):
+    # casekit's own source is part of the fingerprint; others may be editing it right now
+    monkeypatch.setattr(R.jobs, "_package_fingerprint", lambda: "fixed for this test")
     base, _, out, _ = tiny
     folder = out / "synthetic-example"
     tiny_files = [folder / f"tiny{suffix}" for suffix in (".html", ".ipynb", ".json", ".log")]
@@ -502,21 +508,23 @@ def test_a_dot_in_the_notebook_name_does_not_collide(tiny):
     assert "tiny v2" in r.html.read_text(encoding="utf-8")
     assert [p.read_bytes() for p in tiny_files] == before  # tiny.py's report untouched
     index = (out / "index.html").read_text(encoding="utf-8")
-    assert '<a href="synthetic-example/tiny.v2.html">tiny.v2</a>' in index
-    assert '<a href="synthetic-example/tiny.html">tiny</a>' in index
+    # each link is named by its notebook's first heading, the file name beneath it
+    v2 = '<a href="synthetic-example/tiny.v2.html">A tiny report</a><br><small>tiny.v2</small>'
+    assert v2 in index
+    assert '<a href="synthetic-example/tiny.html">A tiny report</a><br><small>tiny</small>' in index
     assert R.render("synthetic-example", nb, params={"n": 2}, out_dir=out).status == "cached"
 
 
 def test_sequential_batch_survives_an_error_outside_the_notebook(tmp_path, monkeypatch):
     nb = write_nb(tmp_path, "tiny", FIGURE_NB)
-    real = R.run._write_sidecar
+    real = R.run._sidecar_text
 
     def broken_for_one_case(job, result, *args, **kwargs):
         if job.case == "synthetic-example":
             raise OSError(28, "No space left on device")
         return real(job, result, *args, **kwargs)
 
-    monkeypatch.setattr(R.run, "_write_sidecar", broken_for_one_case)
+    monkeypatch.setattr(R.run, "_sidecar_text", broken_for_one_case)
     out = tmp_path / "reports"
     batch = R.render_batch(
         [R.Spec(str(nb), "synthetic-example"), R.Spec(str(nb), "united-breaks-guitars")],
@@ -535,4 +543,4 @@ def test_sequential_batch_survives_an_error_outside_the_notebook(tmp_path, monke
     assert "2 report(s), 1 failed" in table
     index = (out / "index.html").read_text(encoding="utf-8")
     assert batch.index == out / "index.html"
-    assert '<a href="united-breaks-guitars/tiny.html">tiny</a>' in index
+    assert '<a href="united-breaks-guitars/tiny.html">A tiny report</a>' in index

@@ -48,9 +48,9 @@ _SUFFIXES = (".csv", ".jsonl", ".ndjson", ".json", ".parquet", ".pq")
 
 
 def _case(case):
-    from casekit.cases import Case, load_case
+    from casekit.cases import load_case
 
-    return case if isinstance(case, Case) else load_case(case)
+    return load_case(case) if isinstance(case, (str, Path)) else case
 
 
 def find_log(case, events_path: str = "") -> Path | None:
@@ -252,4 +252,3 @@ def moments_plot(replay, log, period: str = "1h"):
         bargap=0,
     )
     return fig
-

@@ -98,8 +98,17 @@ def first_weeks(fit, days: float = DEFAULT_WINDOW, before: float = 3.0, **kwargs
         yaxis_range=[0, top],
         margin={"t": 110},
     )
-    fig.add_annotation(text=note, xref="paper", yref="paper", x=0, y=1.0, xanchor="left",
-                       yanchor="bottom", showarrow=False, font={"size": 12, "color": "#555"})
+    fig.add_annotation(
+        text=note,
+        xref="paper",
+        yref="paper",
+        x=0,
+        y=1.0,
+        xanchor="left",
+        yanchor="bottom",
+        showarrow=False,
+        font={"size": 12, "color": "#555"},
+    )
     return fig
 
 
@@ -115,8 +124,7 @@ def _final_rows(fit, delays, e, model, n_draws) -> pd.DataFrame:
 def _scenario_name(delay: float, e: float, row) -> str:
     final = fmt.interval(row["final_reach"], row["lower"], row["upper"])
     return (
-        f"answer on day {fmt.number(delay)}, effectiveness {fmt.percent(e, 0)}: "
-        f"final reach {final}"
+        f"answer on day {fmt.number(delay)}, effectiveness {fmt.percent(e, 0)}: final reach {final}"
     )
 
 
@@ -175,17 +183,33 @@ def what_if_figure(
     row = _final_rows(fit, [delay], effectiveness, model, n_draws).loc[float(delay)]
     fig = go.Figure()
     fig.add_trace(_observed(fit, window))
-    fig.add_scatter(x=x, y=actual, name="fitted curve (the answer as it happened)",
-                    line={"color": "#888"})
-    fig.add_scatter(x=x, y=cf, name=_scenario_name(delay, effectiveness, row),
-                    line={"color": _CF_COLOUR, "width": 3})
+    fig.add_scatter(
+        x=x, y=actual, name="fitted curve (the answer as it happened)", line={"color": "#888"}
+    )
+    fig.add_scatter(
+        x=x,
+        y=cf,
+        name=_scenario_name(delay, effectiveness, row),
+        line={"color": _CF_COLOUR, "width": 3},
+    )
     ans = _x_of(fit, [float(delay)])[0]
-    fig.add_shape(type="line", x0=ans, x1=ans, y0=0, y1=1, yref="paper",
-                  line={"dash": "dot", "color": _CF_COLOUR})
+    fig.add_shape(
+        type="line",
+        x0=ans,
+        x1=ans,
+        y0=0,
+        y1=1,
+        yref="paper",
+        line={"dash": "dot", "color": _CF_COLOUR},
+    )
     saved = actual[-1] - cf[-1]
-    _layout(fig, fit, f"What if the company had answered on day {fmt.number(delay)}?"
-            f"<br><sub>about {fmt.compact(saved)} fewer by day {fmt.number(window)} "
-            f"({model} model)</sub>")
+    _layout(
+        fig,
+        fit,
+        f"What if the company had answered on day {fmt.number(delay)}?"
+        f"<br><sub>about {fmt.compact(saved)} fewer by day {fmt.number(window)} "
+        f"({model} model)</sub>",
+    )
     fig.update_layout(height=520, legend_y=-0.22)
     return fig
 
@@ -255,23 +279,36 @@ def what_if_slider_figure(
     )
     fig = go.Figure()
     fig.add_trace(obs)
-    fig.add_scatter(x=x, y=actual.tolist(), name="fitted curve (the answer as it happened)",
-                    line={"color": "#888"})
+    fig.add_scatter(
+        x=x,
+        y=actual.tolist(),
+        name="fitted curve (the answer as it happened)",
+        line={"color": "#888"},
+    )
     lines, cfs = [], []
     for i, d in enumerate(delays):
         ans = str(_x_of(fit, [d])[0]) if fit.origin is not None else d
         lines.append(len(fig.data))
-        fig.add_scatter(x=[ans, ans], y=[0, top], mode="lines", showlegend=False,
-                        hoverinfo="skip", visible=i == i0,
-                        line={"dash": "dot", "color": _CF_COLOUR, "width": 1.5})
+        fig.add_scatter(
+            x=[ans, ans],
+            y=[0, top],
+            mode="lines",
+            showlegend=False,
+            hoverinfo="skip",
+            visible=i == i0,
+            line={"dash": "dot", "color": _CF_COLOUR, "width": 1.5},
+        )
     for i, d in enumerate(delays):
         for j, e in enumerate(effs):
             cfs.append(len(fig.data))
             shown = j == j0
             fig.add_scatter(
-                x=x, y=np.round(curves[(d, e)][2], 1).tolist(),
-                name=_scenario_name(d, e, finals[e].loc[d]), visible=i == i0,
-                opacity=1.0 if shown else 0.0, showlegend=shown,
+                x=x,
+                y=np.round(curves[(d, e)][2], 1).tolist(),
+                name=_scenario_name(d, e, finals[e].loc[d]),
+                visible=i == i0,
+                opacity=1.0 if shown else 0.0,
+                showlegend=shown,
                 hoverinfo="x+y+name" if shown else "skip",
                 line={"color": _CF_COLOUR, "width": 3},
             )
@@ -279,26 +316,42 @@ def what_if_slider_figure(
     for i, d in enumerate(delays):
         vis = [k == i for k in range(len(delays))]
         vis += [k // len(effs) == i for k in range(len(delays) * len(effs))]
-        day_steps.append({"label": fmt.number(d), "method": "restyle",
-                          "args": [{"visible": vis}, lines + cfs]})
+        day_steps.append(
+            {"label": fmt.number(d), "method": "restyle", "args": [{"visible": vis}, lines + cfs]}
+        )
     eff_steps = []
     for j, e in enumerate(effs):
         on = [k % len(effs) == j for k in range(len(cfs))]
-        eff_steps.append({
-            "label": fmt.percent(e, 0), "method": "restyle",
-            "args": [{"opacity": [1.0 if o else 0.0 for o in on], "showlegend": on,
-                      "hoverinfo": ["x+y+name" if o else "skip" for o in on]}, cfs],
-        })
-    _layout(fig, fit, "What if the company had answered on another day?"
-            f"<br><sub>move the sliders below the figure ({model} model; final reach with "
-            "its 95 % interval in the legend)</sub>")
+        eff_steps.append(
+            {
+                "label": fmt.percent(e, 0),
+                "method": "restyle",
+                "args": [
+                    {
+                        "opacity": [1.0 if o else 0.0 for o in on],
+                        "showlegend": on,
+                        "hoverinfo": ["x+y+name" if o else "skip" for o in on],
+                    },
+                    cfs,
+                ],
+            }
+        )
+    _layout(
+        fig,
+        fit,
+        "What if the company had answered on another day?"
+        f"<br><sub>move the sliders below the figure ({model} model; final reach with "
+        "its 95 % interval in the legend)</sub>",
+    )
     fig.update_layout(
         height=660,
         margin={"b": 250},
         yaxis_range=[0, top],
         legend={"y": -0.12, "yanchor": "top"},
-        sliders=[_slider(i0, day_steps, "company answers on day ", -0.3),
-                 _slider(j0, eff_steps, "effectiveness of the answer: ", -0.58)],
+        sliders=[
+            _slider(i0, day_steps, "company answers on day ", -0.3),
+            _slider(j0, eff_steps, "effectiveness of the answer: ", -0.58),
+        ],
     )
     return fig
 
@@ -310,16 +363,28 @@ def scenario_plot(grid: pd.DataFrame, title: str = "") -> go.Figure:
     for i, (e, part) in enumerate(grid.groupby("effectiveness", sort=True)):
         part = part[np.isfinite(part["delay_days"])].sort_values("delay_days")
         fig.add_scatter(
-            x=part["delay_days"], y=part["final_reach"], mode="lines+markers",
-            name=f"effectiveness {fmt.percent(e, 0)}", line={"color": PALETTE[i % len(PALETTE)]},
-            error_y={"type": "data", "array": part["upper"] - part["final_reach"],
-                     "arrayminus": part["final_reach"] - part["lower"]},
-            customdata=[fmt.interval(a, b, c) for a, b, c in
-                        zip(part["final_reach"], part["lower"], part["upper"])],
+            x=part["delay_days"],
+            y=part["final_reach"],
+            mode="lines+markers",
+            name=f"effectiveness {fmt.percent(e, 0)}",
+            line={"color": PALETTE[i % len(PALETTE)]},
+            error_y={
+                "type": "data",
+                "array": part["upper"] - part["final_reach"],
+                "arrayminus": part["final_reach"] - part["lower"],
+            },
+            customdata=[
+                fmt.interval(a, b, c)
+                for a, b, c in zip(part["final_reach"], part["lower"], part["upper"])
+            ],
             hovertemplate="answer on day %{x}: %{customdata}<extra>%{fullData.name}</extra>",
         )
-    fig.update_layout(title=title, xaxis_title="company answers on day",
-                      yaxis_title="expected final reach", yaxis_tickformat="~s")
+    fig.update_layout(
+        title=title,
+        xaxis_title="company answers on day",
+        yaxis_title="expected final reach",
+        yaxis_tickformat="~s",
+    )
     return fig
 
 
@@ -334,12 +399,17 @@ def _threshold_curve(first: int, alpha: float) -> tuple[tuple, tuple, tuple, tup
 
     m = np.concatenate([np.linspace(0, 0.9, 19), np.linspace(0.91, 0.99, 9)])
     s = [contacts(v, first, alpha=alpha) for v in m]
-    return (tuple(m), tuple(x.expected for x in s), tuple(x.lower for x in s),
-            tuple(x.upper for x in s))
+    return (
+        tuple(m),
+        tuple(x.expected for x in s),
+        tuple(x.lower for x in s),
+        tuple(x.upper for x in s),
+    )
 
 
-def contacts_figure(n_star: float, first: int = 400, *, rounds: int = 12,
-                    alpha: float = 0.05) -> go.Figure:
+def contacts_figure(
+    n_star: float, first: int = 400, *, rounds: int = 12, alpha: float = 0.05
+) -> go.Figure:
     """The 400-contacts scenario at one n*: left, expected readers against n* with the
     branching threshold at n* = 1 and the interval; right, new readers in each round of
     passing on (:func:`casekit.classroom.contacts` gives the numbers).
@@ -358,33 +428,81 @@ def contacts_figure(n_star: float, first: int = 400, *, rounds: int = 12,
     m, mean, lo, hi = _threshold_curve(s.first, s.alpha)
     level = fmt.percent(1 - s.alpha, 0)
     fig = make_subplots(
-        rows=1, cols=2, column_widths=[0.56, 0.44], horizontal_spacing=0.12,
-        subplot_titles=("readers in all, against n* (log scale)",
-                        "new readers in each round of passing on"),
+        rows=1,
+        cols=2,
+        column_widths=[0.56, 0.44],
+        horizontal_spacing=0.12,
+        subplot_titles=(
+            "readers in all, against n* (log scale)",
+            "new readers in each round of passing on",
+        ),
     )
-    fig.add_scatter(x=list(m) + list(m)[::-1], y=list(hi) + list(lo)[::-1], fill="toself",
-                    fillcolor="rgba(209,73,91,0.18)", line={"width": 0}, hoverinfo="skip",
-                    name=f"{level} interval", row=1, col=1)
-    fig.add_scatter(x=m, y=mean, mode="lines", name=f"expected: {s.first} / (1 − n*)",
-                    line={"color": PALETTE[1], "width": 2.5}, row=1, col=1)
+    fig.add_scatter(
+        x=list(m) + list(m)[::-1],
+        y=list(hi) + list(lo)[::-1],
+        fill="toself",
+        fillcolor="rgba(209,73,91,0.18)",
+        line={"width": 0},
+        hoverinfo="skip",
+        name=f"{level} interval",
+        row=1,
+        col=1,
+    )
+    fig.add_scatter(
+        x=m,
+        y=mean,
+        mode="lines",
+        name=f"expected: {s.first} / (1 − n*)",
+        line={"color": PALETTE[1], "width": 2.5},
+        row=1,
+        col=1,
+    )
     fig.add_trace(_contacts_marker(s, level), row=1, col=1)
     g = s.generations(rounds)
-    fig.add_bar(x=g["round"].tolist(), y=g["readers"].round(1).tolist(),
-                name="expected new readers", marker_color=PALETTE[0], row=1, col=2)
+    fig.add_bar(
+        x=g["round"].tolist(),
+        y=g["readers"].round(1).tolist(),
+        name="expected new readers",
+        marker_color=PALETTE[0],
+        row=1,
+        col=2,
+    )
     top = 2e6
     fig.add_vrect(x0=1.0, x1=_N_MAX, fillcolor="#eee", line_width=0, layer="below", row=1, col=1)
     fig.add_vline(x=1.0, line_dash="dash", line_color="#555", row=1, col=1)
-    fig.add_annotation(x=1.0, y=math.log10(top), xref="x", yref="y", text="branching<br>threshold",
-                       showarrow=False, xanchor="left", yanchor="top", font={"size": 11})
-    fig.update_xaxes(title_text="n*: new readers each reader brings", range=[0, _N_MAX],
-                     row=1, col=1)
-    fig.update_yaxes(type="log", range=[math.log10(first) - 0.2, math.log10(top)],
-                     title_text="readers in all", row=1, col=1)
+    fig.add_annotation(
+        x=1.0,
+        y=math.log10(top),
+        xref="x",
+        yref="y",
+        text="branching<br>threshold",
+        showarrow=False,
+        xanchor="left",
+        yanchor="top",
+        font={"size": 11},
+    )
+    fig.update_xaxes(
+        title_text="n*: new readers each reader brings", range=[0, _N_MAX], row=1, col=1
+    )
+    fig.update_yaxes(
+        type="log",
+        range=[math.log10(first) - 0.2, math.log10(top)],
+        title_text="readers in all",
+        row=1,
+        col=1,
+    )
     fig.update_xaxes(title_text="round (0 = the first readers)", row=1, col=2)
     fig.update_yaxes(title_text="readers", rangemode="tozero", row=1, col=2)
-    fig.update_layout(template=template(), title=_contacts_title(s), height=500,
-                      title_y=0.97, title_yanchor="top", margin={"t": 120},
-                      legend={"orientation": "h", "y": -0.3, "x": 0}, bargap=0.15)
+    fig.update_layout(
+        template=template(),
+        title=_contacts_title(s),
+        height=500,
+        title_y=0.97,
+        title_yanchor="top",
+        margin={"t": 120},
+        legend={"orientation": "h", "y": -0.3, "x": 0},
+        bargap=0.15,
+    )
     return fig
 
 
@@ -394,25 +512,43 @@ def _contacts_title(s) -> str:
 
 def _contacts_marker(s, level) -> go.Scatter:
     if s.unbounded:
-        return go.Scatter(x=[min(s.n_star, _N_MAX)], y=[1.5e6], mode="markers+text",
-                          text=["unbounded"], textposition="bottom center",
-                          marker={"symbol": "triangle-up", "size": 14, "color": "#111"},
-                          error_y={"type": "data", "array": [0], "arrayminus": [0]},
-                          name="this scenario", hoverinfo="skip")
+        return go.Scatter(
+            x=[min(s.n_star, _N_MAX)],
+            y=[1.5e6],
+            mode="markers+text",
+            text=["unbounded"],
+            textposition="bottom center",
+            marker={"symbol": "triangle-up", "size": 14, "color": "#111"},
+            error_y={"type": "data", "array": [0], "arrayminus": [0]},
+            name="this scenario",
+            hoverinfo="skip",
+        )
     return go.Scatter(
-        x=[s.n_star], y=[s.expected], mode="markers+text", text=[fmt.compact(s.expected)],
-        textposition="top left", marker={"size": 12, "color": "#111"},
-        error_y={"type": "data", "array": [s.upper - s.expected],
-                 "arrayminus": [s.expected - s.lower]},
+        x=[s.n_star],
+        y=[s.expected],
+        mode="markers+text",
+        text=[fmt.compact(s.expected)],
+        textposition="top left",
+        marker={"size": 12, "color": "#111"},
+        error_y={
+            "type": "data",
+            "array": [s.upper - s.expected],
+            "arrayminus": [s.expected - s.lower],
+        },
         name="this scenario",
         hovertemplate=f"n* = %{{x}}: %{{y:,.0f}} readers ({level} interval "
         f"{fmt.number(s.lower)}–{fmt.number(s.upper)})<extra></extra>",
     )
 
 
-def contacts_slider_figure(n_stars: Sequence[float], first: int = 400, *,
-                           n_star: float | None = None, rounds: int = 12,
-                           alpha: float = 0.05) -> go.Figure:
+def contacts_slider_figure(
+    n_stars: Sequence[float],
+    first: int = 400,
+    *,
+    n_star: float | None = None,
+    rounds: int = 12,
+    alpha: float = 0.05,
+) -> go.Figure:
     """:func:`contacts_figure` with a plotly slider over ``n_stars``, precomputed (works
     with no kernel); it starts at the value nearest ``n_star``.
 
@@ -433,8 +569,16 @@ def contacts_slider_figure(n_stars: Sequence[float], first: int = 400, *,
     varying = (2, 3)
     steps = []
     for v, f in zip(values, figs):
-        upd = {"x": [], "y": [], "text": [], "error_y.array": [], "error_y.arrayminus": [],
-               "marker.symbol": [], "hovertemplate": [], "hoverinfo": []}
+        upd = {
+            "x": [],
+            "y": [],
+            "text": [],
+            "error_y.array": [],
+            "error_y.arrayminus": [],
+            "marker.symbol": [],
+            "hovertemplate": [],
+            "hoverinfo": [],
+        }
         for i in varying:
             tr = f.data[i]
             upd["x"].append(list(tr.x))
@@ -443,14 +587,21 @@ def contacts_slider_figure(n_stars: Sequence[float], first: int = 400, *,
             err = tr.error_y
             upd["error_y.array"].append(list(err.array) if err.array is not None else None)
             upd["error_y.arrayminus"].append(
-                list(err.arrayminus) if err.arrayminus is not None else None)
+                list(err.arrayminus) if err.arrayminus is not None else None
+            )
             upd["marker.symbol"].append(getattr(tr.marker, "symbol", None) or "circle")
             upd["hovertemplate"].append(tr.hovertemplate)
             upd["hoverinfo"].append(tr.hoverinfo or "all")
-        steps.append({"label": fmt.number(v), "method": "update",
-                      "args": [upd, {"title.text": f.layout.title.text}, list(varying)]})
+        steps.append(
+            {
+                "label": fmt.number(v),
+                "method": "update",
+                "args": [upd, {"title.text": f.layout.title.text}, list(varying)],
+            }
+        )
     fig.update_layout(
-        height=600, margin={"b": 200},
+        height=600,
+        margin={"b": 200},
         sliders=[_slider(k, steps, "new readers each reader brings, n* = ", -0.5)],
     )
     return fig

@@ -8,6 +8,8 @@ and a progress bar (tqdm, on stderr) counts done, failed and running reports.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import functools
 import os
 import sys
@@ -18,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from casekit.exceptions import CasekitError, ParameterError
+from casekit.render.cleanup import sigterm_interrupts, sweep_partials, sweep_temp, worker_init
 from casekit.render.html import _EXPORTERS, _ensure_plotly_js, _prewarm
 from casekit.render.index import write_index
 from casekit.render.jobs import (
@@ -29,7 +32,7 @@ from casekit.render.jobs import (
     _prepare,
 )
 from casekit.render.params import PRICES_ENV, notebook_params
-from casekit.render.run import _error_summary, _run_in_worker
+from casekit.render.run import _environ, _error_summary, _run_in_worker
 
 __all__ = ["BatchResult", "RenderError", "bundled_specs", "render", "render_batch"]
 
@@ -45,10 +48,12 @@ class BatchResult:
     results: tuple[RenderResult, ...]
     seconds: float
     index: Path | None
+    index_error: str | None = None  # why index.html could not be written (a full disk)
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        """Every report rendered (or reused), and the index written if one was asked for."""
+        return all(r.ok for r in self.results) and self.index_error is None
 
     @property
     def failed(self) -> list[RenderResult]:
@@ -69,7 +74,9 @@ class BatchResult:
         n_failed = len(self.failed)
         lines.append(
             f"{len(self.results)} report(s), {n_failed} failed, "
-            f"{self.seconds:.1f} s" + (f"; index: {self.index}" if self.index else "")
+            f"{self.seconds:.1f} s"
+            + (f"; index: {self.index}" if self.index else "")
+            + (f"; index.html not written: {self.index_error}" if self.index_error else "")
         )
         return "\n".join(lines)
 
@@ -83,6 +90,9 @@ def render(
     show_code: bool = False,
     force: bool = False,
     index: bool = True,
+    kernel: str = "fresh",
+    timeout: float | None = None,
+    format: str = "html",
 ) -> RenderResult:
     """Render one report: ``<out_dir>/<case>/<notebook>.html`` (and ``.ipynb``).
 
@@ -102,6 +112,14 @@ def render(
         Render even when an up-to-date report exists.
     index : bool
         Rewrite ``<out_dir>/index.html`` afterwards.
+    kernel : {"fresh", "warm"}
+        A new kernel (default: one report gains nothing from a warm server), or a kernel
+        forked from this process's warm-kernel server (:mod:`casekit.render.kernels`).
+    timeout : float, optional
+        Seconds the report may run; then it is stopped and fails, its log kept.
+    format : {"html", "pdf", "png", "all"}
+        Besides the HTML: its PDF (``<notebook>.pdf``), a PNG of each figure
+        (``<notebook>_figures/``), or both (:mod:`casekit.render.export`).
 
     Returns
     -------
@@ -113,8 +131,9 @@ def render(
         Before any kernel starts: unknown notebook, case or parameter, or a wrong type.
     RenderError
         The notebook failed; the message names the failing cell's error and the log file.
+        Also when the disk is full: the last good report then stays as it was.
     """
-    result = render_batch(
+    batch = render_batch(
         [Spec(os.fspath(notebook), case, dict(params or {}))],
         jobs=1,
         out_dir=out_dir,
@@ -122,9 +141,18 @@ def render(
         force=force,
         progress=False,
         index=index,
-    ).results[0]
+        kernel=kernel,
+        timeout=timeout,
+        format=format,
+    )
+    result = batch.results[0]
     if not result.ok:
         raise RenderError(f"{result.label} failed: {result.error}\nlog: {result.log}")
+    if batch.index_error:
+        raise RenderError(
+            f"{result.label} rendered ({result.html}), but {Path(out_dir) / 'index.html'} "
+            f"could not be written: {batch.index_error}"
+        )
     return result
 
 
@@ -137,6 +165,10 @@ def render_batch(
     force: bool = False,
     progress: bool | None = None,
     index: bool = True,
+    kernel: str = "warm",
+    timeout: float | None = None,
+    scheduler: str | None = None,
+    format: str = "html",
 ) -> BatchResult:
     """Render many reports; a failing report does not stop the others.
 
@@ -152,6 +184,17 @@ def render_batch(
         As in :func:`render`.
     progress : bool or None
         Show a progress bar on stderr (done / failed / running); ``None``: only on a terminal.
+    kernel : {"warm", "fresh"}
+        ``warm`` (default): each report gets a kernel forked from a server that has done the
+        imports and run no notebook code (:mod:`casekit.render.kernels`); ``fresh``: a new
+        kernel per report.
+    timeout : float, optional
+        Seconds one report may run; then it is stopped and marked failed, its log kept.
+    scheduler : str, optional
+        ``tcp://HOST:PORT`` of a Dask scheduler: render on its workers
+        (:mod:`casekit.render.cluster`); the files are written here.
+    format : {"html", "pdf", "png", "all"}
+        As in :func:`render`; exported here once the HTML reports are written.
 
     Returns
     -------
@@ -159,6 +202,19 @@ def render_batch(
         ``.results`` in the order given, ``.table()`` for printing, ``.ok``.
     """
     start = time.perf_counter()
+    from casekit.render.kernels import KERNEL_MODES, SERVER_ENV, available, prestart
+
+    if format != "html":
+        from casekit.render.export import check_format
+
+        check_format(format)  # before any kernel starts: a known format, a browser to print
+
+    if kernel not in KERNEL_MODES:
+        raise ParameterError(f"kernel {kernel!r}: choose one of {', '.join(KERNEL_MODES)}")
+    if kernel == "warm" and not available():
+        kernel = "fresh"  # warm kernels need Linux
+    if timeout is not None and not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ParameterError(f"timeout {timeout!r}: a number of seconds above 0")
     out = Path(out_dir).expanduser().resolve()
     specs = [_as_spec(r) for r in reports]
     prepared = [_prepare(s, out, show_code) for s in specs]
@@ -175,23 +231,50 @@ def render_batch(
         if prepared:
             _ensure_plotly_js(out)
     except OSError as err:
+        if err.errno == errno.ENOSPC:
+            raise RenderError(
+                f"the disk holding {out} is full (No space left on device); nothing was "
+                f"rendered and existing reports are unchanged: free some space or choose "
+                f"another output folder (--out)"
+            ) from None
         raise ParameterError(
             f"output folder {out} cannot be created or written to "
             f"({err.strerror or type(err).__name__}: {err.filename or out}); choose an output "
             f"folder (--out) that you may write to and whose parents are folders"
         ) from None
+    needed = [i for i, j in enumerate(prepared) if force or _cached(j) is None]
+    if kernel == "warm" and needed and not scheduler:
+        prestart()  # its imports run while the folders are swept
+    _sweep(out, prepared)
     results: list[RenderResult | None] = [None] * len(prepared)
     jobs = max(1, min(int(jobs), len(prepared) or 1))
     bar = _Progress(len(prepared), progress)
-    try:
-        if jobs == 1:
+    with sigterm_interrupts(), contextlib.ExitStack() as stack:
+        stack.callback(bar.close)
+        if scheduler:
+            from casekit.render.cluster import run_on_cluster
+
+            todo = []
+            for i, job in enumerate(prepared):  # unchanged reports are reused here
+                if i in needed:
+                    todo.append(i)
+                else:
+                    results[i] = _run_in_worker(job, False)
+                    bar.finish_one(results[i].ok)
+            if todo:
+                sub_jobs = [prepared[i] for i in todo]
+                order = sorted(range(len(todo)), key=lambda k: -_last_seconds(sub_jobs[k]))
+                sub = run_on_cluster(sub_jobs, scheduler, timeout=timeout, bar=bar, order=order)
+                for i, r in zip(todo, sub, strict=True):
+                    results[i] = r
+        elif jobs == 1:
             if show_code not in _EXPORTERS and any(force or _cached(j) is None for j in prepared):
                 import threading
 
                 threading.Thread(target=_prewarm, args=(show_code,), daemon=True).start()
             for i, job in enumerate(prepared):
                 bar.update(running=1)
-                results[i] = _run_in_worker(job, force)
+                results[i] = _run_in_worker(job, force, kernel, timeout)
                 bar.finish_one(results[i].ok)
         else:
             todo = []
@@ -203,28 +286,73 @@ def render_batch(
                     todo.append(i)
             if todo:
                 sub: list[RenderResult | None] = [None] * len(todo)
-                _run_parallel([prepared[i] for i in todo], force, min(jobs, len(todo)), sub, bar)
+                # --jobs workers share this process's fork server (kernels.SERVER_ENV)
+                shared = {SERVER_ENV: prestart()} if kernel == "warm" else {}
+                with _environ(**shared):
+                    _run_parallel(
+                        [prepared[i] for i in todo],
+                        force,
+                        min(jobs, len(todo)),
+                        sub,
+                        bar,
+                        kernel,
+                        timeout,
+                    )
                 for i, r in zip(todo, sub, strict=True):
                     results[i] = r
-    finally:
-        bar.close()
-    idx = write_index(out) if index else None
-    return BatchResult(tuple(results), time.perf_counter() - start, idx)
+    if format != "html":
+        from casekit.render.export import export_results
+
+        results = export_results(results, format, jobs)
+    idx, index_error = None, None
+    if index:
+        try:
+            idx = write_index(out)
+        except OSError as err:
+            index_error = _error_summary(err)
+    return BatchResult(tuple(results), time.perf_counter() - start, idx, index_error)
+
+
+def _sweep(out: Path, prepared: Sequence[_Job]) -> None:
+    """Remove what killed runs left: their temp folders, and partial files in the folders
+    this batch writes to (only of dead processes, after :data:`STALE_AFTER` seconds)."""
+    sweep_temp()
+    sweep_partials(out)
+    for folder in {j.stem.parent for j in prepared}:
+        sweep_partials(folder)
 
 
 def _as_spec(item: Spec | tuple | Mapping[str, Any]) -> Spec:
     if isinstance(item, Spec):
         return item
     if isinstance(item, Mapping):
-        return Spec(item["notebook"], item.get("case"), dict(item.get("params") or {}))
+        return Spec(
+            item["notebook"], item.get("case"), dict(item.get("params") or {}), item.get("name")
+        )
     if isinstance(item, (tuple, list)) and 1 <= len(item) <= 3:
         notebook, case, params = (*item, None, None)[:3]
         return Spec(os.fspath(notebook), case, dict(params or {}))
     raise TypeError(f"not a report spec: {item!r}")
 
 
+def _worker_start(kernel: str) -> None:
+    """A ``--jobs`` worker's initializer: a warm worker takes the fork server its parent
+    shares (:data:`casekit.render.kernels.SERVER_ENV`), or starts its own."""
+    worker_init()
+    if kernel == "warm":
+        from casekit.render.kernels import prestart
+
+        prestart()
+
+
 def _run_parallel(
-    prepared: Sequence[_Job], force: bool, jobs: int, results: list, bar: _Progress
+    prepared: Sequence[_Job],
+    force: bool,
+    jobs: int,
+    results: list,
+    bar: _Progress,
+    kernel: str = "fresh",
+    timeout: float | None = None,
 ) -> None:
     import multiprocessing
     import threading
@@ -239,8 +367,11 @@ def _run_parallel(
     # Longest first (by the last run's time; unknown counts as long): the batch then ends
     # with short reports filling the gaps instead of one long report running alone.
     order = sorted(range(len(prepared)), key=lambda i: -_last_seconds(prepared[i]))
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool:
-        futures = {pool.submit(_run_in_worker, prepared[i], force): i for i in order}
+    pool = ProcessPoolExecutor(
+        max_workers=jobs, mp_context=ctx, initializer=_worker_start, initargs=(kernel,)
+    )
+    try:
+        futures = {pool.submit(_run_in_pool, prepared[i], force, kernel, timeout): i for i in order}
         pending = set(futures)
         while pending:
             bar.update(running=min(jobs, len(pending)))
@@ -261,8 +392,35 @@ def _run_parallel(
                         None,
                         job.output(".log"),
                         _error_summary(exc),
+                        name=job.name or None,
                     )
                 bar.finish_one(results[i].ok)
+    except BaseException:
+        # Interrupted (SIGINT, SIGTERM): stop the workers now, so that each unwinds its
+        # render and removes its temporaries, instead of waiting for them to finish.
+        procs = list((getattr(pool, "_processes", None) or {}).values())  # before shutdown
+        pool.shutdown(wait=False, cancel_futures=True)
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.terminate()
+        for proc in procs:
+            with contextlib.suppress(Exception):
+                proc.join(timeout=30)
+        raise
+    finally:
+        pool.shutdown(wait=True)
+
+
+def _run_in_pool(
+    job: _Job, force: bool, kernel: str = "fresh", timeout: float | None = None
+) -> RenderResult:
+    """:func:`_run_in_worker` in a worker process: an interrupt (SIGINT, or SIGTERM from
+    :func:`_run_parallel`) ends the process once the render has removed its temporaries;
+    a worker that lived on would wait for work that never comes."""
+    try:
+        return _run_in_worker(job, force, kernel, timeout)
+    except KeyboardInterrupt:
+        os._exit(130)
 
 
 @functools.cache
@@ -314,6 +472,11 @@ class _Progress:
         self.bar.update(1)
         self._show()
 
+    def note(self, text: str) -> None:
+        """One line above the bar (a report's status, on the cluster path)."""
+        if self.enabled:
+            self.bar.write(text, file=sys.stderr)
+
     def close(self) -> None:
         self.running = 0
         self._show(refresh=False)
@@ -327,18 +490,22 @@ def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
     marked synthetic example, plus any in ``CASEKIT_DATA``), ``compare_cases`` over all of
     them, and ``classroom`` for every case whose ``case.yaml`` marks it for the classroom
     (``analysis: {classroom: true}``). If no case is marked, no classroom report is made.
-    ``params`` go to every notebook that declares them (others ignore them).
+    ``event_log`` for every case whose folder holds an event log (an ``events/`` folder,
+    see :func:`casekit.events.story.find_log`). ``params`` go to every notebook that
+    declares them (others ignore them).
 
     When price files are available (``prices_dir`` in ``params`` or ``CASEKIT_PRICES``), a
     case's report gets the ticker, index and peers of its ``analysis.market`` block, unless
     ``params`` name a ticker.
     """
     from casekit import cases as _cases
+    from casekit.events.story import find_log
     from casekit.results import plain
 
     listed = _cases.list_cases()
     ids = [i for i, ok in zip(listed["id"], listed["valid"], strict=True) if ok]
-    analysis = {c: plain(_cases.load_case(c).analysis) for c in ids}
+    loaded = {c: _cases.load_case(c) for c in ids}
+    analysis = {c: plain(loaded[c].analysis) for c in ids}
     params = dict(params or {})
 
     def for_nb(nb: str) -> dict:
@@ -359,4 +526,5 @@ def bundled_specs(params: Mapping[str, Any] | None = None) -> list[Spec]:
     specs += [
         Spec("classroom", c, for_nb("classroom")) for c in ids if analysis[c].get("classroom")
     ]
+    specs += [Spec("event_log", c, for_nb("event_log")) for c in ids if find_log(loaded[c])]
     return specs

@@ -55,31 +55,83 @@ def _index_rows(out: Path) -> list[dict[str, Any]]:
     for side, meta in found:
         folder = side.parent.name
         name = side.name[: -len(".json")]  # not with_suffix: a notebook name may hold dots
-        ok = meta.get("status") == "ok" and (side.parent / f"{name}.html").is_file()
+        page = side.parent / f"{name}.html"
+        ok = meta.get("status") == "ok" and page.is_file()
+        good = meta.get("last_good")
+        stale = (
+            not ok
+            and meta.get("status") == "failed"
+            and isinstance(good, dict)
+            and page.is_file()
+            and (side.parent / f"{name}.ipynb").is_file()
+        )
+        shown = good if stale else meta  # the report the row links to
         err = meta.get("error") or ""
+        if stale:
+            err = f"the last render failed ({err or 'unknown error'}); this is the last good report"
+        prefix = f"{meta['notebook']}--"
+        variant = name[len(prefix) :] if name.startswith(prefix) else ""
         rows.append(
             {
                 "notebook": meta["notebook"],
-                "href": f"{folder}/{name}.html" if ok else None,
-                "status": meta.get("last_run", meta.get("status")) if ok else "failed",
-                "case": meta.get("case") or "all cases",
-                "params": ", ".join(
-                    f"{k}={v!r}"
-                    for k, v in (meta.get("params") or {}).items()
-                    if k not in ("case",)
+                # a grid's report shows the values it was rendered with
+                "label": variant.replace("--", ", ") if variant else name,
+                "group": (meta["notebook"], folder) if variant else None,
+                "group_header": "",
+                "href": f"{folder}/{name}.html" if ok or stale else None,
+                "status": (
+                    meta.get("last_run", meta.get("status"))
+                    if ok
+                    else "stale"
+                    if stale
+                    else "failed"
                 ),
+                "case": meta.get("case") or "all cases",
+                "params": _params_text(shown.get("params") or {}, out),
                 "error": err if not ok else "",
-                "seconds": meta.get("seconds", ""),
-                "rendered": str(meta.get("rendered_at", ""))[:16].replace("T", " "),
+                "seconds": shown.get("seconds", ""),
+                "rendered": str(shown.get("rendered_at", ""))[:16].replace("T", " "),
                 "log": f"{folder}/{name}.log" if (side.parent / f"{name}.log").is_file() else None,
             }
         )
+    _mark_grids(rows)
+    from casekit.render.index_info import describe_rows
+
+    describe_rows(rows, found, out)
     return rows
+
+
+def _params_text(params: dict[str, Any], out: Path) -> str:
+    """``name=value, ...`` without the case, and no absolute local path (relative to the
+    reports folder, else the file or folder name)."""
+    from casekit.render.index_info import shown_value
+
+    return ", ".join(f"{k}={shown_value(v, out)!r}" for k, v in params.items() if k != "case")
+
+
+def _mark_grids(rows: list[dict[str, Any]]) -> None:
+    """Give the first report of each grid (a notebook's reports for one case, named by
+    their parameters) a header line: ``case_report for acme: grid of 6``."""
+    sizes: dict[Any, int] = {}
+    for r in rows:
+        if r["group"] is not None:
+            sizes[r["group"]] = sizes.get(r["group"], 0) + 1
+    seen = set()
+    for r in rows:
+        g = r["group"]
+        if g is not None and g not in seen:
+            seen.add(g)
+            r["group_header"] = f"{r['notebook']} for {r['case']}: grid of {sizes[g]}"
 
 
 def write_index(out_dir: str | os.PathLike = "reports") -> Path:
     """Write ``<out_dir>/index.html``: every report found there, with its case, parameters,
     status and time. Returns its path.
+
+    Status is ``ok`` or ``cached``, ``failed`` (no report), or ``stale``: the last render
+    failed and the row links to the last good report, with the failure beside it. The page
+    is written whole or not at all; a full disk raises :class:`OSError` and leaves the old
+    page as it was.
 
     Examples
     --------

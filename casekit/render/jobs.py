@@ -15,6 +15,7 @@ import datetime as _dt
 import hashlib
 import json
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from casekit.render.params import (
 
 __all__ = ["CROSS_CASE_DIR", "RenderResult", "Spec"]
 
+_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9._,+=-]{0,199}")
+
 CROSS_CASE_DIR = "all_cases"
 """Output folder of notebooks that take no single ``case`` (not a valid case id, so it
 cannot collide with one)."""
@@ -45,6 +48,7 @@ class Spec:
     notebook: str
     case: str | None = None
     params: Mapping[str, Any] = field(default_factory=dict)
+    name: str | None = None  # the report's file name; default the notebook's (grids set it)
 
 
 @dataclass(frozen=True)
@@ -59,19 +63,20 @@ class _Job:
     show_code: bool
     out_dir: str
     key: str  # fingerprint of everything the report depends on
+    name: str = ""  # the report's file name when not the notebook's (a grid's reports)
 
     @property
     def label(self) -> str:
-        return f"{self.folder}/{self.notebook}"
+        return f"{self.folder}/{self.name or self.notebook}"
 
     @property
     def stem(self) -> Path:
-        return Path(self.out_dir) / self.folder / self.notebook
+        return Path(self.out_dir) / self.folder / (self.name or self.notebook)
 
     def output(self, suffix: str) -> Path:
-        """``<out>/<folder>/<notebook><suffix>``; not ``stem.with_suffix``, which would cut a
+        """``<out>/<folder>/<name><suffix>``; not ``stem.with_suffix``, which would cut a
         notebook name with a dot (``tiny.v2``) to ``tiny`` and collide with ``tiny.py``."""
-        return Path(self.out_dir) / self.folder / f"{self.notebook}{suffix}"
+        return Path(self.out_dir) / self.folder / f"{self.name or self.notebook}{suffix}"
 
 
 @dataclass(frozen=True)
@@ -91,6 +96,7 @@ class RenderResult:
     ipynb: Path | None
     log: Path
     error: str | None = None
+    name: str | None = None  # the report's file name when not the notebook's (grids)
 
     @property
     def ok(self) -> bool:
@@ -98,7 +104,7 @@ class RenderResult:
 
     @property
     def label(self) -> str:
-        return f"{self.case or CROSS_CASE_DIR}/{self.notebook}"
+        return f"{self.case or CROSS_CASE_DIR}/{self.name or self.notebook}"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -111,6 +117,7 @@ class RenderResult:
             "ipynb": None if self.ipynb is None else str(self.ipynb),
             "log": str(self.log),
             "error": self.error,
+            "name": self.name or self.notebook,
         }
 
 
@@ -252,6 +259,11 @@ def _prepare(spec: Spec, out_dir: Path, show_code: bool) -> _Job:
         for c in params.get("cases") or []:
             _known_case(c)
     folder = case if case is not None else CROSS_CASE_DIR
+    name = spec.name or ""
+    if name and not _NAME.fullmatch(name):
+        raise ParameterError(
+            f"report name {name!r}: use letters, digits and . _ , + = - only (not first: . -)"
+        )
     key = _fingerprint(path, case, params, show_code)
     return _Job(
         notebook=path.stem,
@@ -262,6 +274,7 @@ def _prepare(spec: Spec, out_dir: Path, show_code: bool) -> _Job:
         show_code=show_code,
         out_dir=str(out_dir),
         key=key,
+        name=name if name != path.stem else "",
     )
 
 
@@ -270,13 +283,29 @@ def _prepare(spec: Spec, out_dir: Path, show_code: bool) -> _Job:
 # ---------------------------------------------------------------------------
 
 
-def _atomic_write(path: Path, data: str | bytes) -> None:
+def _stage(path: Path, data: str | bytes) -> Path:
+    """Write ``data`` to a temporary file beside ``path`` and return it (rename it into place
+    with ``os.replace``). Beside, not in the temp folder: a rename cannot cross filesystems.
+    On any error nothing is left behind."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{path.name}.{os.getpid()}.", suffix=".tmp", dir=path.parent
+    )
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data.encode("utf-8") if isinstance(data, str) else data)
         os.chmod(tmp, 0o644)  # mkstemp makes 0600; reports are meant to be shared
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return Path(tmp)
+
+
+def _atomic_write(path: Path, data: str | bytes) -> None:
+    """Write ``path`` whole or not at all (a full disk leaves the old file as it was)."""
+    tmp = _stage(path, data)
+    try:
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
@@ -319,17 +348,36 @@ def _last_seconds(job: _Job) -> float:
         return 1e9
 
 
-def _write_sidecar(
+def _last_good(job: _Job) -> dict | None:
+    """The last good report of ``job``'s place, if its files are still there: what a
+    failed re-render keeps (and the index marks stale) until a new one succeeds."""
+    try:
+        meta = json.loads(_sidecar(job).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(meta, dict):
+        return None
+    if not (job.output(".html").is_file() and job.output(".ipynb").is_file()):
+        return None
+    if meta.get("status") == "ok":
+        return {k: meta.get(k) for k in ("rendered_at", "params", "key", "seconds", "version")}
+    good = meta.get("last_good")
+    return good if meta.get("status") == "failed" and isinstance(good, dict) else None
+
+
+def _sidecar_text(
     job: _Job,
     result: RenderResult,
     rendered_at: str | None = None,
     render_seconds: float | None = None,
-) -> None:
+    last_good: dict | None = None,
+) -> str:
     now = _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
     meta = {
         "notebook": job.notebook,
         "case": job.case,
         "folder": job.folder,
+        "name": job.name or job.notebook,
         "params": job.params,
         "status": result.status if result.status != "cached" else "ok",
         "last_run": result.status,
@@ -341,4 +389,16 @@ def _write_sidecar(
         "version": _version(),
         "show_code": job.show_code,
     }
-    _atomic_write(_sidecar(job), json.dumps(meta, indent=1, default=str))
+    if last_good is not None and result.status == "failed":
+        meta["last_good"] = last_good
+    return json.dumps(meta, indent=1, default=str)
+
+
+def _write_sidecar(
+    job: _Job,
+    result: RenderResult,
+    rendered_at: str | None = None,
+    render_seconds: float | None = None,
+    last_good: dict | None = None,
+) -> None:
+    _atomic_write(_sidecar(job), _sidecar_text(job, result, rendered_at, render_seconds, last_good))

@@ -1,9 +1,12 @@
 """Notebooks and their parameters: found, read and checked without starting a kernel.
 
 A notebook declares its parameters in the cell tagged ``parameters``, one per line:
-``name: type = literal  # help``. :func:`notebook_params` reads them with :mod:`ast`;
-:func:`coerce_params` checks names and converts values (strings from the command line
-included) to the declared types.
+``name: type = literal  # help``. A help comment may end with the values allowed: a range
+``[0, 1]``, ``(0, inf)``, ``[1, inf)`` for numbers (each number of a list), or choices
+``{ols, log, robust}`` for words (``""`` for the empty word). :func:`notebook_params` reads
+them with :mod:`ast`; :func:`coerce_params` checks names, converts values (strings from the
+command line included) to the declared types and refuses values outside the declared
+range, all before any kernel starts.
 
 Examples
 --------
@@ -17,8 +20,10 @@ from __future__ import annotations
 import ast
 import io
 import json
+import math
 import os
 import re
+import sys
 import tokenize
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -77,12 +82,24 @@ def notebook_path(notebook: str | os.PathLike) -> Path:
     text = os.fspath(notebook)
     if isinstance(notebook, os.PathLike) or text.endswith((".py", ".ipynb")) or os.sep in text:
         path = Path(text)
+        if path.suffix not in (".py", ".ipynb"):
+            raise ParameterError(
+                f"{text!r} is not a notebook: give a jupytext percent script (.py), a Jupyter "
+                f"notebook (.ipynb) or the name of a bundled notebook "
+                f"({', '.join(list_notebooks()) or 'none found'})"
+            )
         if not path.is_file():
             raise ParameterError(f"notebook {text!r}: no such file")
         return path.resolve()
     if not re.fullmatch(r"[a-z][a-z0-9_]*", text):
+        hint = (
+            " (a file of that name is not a notebook: a notebook is a .py or .ipynb file)"
+            if os.path.exists(text)
+            else ""
+        )
         raise ParameterError(
-            f"{text!r} is not a notebook name; bundled notebooks: {', '.join(list_notebooks())}"
+            f"{text!r} is not a notebook name{hint}; bundled notebooks: "
+            f"{', '.join(list_notebooks()) or '(none found)'}"
         )
     path = notebooks_dir() / f"{text}.py"
     if not path.is_file():
@@ -106,9 +123,78 @@ class Param:
     type: str
     default: Any
     help: str
+    range: tuple[float, float, bool, bool] | None = None
+    """``(low, high, low_closed, high_closed)`` from a trailing ``[0, 1]`` or ``[0, inf)``
+    in the help comment; numbers (and each number of a list) must lie inside it."""
+    choices: tuple[str, ...] | None = None
+    """The allowed words, from a trailing ``{ols, log, robust}`` in the help comment (each
+    word of a list must be one of them); the declared default is always allowed."""
 
     def __str__(self) -> str:
         return f"{self.name}: {self.type} = {self.default!r}  # {self.help}"
+
+    @property
+    def allowed(self) -> str:
+        """The allowed values in words: ``from 0 to 1``, ``0 or more``, ``one of ols, log``.
+
+        Examples
+        --------
+        >>> Param("e", "float", 0.5, "share [0, 1]", range=(0.0, 1.0, True, True)).allowed
+        'from 0 to 1'
+        >>> Param("h", "int", 3, "days [0, inf)", range=(0.0, math.inf, True, False)).allowed
+        '0 or more'
+        """
+        if self.choices is not None:
+            return "one of " + ", ".join(c if c else '"" (empty)' for c in self.choices)
+        if self.range is None:
+            return "any value of its type"
+        lo, hi, lo_closed, hi_closed = self.range
+        if math.isinf(hi) and math.isinf(lo):
+            return "any number"
+        if math.isinf(hi):
+            return f"{_num(lo)} or more" if lo_closed else f"more than {_num(lo)}"
+        if math.isinf(lo):
+            return f"{_num(hi)} or less" if hi_closed else f"less than {_num(hi)}"
+        if lo_closed and hi_closed:
+            return f"from {_num(lo)} to {_num(hi)}"
+        return (f"above {_num(lo)}" if not lo_closed else f"{_num(lo)} or more") + (
+            f" and up to {_num(hi)}" if hi_closed else f" and below {_num(hi)}"
+        )
+
+
+def _num(x: float) -> str:
+    return f"{x:g}"
+
+
+_NUMBER = r"[-+]?(?:inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)"
+_RANGE = re.compile(rf"([\[(])\s*({_NUMBER})\s*,\s*({_NUMBER})\s*([\])])\s*$", re.IGNORECASE)
+_CHOICES = re.compile(r"\{([^{}]*)\}\s*$")
+
+
+def _declared_limits(help_text: str) -> tuple[tuple | None, tuple | None]:
+    """The range or choices a help comment ends with.
+
+    Examples
+    --------
+    >>> _declared_limits("share stopped (0 = none, 1 = all) [0, 1]")
+    ((0.0, 1.0, True, True), None)
+    >>> _declared_limits("days shown [1, inf)")
+    ((1.0, inf, True, False), None)
+    >>> _declared_limits('loss {"", ols, log}')
+    (None, ('', 'ols', 'log'))
+    >>> _declared_limits("[] = all")
+    (None, None)
+    """
+    m = _RANGE.search(help_text)
+    if m:
+        lo, hi = float(m.group(2)), float(m.group(3))
+        if lo <= hi:
+            return (lo, hi, m.group(1) == "[", m.group(4) == "]"), None
+    m = _CHOICES.search(help_text)
+    if m:
+        words = tuple(w.strip().strip("\"'") for w in m.group(1).split(","))
+        return None, words
+    return None, None
 
 
 def _parameters_source(path: Path) -> str:
@@ -211,14 +297,23 @@ def notebook_params(notebook: str | os.PathLike) -> list[Param]:
             ) from None
         if not type_:
             type_ = type(default).__name__ if not isinstance(default, list) else "list[str]"
-        params.append(Param(name, type_, default, comments.get(node.lineno, "")))
+        help_text = comments.get(node.lineno, "")
+        limits, choices = _declared_limits(help_text)
+        params.append(Param(name, type_, default, help_text, limits, choices))
     _PARAM_CACHE[key] = params
     return list(params)
 
 
 def describe_params(notebook: str | os.PathLike) -> str:
-    """A readable list of a notebook's parameters: ``name: type = default  # help`` per line."""
-    return "\n".join(f"  {p}" for p in notebook_params(notebook))
+    """A readable list of a notebook's parameters: ``name: type = default  # help`` per line.
+
+    A notebook without parameters says so (it has no cell tagged ``parameters``, or the
+    cell declares nothing).
+    """
+    params = notebook_params(notebook)
+    if not params:
+        return "  (none: the notebook has no cell tagged 'parameters' declaring any)"
+    return "\n".join(f"  {p}" for p in params)
 
 
 # ---------------------------------------------------------------------------
@@ -226,6 +321,26 @@ def describe_params(notebook: str | os.PathLike) -> str:
 # ---------------------------------------------------------------------------
 
 _TRUE, _FALSE = {"true", "yes", "1", "on"}, {"false", "no", "0", "off"}
+_MAX_TEXT = 10_000  # longer values are not read as lists (nor echoed whole in errors)
+
+
+class _NotFinite(ValueError):
+    """A float parameter given NaN or infinity."""
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    """``repr(value)``, cut to ``limit`` characters; safe for any value.
+
+    Examples
+    --------
+    >>> _short("x" * 100, 10)
+    "'xxxxx...(102 characters)"
+    """
+    try:
+        text = repr(value)
+    except (RecursionError, ValueError, TypeError):
+        return f"a {type(value).__name__} that cannot be shown"
+    return text if len(text) <= limit else f"{text[: limit - 4]}...({len(text)} characters)"
 
 
 def _coerce_scalar(kind: str, value: Any) -> Any:
@@ -253,13 +368,14 @@ def _coerce_scalar(kind: str, value: Any) -> Any:
         raise TypeError
     if kind == "float":
         if isinstance(value, (int, float)):
-            return float(value)
-        if isinstance(value, str):
+            out = float(value)
+        elif isinstance(value, str):
             out = float(value.strip())
-            if out != out or out in (float("inf"), float("-inf")):
-                raise ValueError
-            return out
-        raise TypeError
+        else:
+            raise TypeError
+        if not math.isfinite(out):
+            raise _NotFinite
+        return out
     raise TypeError
 
 
@@ -273,16 +389,44 @@ def _coerce(param: Param, value: Any) -> Any:
         if isinstance(value, str):
             text = value.strip()
             if text.startswith("["):
+                if len(text) > _MAX_TEXT:
+                    raise ValueError
                 try:
                     value = json.loads(text)
                 except json.JSONDecodeError:
                     value = ast.literal_eval(text)
+                except RecursionError:  # nested past the parser's depth: not a flat list
+                    raise ValueError from None
             else:
                 value = [v.strip() for v in text.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise TypeError
         return [_coerce_scalar(inner, v) for v in value]
     return _coerce_scalar(kind, value)
+
+
+def _outside(param: Param, value: Any) -> str:
+    """Why ``value`` (already of the declared type) is outside the declared range or
+    choices, or ``""``. The declared default is always allowed."""
+    if (param.range is None and param.choices is None) or value == param.default:
+        return ""
+    items = value if isinstance(value, list) else [value]
+    bad = []
+    for v in items:
+        if param.choices is not None:
+            if isinstance(v, str) and v not in param.choices:
+                bad.append(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            lo, hi, lo_closed, hi_closed = param.range
+            below = v < lo if lo_closed else v <= lo
+            above = v > hi if hi_closed else v >= hi
+            if below or above:
+                bad.append(v)
+    if not bad:
+        return ""
+    each = "each value of " if isinstance(value, list) else ""
+    got = _short(bad[0]) if len(bad) == 1 else _short(bad)
+    return f"{each}parameter {param.name!r} must be {param.allowed}, got {got}"
 
 
 def coerce_params(notebook: str | os.PathLike, params: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -295,8 +439,9 @@ def coerce_params(notebook: str | os.PathLike, params: Mapping[str, Any] | None)
     Raises
     ------
     ParameterError
-        An unknown name or a value that does not fit the type; the message lists every
-        valid parameter with its type, default and help.
+        An unknown name, a value that does not fit the type, or one outside the declared
+        range or choices; the message says what is allowed and lists every valid
+        parameter with its type, default and help.
 
     Examples
     --------
@@ -314,8 +459,19 @@ def coerce_params(notebook: str | os.PathLike, params: Mapping[str, Any] | None)
             continue
         try:
             out[name] = _coerce(p, value)
-        except (TypeError, ValueError, SyntaxError):
-            errors.append(f"parameter {name!r} must be {p.type}, got {value!r}")
+            problem = _outside(p, out[name])
+            if problem:
+                errors.append(problem)
+        except _NotFinite:
+            errors.append(
+                f"parameter {name!r} must be {p.type} of finite numbers (from "
+                f"{-sys.float_info.max:.4g} to {sys.float_info.max:.4g}; not NaN or "
+                f"infinity), got {_short(value)}"
+            )
+        except (TypeError, ValueError, SyntaxError, RecursionError, MemoryError):
+            # RecursionError/MemoryError: a value nested too deeply for Python's parser
+            flat = " (a flat list: 0,1,7 or [0, 1, 7])" if p.type.startswith("list[") else ""
+            errors.append(f"parameter {name!r} must be {p.type}{flat}, got {_short(value)}")
     if errors:
         name = Path(os.fspath(notebook)).stem
         raise ParameterError(

@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import contextlib
 import datetime as _dt
+import errno
 import json
 import os
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from pathlib import Path
 
+from casekit.render.cleanup import make_workdir
 from casekit.render.html import _to_html
 from casekit.render.jobs import (
     RenderResult,
     _atomic_write,
     _cached,
     _Job,
+    _last_good,
+    _sidecar_text,
+    _stage,
     _version,
     _write_sidecar,
 )
@@ -43,7 +47,9 @@ def _error_summary(exc: BaseException) -> str:
     Examples
     --------
     >>> _error_summary(OSError(28, "No space left on device"))
-    'OSError: [Errno 28] No space left on device'
+    'the disk is full (No space left on device)'
+    >>> _error_summary(ValueError("bad\\nmore"))
+    'ValueError: bad'
     """
     ename = getattr(exc, "ename", None)
     if ename:
@@ -51,6 +57,9 @@ def _error_summary(exc: BaseException) -> str:
         text = f"{ename}: {evalue[0] if evalue else ''}".strip()
         cell = getattr(exc, "exec_count", None)
         return f"{text} (cell {cell})" if cell else text
+    if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+        where = f" while writing {exc.filename}" if exc.filename else ""
+        return f"the disk is full (No space left on device){where}"
     lines = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {lines[0] if lines else ''}".strip()
 
@@ -93,8 +102,22 @@ def _title(job: _Job) -> str:
     return f"{job.case} - {pretty}" if job.case else pretty
 
 
-def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderResult:
-    """Render one checked job. Never raises for a notebook failure: returns status 'failed'."""
+def _run(
+    job: _Job,
+    force: bool = False,
+    quiet_stderr: bool = False,
+    kernel: str = "fresh",
+    timeout: float | None = None,
+) -> RenderResult:
+    """Render one checked job. Never raises for a notebook failure: returns status 'failed'.
+
+    ``kernel`` is ``"fresh"`` (a new kernel) or ``"warm"`` (one forked from this process's
+    warm-kernel server, :mod:`casekit.render.kernels`); ``timeout`` stops the report after
+    that many seconds (status ``failed``, the log kept).
+
+    A failure (of the notebook, or a full disk while writing) keeps the last good report
+    in place; the sidecar then records it as ``last_good`` and the index marks it stale.
+    """
     import logging
 
     html_path, ipynb_path, log_path = (job.output(s) for s in (".html", ".ipynb", ".log"))
@@ -113,126 +136,255 @@ def _run(job: _Job, force: bool = False, quiet_stderr: bool = False) -> RenderRe
                 html_path,
                 ipynb_path,
                 log_path,
+                name=job.name or None,
             )
             _write_sidecar(job, result, meta.get("rendered_at"), meta.get("seconds"))
             return result
 
-    workdir = Path(tempfile.mkdtemp(prefix=f"casekit-{job.folder}-{job.notebook}-"))
-    log_tmp = workdir / "render.log"
+    previous = _last_good(job)
+    workdir = make_workdir(job.folder, job.notebook)
+    staged: list[tuple[Path, Path]] = []  # (temporary beside the destination, destination)
     error = None
-    with open(log_tmp, "w", encoding="utf-8", buffering=1) as log_fh:
-        handler = logging.StreamHandler(log_fh)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-        pm_logger = logging.getLogger("papermill")
-        pm_logger.addHandler(handler)
-        old_level, old_propagate = pm_logger.level, pm_logger.propagate
-        pm_logger.setLevel(logging.INFO)
-        pm_logger.propagate = False  # the cell outputs go to the report's log, not the console
-        log_fh.write(
-            f"casekit render {job.label}\nnotebook: {job.path}\n"
-            f"parameters: {json.dumps(job.params, default=str)}\n"
-            f"working directory: {workdir}\n\n"
-        )
-        redirect = _stderr_to(log_fh) if quiet_stderr else contextlib.nullcontext()
-        nb = None
-        try:
-            import jupytext
-            import papermill as pm
-            from traitlets.config import Config
-
-            source = Path(job.path)
-            nb_in = jupytext.read(source) if source.suffix == ".py" else None
-            if nb_in is None:
-                import nbformat
-
-                nb_in = nbformat.read(source, as_version=4)
-            # IPC transport: no TCP ports to race for between parallel kernels (papermill
-            # #239), and no "running over TCP without encryption" warning in every log.
-            config = Config({"KernelManager": {"transport": "ipc"}})
-            # The "python3" kernelspec that ipykernel installs runs plain `python` from PATH:
-            # put this interpreter's folder first so the kernel imports this casekit, also
-            # when `casekit` is called from a virtual environment that is not activated.
-            path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
-            with (
-                redirect,
-                _environ(
-                    PLOTLY_RENDERER="plotly_mimetype",
-                    PATH=path,
-                    CASEKIT_RENDERING="1",
-                    MPLBACKEND="Agg",
-                ),
-            ):
-                nb = pm.execute_notebook(
-                    nb_in,
-                    str(workdir / "executed.ipynb"),
-                    parameters=job.params,
-                    kernel_name="python3",
-                    language="python",
-                    cwd=str(workdir),
-                    progress_bar=False,
-                    log_output=True,
-                    config=config,
-                    execution_timeout=CELL_TIMEOUT,
-                    shutdown_kernel="immediate",
-                    request_save_on_cell_execute=False,
+    try:
+        log_tmp = workdir / "render.log"
+        with open(log_tmp, "w", encoding="utf-8", buffering=1) as log_fh:
+            handler = logging.StreamHandler(log_fh)
+            handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+            pm_logger = logging.getLogger("papermill")
+            pm_logger.addHandler(handler)
+            old_level, old_propagate = pm_logger.level, pm_logger.propagate
+            pm_logger.setLevel(logging.INFO)
+            pm_logger.propagate = False  # cell outputs go to the report's log, not the console
+            try:
+                log_fh.write(
+                    f"casekit render {job.label}\nnotebook: {job.path}\n"
+                    f"parameters: {json.dumps(job.params, default=str)}\n"
+                    f"working directory: {workdir}\n\n"
                 )
-            t_executed = time.perf_counter()
-            nb.metadata["casekit"] = {
-                "notebook": job.notebook,
-                "case": job.case,
-                "params": job.params,
-                "key": job.key,
-                "version": _version(),
-                "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
-            }
-            # papermill validated this notebook when it saved it; only metadata was added
-            _atomic_write(
-                ipynb_path, json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
-            )
-            _atomic_write(html_path, _to_html(nb, _title(job), job.show_code))
-            log_fh.write(
-                f"\ntimings: papermill {t_executed - start:.2f} s, .ipynb and HTML "
-                f"{time.perf_counter() - t_executed:.2f} s\n"
-            )
+                staged = _execute(job, workdir, log_fh, quiet_stderr, start, kernel, timeout)
+            except Exception as exc:  # a report's failure is data for the batch table
+                error = _error_summary(exc)
+                _note_failure(job, exc, workdir, log_fh, previous)
+            finally:
+                pm_logger.removeHandler(handler)
+                pm_logger.setLevel(old_level)
+                pm_logger.propagate = old_propagate
+        # The log and the sidecar first: if even they cannot be written (a full disk), the
+        # last report stays untouched. Then the renames, which need no space.
+        _atomic_write(log_path, log_tmp.read_bytes())
+        result = RenderResult(
+            job.notebook,
+            job.case,
+            job.params,
+            "failed" if error else "ok",
+            time.perf_counter() - start,
+            None if error else html_path,
+            None if error else ipynb_path,
+            log_path,
+            error,
+            name=job.name or None,
+        )
+        sidecar = _sidecar_text(job, result, last_good=previous)
+        staged.append((_stage(job.output(".json"), sidecar), job.output(".json")))
+        for tmp, dst in staged:
+            os.replace(tmp, dst)
+        staged = []
+        if error is None:
             with contextlib.suppress(OSError):
                 failed_nb.unlink()
-        except Exception as exc:  # a report's failure is data for the batch table
-            error = _error_summary(exc)
-            log_fh.write("\n" + "".join(traceback.format_exception(exc)))
-            executed = workdir / "executed.ipynb"
-            if executed.is_file():  # papermill saves the notebook with the error in it
-                shutil.copyfile(executed, failed_nb)
-                log_fh.write(f"\nthe notebook as far as it ran: {failed_nb}\n")
-            # Nothing stale may sit where a finished report belongs.
-            for p in (html_path, ipynb_path):
-                with contextlib.suppress(OSError):
-                    p.unlink()
-        finally:
-            pm_logger.removeHandler(handler)
-            pm_logger.setLevel(old_level)
-            pm_logger.propagate = old_propagate
-    os.replace(log_tmp, log_path)
-    shutil.rmtree(workdir, ignore_errors=True)
-    seconds = time.perf_counter() - start
-    result = RenderResult(
-        job.notebook,
-        job.case,
-        job.params,
-        "failed" if error else "ok",
-        seconds,
-        None if error else html_path,
-        None if error else ipynb_path,
-        log_path,
-        error,
-    )
-    _write_sidecar(job, result)
+    finally:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        shutil.rmtree(workdir, ignore_errors=True)
     return result
 
 
-def _run_in_worker(job: _Job, force: bool) -> RenderResult:
+def _execute(
+    job: _Job,
+    workdir: Path,
+    log_fh,
+    quiet_stderr: bool,
+    start: float,
+    kernel: str = "fresh",
+    timeout: float | None = None,
+) -> list:
+    """Run the notebook in ``workdir``; stage its ``.ipynb`` and ``.html`` beside their
+    destinations. Returns ``[(temporary, destination), ...]``; raises on any failure
+    (having removed what it staged)."""
+    import jupytext
+    import papermill as pm
+    from traitlets.config import Config
+
+    source = Path(job.path)
+    nb_in = jupytext.read(source) if source.suffix == ".py" else None
+    if nb_in is None:
+        import nbformat
+
+        nb_in = nbformat.read(source, as_version=4)
+    # IPC transport: no TCP ports to race for between parallel kernels (papermill #239),
+    # and no "running over TCP without encryption" warning in every log. The connection
+    # file and the IPC sockets live in the working directory (the sockets by a relative
+    # name: a socket path may not exceed 107 bytes), so removing that folder removes
+    # everything the kernel made.
+    config = Config(
+        {
+            "KernelManager": {
+                "transport": "ipc",
+                "ip": "kernel-ipc",
+                "connection_file": str(workdir / "kernel.json"),
+            }
+        }
+    )
+    # The "python3" kernelspec that ipykernel installs runs plain `python` from PATH: put
+    # this interpreter's folder first so the kernel imports this casekit, also when
+    # `casekit` is called from a virtual environment that is not activated.
+    path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
+    redirect = _stderr_to(log_fh) if quiet_stderr else contextlib.nullcontext()
+    km, timer, extra = None, None, {}
+    cell_timeout = CELL_TIMEOUT if not timeout else min(CELL_TIMEOUT, timeout)
+    if kernel == "warm":
+        from casekit.render.kernels import start_kernel
+
+        km = start_kernel(workdir, workdir / "kernel.log")
+        timer = km.stop_after(timeout)  # the whole report, not one cell
+        extra = {"km": km}
+    try:
+        with (
+            redirect,
+            _environ(
+                PLOTLY_RENDERER="plotly_mimetype",
+                PATH=path,
+                CASEKIT_RENDERING="1",
+                MPLBACKEND="Agg",
+            ),
+        ):
+            nb = _papermill(pm, nb_in, workdir, job, config, cell_timeout, extra)
+    except Exception as exc:
+        timed_out = km.timed_out if km is not None else isinstance(exc, TimeoutError)
+        if timeout and timed_out:
+            raise TimeoutError(
+                f"the report ran longer than its timeout of {timeout:g} s (--timeout); "
+                f"its kernel was stopped"
+            ) from exc
+        raise
+    finally:
+        if timer is not None:
+            timer.cancel()
+        if km is not None:
+            km.cleanup_resources()
+            km.shutdown_kernel()
+            _copy_kernel_log(workdir / "kernel.log", log_fh)
+    return _stage_outputs(job, nb, log_fh, start)
+
+
+def _papermill(pm, nb_in, workdir: Path, job: _Job, config, cell_timeout: float, extra: dict):
+    """papermill's execute_notebook with casekit's options (``extra``: a warm ``km``)."""
+    return pm.execute_notebook(
+        nb_in,
+        str(workdir / "executed.ipynb"),
+        parameters=job.params,
+        kernel_name="python3",
+        language="python",
+        cwd=str(workdir),
+        progress_bar=False,
+        log_output=True,
+        config=config,
+        execution_timeout=cell_timeout,
+        shutdown_kernel="immediate",
+        request_save_on_cell_execute=False,
+        **extra,
+    )
+
+
+def _join_streams(nb) -> None:
+    """Join each cell's consecutive outputs to the same stream. A kernel sends one print as
+    one or several messages, as timing has it; a report must not depend on that."""
+    for cell in nb.cells:
+        merged: list = []
+        for out in cell.get("outputs") or []:
+            last = merged[-1] if merged else None
+            if (
+                last is not None
+                and out.get("output_type") == "stream" == last.get("output_type")
+                and out.get("name") == last.get("name")
+            ):
+                last["text"] += out.get("text", "")
+            else:
+                merged.append(out)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+
+
+def _copy_kernel_log(path: Path, log_fh) -> None:
+    """Append what a warm kernel wrote to its stdout and stderr to the report's log."""
+    with contextlib.suppress(OSError):
+        text = path.read_text(encoding="utf-8", errors="replace")
+        if text.strip():
+            log_fh.write("\nkernel output (stdout and stderr):\n" + text)
+
+
+def _stage_outputs(job: _Job, nb, log_fh, start: float) -> list:
+    """Stage the executed notebook's ``.ipynb`` and ``.html`` beside their destinations."""
+    t_executed = time.perf_counter()
+    _join_streams(nb)
+    nb.metadata["casekit"] = {
+        "notebook": job.notebook,
+        "case": job.case,
+        "params": job.params,
+        "key": job.key,
+        "version": _version(),
+        "rendered_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+    }
+    staged: list[tuple[Path, Path]] = []
+    try:
+        # papermill validated this notebook when it saved it; only metadata was added
+        text = json.dumps(nb, indent=1, sort_keys=True, ensure_ascii=False) + "\n"
+        staged.append((_stage(job.output(".ipynb"), text), job.output(".ipynb")))
+        html = _to_html(nb, _title(job), job.show_code)
+        staged.append((_stage(job.output(".html"), html), job.output(".html")))
+    except BaseException:
+        for tmp, _ in staged:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        raise
+    log_fh.write(
+        f"\ntimings: papermill {t_executed - start:.2f} s, .ipynb and HTML "
+        f"{time.perf_counter() - t_executed:.2f} s\n"
+    )
+    return staged
+
+
+def _note_failure(job: _Job, exc: Exception, workdir: Path, log_fh, previous) -> None:
+    """Log a failure, keep the notebook as far as it ran, and clear the report's place
+    unless a good report of it is kept."""
+    log_fh.write("\n" + "".join(traceback.format_exception(exc)))
+    failed_nb = job.output(".failed.ipynb")
+    executed = workdir / "executed.ipynb"
+    if executed.is_file():  # papermill saves the notebook with the error in it
+        try:
+            _atomic_write(failed_nb, executed.read_bytes())
+            log_fh.write(f"\nthe notebook as far as it ran: {failed_nb}\n")
+        except OSError as err:
+            log_fh.write(f"\nthe notebook as far as it ran could not be saved: {err}\n")
+    if previous is not None:
+        log_fh.write(
+            f"\nthe last good report (rendered {previous.get('rendered_at')}) is kept and "
+            f"marked stale in the index until a render succeeds\n"
+        )
+        return
+    # Nothing that no good render made may sit where a finished report belongs.
+    for p in (job.output(".html"), job.output(".ipynb")):
+        with contextlib.suppress(OSError):
+            p.unlink()
+
+
+def _run_in_worker(
+    job: _Job, force: bool, kernel: str = "fresh", timeout: float | None = None
+) -> RenderResult:
     """:func:`_run` that never raises (e.g. the disk is full): still a result for the table."""
     try:
-        return _run(job, force, quiet_stderr=True)
+        return _run(job, force, quiet_stderr=True, kernel=kernel, timeout=timeout)
     except Exception as exc:
         return RenderResult(
             job.notebook,
@@ -244,4 +396,5 @@ def _run_in_worker(job: _Job, force: bool) -> RenderResult:
             None,
             job.output(".log"),
             _error_summary(exc),
+            name=job.name or None,
         )

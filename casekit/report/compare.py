@@ -84,8 +84,14 @@ def by_saturation(cases, *, min_points: int = 3):
                 }
             )
         )
-        t = np.unique(np.concatenate([np.linspace(0, float(d["t"].max()) * 1.1 + 1, 200),
-                                      np.geomspace(0.05, float(d["t"].max()) * 1.1 + 1, 200)]))
+        t = np.unique(
+            np.concatenate(
+                [
+                    np.linspace(0, float(d["t"].max()) * 1.1 + 1, 200),
+                    np.geomspace(0.05, float(d["t"].max()) * 1.1 + 1, 200),
+                ]
+            )
+        )
         rows.append(
             {
                 **base,
@@ -103,8 +109,9 @@ def by_saturation(cases, *, min_points: int = 3):
     return frame, pd.DataFrame(rows)
 
 
-def saturation_plot(frame: pd.DataFrame, fits: pd.DataFrame, *, horizon: float | None = 60.0,
-                    log_x: bool = True) -> go.Figure:
+def saturation_plot(
+    frame: pd.DataFrame, fits: pd.DataFrame, *, horizon: float | None = 60.0, log_x: bool = True
+) -> go.Figure:
     """The normalised cases: fitted curves as a share of their saturation (lines), the
     observations (markers) with the saturation's interval as error bars.
 
@@ -119,24 +126,42 @@ def saturation_plot(frame: pd.DataFrame, fits: pd.DataFrame, *, horizon: float |
         if log_x:
             keep &= r.curve_days > 0
         label = fmt.plot_text(f"{r.case}: {r.metric}")
-        fig.add_trace(go.Scatter(
-            x=r.curve_days[keep], y=r.curve_share[keep] * 100, mode="lines",
-            line=dict(color=colour, width=2), name=f"{label} (fitted)", legendgroup=r.case,
-            hovertemplate="day %{x:.1f}: %{y:.0f} % of saturation<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=r.curve_days[keep],
+                y=r.curve_share[keep] * 100,
+                mode="lines",
+                line=dict(color=colour, width=2),
+                name=f"{label} (fitted)",
+                legendgroup=r.case,
+                hovertemplate="day %{x:.1f}: %{y:.0f} % of saturation<extra></extra>",
+            )
+        )
         g = frame[frame["case"] == r.case]
         if horizon:
             g = g[g["days"] <= horizon]
         if log_x:
             g = g[g["days"] > 0]
-        fig.add_trace(go.Scatter(
-            x=g["days"], y=g["share"] * 100, mode="markers", legendgroup=r.case,
-            marker=dict(color=colour, size=7, line=dict(width=1, color="#333")),
-            error_y=dict(type="data", symmetric=False,
-                         array=(g["share_upper"] - g["share"]) * 100,
-                         arrayminus=(g["share"] - g["share_lower"]) * 100,
-                         thickness=1, width=2, color=colour),
-            name=f"{label}: readings",
-            hovertemplate="day %{x:.1f}: %{y:.0f} % of saturation<extra></extra>"))
+        fig.add_trace(
+            go.Scatter(
+                x=g["days"],
+                y=g["share"] * 100,
+                mode="markers",
+                legendgroup=r.case,
+                marker=dict(color=colour, size=7, line=dict(width=1, color="#333")),
+                error_y=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(g["share_upper"] - g["share"]) * 100,
+                    arrayminus=(g["share"] - g["share_lower"]) * 100,
+                    thickness=1,
+                    width=2,
+                    color=colour,
+                ),
+                name=f"{label}: readings",
+                hovertemplate="day %{x:.1f}: %{y:.0f} % of saturation<extra></extra>",
+            )
+        )
     fig.add_hline(y=100, line=dict(color="#888", dash="dot"))
     fig.update_layout(
         template="casekit",

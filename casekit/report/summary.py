@@ -137,9 +137,7 @@ class ReportSummary:
             f"<td>{fmt.html_text(r.note)}</td></tr>"
             for r in self._table.itertuples()
         )
-        toc = "".join(
-            f'<li><a href="#{a}">{fmt.html_text(t)}</a></li>' for a, t in self.contents
-        )
+        toc = "".join(f'<li><a href="#{a}">{fmt.html_text(t)}</a></li>' for a, t in self.contents)
         return (
             "<style>.ck-summary{border:1px solid #bbb;border-radius:6px;padding:.6em 1em;"
             "margin:.5em 0 1em 0;background:#fafafa;display:flex;gap:2em;flex-wrap:wrap}"
@@ -240,9 +238,7 @@ def _cost_row(cost, why: str, unit: str = "reach") -> dict:
         return _row("cost of the delay", "what-if", text=fmt.missing(why))
     a = cost.actual
     if a is None:
-        return _row(
-            "cost of the delay", "what-if", text=fmt.missing("the actual delay is unknown")
-        )
+        return _row("cost of the delay", "what-if", text=fmt.missing("the actual delay is unknown"))
     ci = cost.conf_int()
     ci = ci[
         (ci["quantity"] == "cost_of_delay")

@@ -155,8 +155,9 @@ def timeline_view(case) -> Block:
     keys = []
     for name, kd in case.key_dates.items():
         if kd is None:
-            keys.append({"key date": name.replace("_", " "), "date": "– (not in the sources)",
-                         "source": ""})
+            keys.append(
+                {"key date": name.replace("_", " "), "date": "– (not in the sources)", "source": ""}
+            )
         else:
             keys.append(
                 {
@@ -165,12 +166,23 @@ def timeline_view(case) -> Block:
                     "source": kd.source,
                 }
             )
-    cols = [c for c in ("date", "date_end", "date_precision", "actor", "kind", "description",
-                        "source", "confidence") if c in tl.columns]
+    cols = [
+        c
+        for c in (
+            "date",
+            "date_end",
+            "date_precision",
+            "actor",
+            "kind",
+            "description",
+            "source",
+            "confidence",
+        )
+        if c in tl.columns
+    ]
     body = people(tl[cols], missing={"date_end": "single date"})
-    html_ = (
-        people(pd.DataFrame(keys))
-        + details(f"Every dated event of the timeline ({len(tl)} rows)", body)
+    html_ = people(pd.DataFrame(keys)) + details(
+        f"Every dated event of the timeline ({len(tl)} rows)", body
     )
     return Block(html_, f"{len(keys)} key dates; {len(tl)} timeline rows")
 
@@ -181,10 +193,29 @@ def timeline_view(case) -> Block:
 def reach_data_view(described) -> Block:
     """What was measured, metric by metric, as a table for people."""
     t = described.table
-    keep = [c for c in ("metric", "unit", "n", "n_sources", "first_time", "last_time",
-                        "last_value", "fittable", "reason") if c in t.columns]
-    labels = {"n": "readings", "n_sources": "sources", "first_time": "first reading",
-              "last_time": "last reading", "last_value": "last value", "fittable": "curve fitted"}
+    keep = [
+        c
+        for c in (
+            "metric",
+            "unit",
+            "n",
+            "n_sources",
+            "first_time",
+            "last_time",
+            "last_value",
+            "fittable",
+            "reason",
+        )
+        if c in t.columns
+    ]
+    labels = {
+        "n": "readings",
+        "n_sources": "sources",
+        "first_time": "first reading",
+        "last_time": "last reading",
+        "last_value": "last value",
+        "fittable": "curve fitted",
+    }
     return Block(
         f"<p>{fmt.html_text(described.explanation)}</p>"
         + people(t[keep], labels=labels, kinds={"last_value": "compact"}),
@@ -196,15 +227,38 @@ def comparison_view(comparison) -> Block:
     """The ranking of the growth curves by AICc, names written out."""
     t = comparison.table.copy()
     t.insert(1, "what it is", [describe_curve(c) for c in t["curve"]])
-    keep = [c for c in ("curve", "what it is", "k", "aicc", "delta_aicc", "akaike_weight",
-                        "saturation", "t90", "error") if c in t.columns]
+    keep = [
+        c
+        for c in (
+            "curve",
+            "what it is",
+            "k",
+            "aicc",
+            "delta_aicc",
+            "akaike_weight",
+            "saturation",
+            "t90",
+            "error",
+        )
+        if c in t.columns
+    ]
     if "error" in t.columns and t["error"].fillna("").astype(str).eq("").all():
         keep.remove("error")
-    labels = {"k": "parameters", "aicc": "AICc", "delta_aicc": "ΔAICc",
-              "akaike_weight": "weight", "t90": "days to 90 %"}
-    missing = {"error": "none", "aicc": "did not converge", "delta_aicc": "did not converge",
-               "akaike_weight": "did not converge", "saturation": "did not converge",
-               "t90": "did not converge"}
+    labels = {
+        "k": "parameters",
+        "aicc": "AICc",
+        "delta_aicc": "ΔAICc",
+        "akaike_weight": "weight",
+        "t90": "days to 90 %",
+    }
+    missing = {
+        "error": "none",
+        "aicc": "did not converge",
+        "delta_aicc": "did not converge",
+        "akaike_weight": "did not converge",
+        "saturation": "did not converge",
+        "t90": "did not converge",
+    }
     lead = (
         f"{len(comparison.fits)} of {len(t)} curves fitted to "
         f"{fmt.html_text(comparison.metric)} (loss {fmt.html_text(comparison.loss)}); "
@@ -212,8 +266,12 @@ def comparison_view(comparison) -> Block:
     )
     return Block(
         f"<p>{lead}</p>"
-        + people(t[keep], labels=labels, missing=missing,
-                 kinds={"saturation": "compact", "akaike_weight": "percent"})
+        + people(
+            t[keep],
+            labels=labels,
+            missing=missing,
+            kinds={"saturation": "compact", "akaike_weight": "percent"},
+        )
         + settings_block(comparison.settings),
         lead,
     )
@@ -269,16 +327,29 @@ def _outside_text(fit, out: pd.DataFrame) -> str:
 def fit_view(fit) -> Block:
     """The chosen fit: estimates with intervals, and the observations outside its band."""
     s = fit.summary.reset_index()
-    words = {"saturation": "final reach", "peak_time": "fastest growth (day)",
-             "t50": "days to 50 %", "t90": "days to 90 %", "t99": "days to 99 %"}
+    words = {
+        "saturation": "final reach",
+        "peak_time": "fastest growth (day)",
+        "t50": "days to 50 %",
+        "t90": "days to 90 %",
+        "t99": "days to 99 %",
+    }
     s["term"] = [words.get(t, t) for t in s["term"]]
-    table = people(s[["term", "kind", "estimate", "lower", "upper"]],
-                   intervals={"estimate (95 % interval)": ("estimate", "lower", "upper",
-                                                           "number")})
+    table = people(
+        s[["term", "kind", "estimate", "lower", "upper"]],
+        intervals={"estimate (95 % interval)": ("estimate", "lower", "upper", "number")},
+    )
     out = outside_band(fit)
-    listed = people(out, intervals={"95 % band": ("lower", "lower", "upper")},
-                    labels={"y": "observed", "time": "date", "side": "outside"},
-                    kinds={"y": "compact"}) if len(out) else ""
+    listed = (
+        people(
+            out,
+            intervals={"95 % band": ("lower", "lower", "upper")},
+            labels={"y": "observed", "time": "date", "side": "outside"},
+            kinds={"y": "compact"},
+        )
+        if len(out)
+        else ""
+    )
     head = (
         f"<p><b>{fmt.html_text(describe_curve(fit.curve))}</b>, fitted to "
         f"{fmt.html_text(fit.metric)}.</p>"
@@ -306,9 +377,12 @@ def delays_view(d) -> Block:
     t["delay"] = t["delay"].str.replace("_", " ")
     same = t["days_min"] == t["days_max"]
     t.loc[same, ["days_min", "days_max"]] = np.nan
-    table = people(t, intervals={"days (range)": ("days", "days_min", "days_max", "number")},
-                   missing={"days": "not computable"}, drop=("reason",) if
-                   t["reason"].fillna("").eq("").all() else ())
+    table = people(
+        t,
+        intervals={"days (range)": ("days", "days_min", "days_max", "number")},
+        missing={"days": "not computable"},
+        drop=("reason",) if t["reason"].fillna("").eq("").all() else (),
+    )
     return result_view(d, table, prose=False)
 
 
@@ -328,8 +402,9 @@ def detection_line(det) -> Block:
                 if len(fired)
                 else "no rule fired"
             )
-            parts.append(f"Replayed on {m}: {len(g)} of {len(t[t['metric'] == m])} rules "
-                         f"could run; {first}.")
+            parts.append(
+                f"Replayed on {m}: {len(g)} of {len(t[t['metric'] == m])} rules could run; {first}."
+            )
     else:
         parts.append("No spike-alert rule could be replayed.")
     why = ""
@@ -356,14 +431,28 @@ def cost_view(cost) -> Block:
     ci = cost.conf_int()
     t = cost.table
     c = ci[ci["quantity"] == "cost_of_delay"].set_index("delay_days")
-    t = t.assign(cost_lower=c["lower"].reindex(t["delay_days"]).to_numpy(),
-                 cost_upper=c["upper"].reindex(t["delay_days"]).to_numpy())
+    t = t.assign(
+        cost_lower=c["lower"].reindex(t["delay_days"]).to_numpy(),
+        cost_upper=c["upper"].reindex(t["delay_days"]).to_numpy(),
+    )
     t = t[np.isfinite(t["delay_days"].to_numpy(float))]
     table = people(
-        t[["delay_days", "final_reach", "lower", "upper", "cost_of_delay", "cost_lower",
-           "cost_upper", "actual"]],
-        intervals={"final reach": ("final_reach", "lower", "upper"),
-                   "cost of the delay": ("cost_of_delay", "cost_lower", "cost_upper")},
+        t[
+            [
+                "delay_days",
+                "final_reach",
+                "lower",
+                "upper",
+                "cost_of_delay",
+                "cost_lower",
+                "cost_upper",
+                "actual",
+            ]
+        ],
+        intervals={
+            "final reach": ("final_reach", "lower", "upper"),
+            "cost of the delay": ("cost_of_delay", "cost_lower", "cost_upper"),
+        },
         labels={"delay_days": "response after (days)", "actual": "the actual delay"},
     )
     return result_view(cost, table)
@@ -398,15 +487,34 @@ def market_view(study, case, window: tuple[int, int]) -> Block:
     texts = [study.verdict(c, window=window) for c in claims]
     ct = study.car_table
     sel = ct[(ct["start"] == window[0]) & (ct["end"] == window[1])] if "start" in ct else ct
-    cols = [c for c in ("event", "benchmark", "window", "car", "lower", "upper", "p",
-                        "money", "money_lower", "money_upper") if c in sel.columns]
+    cols = [
+        c
+        for c in (
+            "event",
+            "benchmark",
+            "window",
+            "car",
+            "lower",
+            "upper",
+            "p",
+            "money",
+            "money_lower",
+            "money_upper",
+        )
+        if c in sel.columns
+    ]
     iv = {"CAR (95 % interval)": ("car", "lower", "upper", "percent")}
     if "money" in cols:
         iv["market value change"] = ("money", "money_lower", "money_upper")
-    table = people(sel[cols], intervals=iv, labels={"p": "p-value"},
-                   missing={"money": "no shares outstanding"})
-    allw = people(ct[[c for c in cols]], intervals=iv, labels={"p": "p-value"},
-                  missing={"money": "no shares outstanding"})
+    table = people(
+        sel[cols], intervals=iv, labels={"p": "p-value"}, missing={"money": "no shares outstanding"}
+    )
+    allw = people(
+        ct[[c for c in cols]],
+        intervals=iv,
+        labels={"p": "p-value"},
+        missing={"money": "no shares outstanding"},
+    )
     body = (
         "".join(f"<p>{fmt.html_text(t)}</p>" for t in texts)
         + table
@@ -450,8 +558,9 @@ def _range(low, central, high, unit: str, currency: str) -> str:
     if fmt.is_missing(central):
         return fmt.DASH
     if unit == currency or unit == "USD":
-        money = [fmt.money(v, unit) if not fmt.is_missing(v) else fmt.DASH
-                 for v in (central, low, high)]
+        money = [
+            fmt.money(v, unit) if not fmt.is_missing(v) else fmt.DASH for v in (central, low, high)
+        ]
         return f"{money[0]} ({money[1]} to {money[2]})"
     return f"{fmt.interval(central, low, high, kind='number')} {unit}"
 
@@ -462,26 +571,42 @@ def money_view(lenses, case) -> Block:
     rows = []
     rem = remedy(case)
     for r in rem.itertuples():
-        rows.append({
-            "what": ("asked for by the customer" if r.category == "remedy_requested"
-                     else "refused by the company"),
-            "estimate (range)": fmt.money(r.value, r.unit) if not fmt.is_missing(r.value)
-            else fmt.missing("no value given"),
-            "basis": r.item,
-            "source": r.source,
-        })
+        rows.append(
+            {
+                "what": (
+                    "asked for by the customer"
+                    if r.category == "remedy_requested"
+                    else "refused by the company"
+                ),
+                "estimate (range)": fmt.money(r.value, r.unit)
+                if not fmt.is_missing(r.value)
+                else fmt.missing("no value given"),
+                "basis": r.item,
+                "source": r.source,
+            }
+        )
     if rem.empty:
-        rows.append({"what": "the remedy asked for", "estimate (range)":
-                     fmt.missing("the case records none (costs.csv remedy_requested)"),
-                     "basis": "", "source": ""})
+        rows.append(
+            {
+                "what": "the remedy asked for",
+                "estimate (range)": fmt.missing(
+                    "the case records none (costs.csv remedy_requested)"
+                ),
+                "basis": "",
+                "source": "",
+            }
+        )
     for r in lenses.table.itertuples():
-        rows.append({
-            "what": r.lens,
-            "estimate (range)": _range(r.low, r.central, r.high, r.unit, cur)
-            if r.supported else fmt.missing("not computed"),
-            "basis": r.statement if not r.supported else f"{r.statement} {r.assumptions}",
-            "source": "",
-        })
+        rows.append(
+            {
+                "what": r.lens,
+                "estimate (range)": _range(r.low, r.central, r.high, r.unit, cur)
+                if r.supported
+                else fmt.missing("not computed"),
+                "basis": r.statement if not r.supported else f"{r.statement} {r.assumptions}",
+                "source": "",
+            }
+        )
     t = pd.DataFrame(rows)
     table = people(t, text=("basis",))
     lead = _remedy_sentence(lenses, rem, cur)
@@ -492,14 +617,15 @@ def money_view(lenses, case) -> Block:
 def _remedy_sentence(lenses, rem: pd.DataFrame, cur: str) -> str:
     refused = rem[(rem["category"] == "remedy_refused") & rem["value"].notna()]
     if refused.empty:
-        return ("The case records no remedy the customer asked for and was refused, so the "
-                "lenses stand alone. They overlap and are never added up.")
+        return (
+            "The case records no remedy the customer asked for and was refused, so the "
+            "lenses stand alone. They overlap and are never added up."
+        )
     v = float(refused["value"].iloc[0])
     unit = refused["unit"].iloc[0]
     t = lenses.table
     ok = t[t["supported"].astype(bool) & (t["unit"] == unit)]
-    bits = [f"{r.lens} {_range(r.low, r.central, r.high, r.unit, cur)}"
-            for r in ok.itertuples()]
+    bits = [f"{r.lens} {_range(r.low, r.central, r.high, r.unit, cur)}" for r in ok.itertuples()]
     against = "; ".join(bits) if bits else "no money lens in the same currency"
     return (
         f"Settling would have cost {fmt.money(v, unit)} (the remedy asked for and refused: "
@@ -516,19 +642,39 @@ def costs_view(case) -> Block:
     c = case.costs
     if c.empty:
         return Block("<p>The case records no costs (costs.csv is empty).</p>", "no costs")
-    cols = [x for x in ("item", "category", "value", "unit", "date", "date_end",
-                        "date_precision", "qualifier", "kind", "source", "confidence")
-            if x in c.columns]
-    body = people(c[cols], missing={"value": "not quantified", "date": "undated",
-                                    "date_end": "single date"})
-    return Block(details(f"Every row of costs.csv ({len(c)} rows, with sources)", body),
-                 f"{len(c)} cost rows")
+    cols = [
+        x
+        for x in (
+            "item",
+            "category",
+            "value",
+            "unit",
+            "date",
+            "date_end",
+            "date_precision",
+            "qualifier",
+            "kind",
+            "source",
+            "confidence",
+        )
+        if x in c.columns
+    ]
+    body = people(
+        c[cols], missing={"value": "not quantified", "date": "undated", "date_end": "single date"}
+    )
+    return Block(
+        details(f"Every row of costs.csv ({len(c)} rows, with sources)", body),
+        f"{len(c)} cost rows",
+    )
 
 
 def sources_view(case_or_cases: Any) -> Block:
     """Every source of one case (or several), folded per case, with links."""
-    cases = case_or_cases if isinstance(case_or_cases, Iterable) and not hasattr(
-        case_or_cases, "sources") else [case_or_cases]
+    cases = (
+        case_or_cases
+        if isinstance(case_or_cases, Iterable) and not hasattr(case_or_cases, "sources")
+        else [case_or_cases]
+    )
     parts, n = [], 0
     for case in cases:
         k = len(case.sources)
@@ -543,13 +689,19 @@ def sensitivity_view(sens) -> Block:
     t = sens.table.copy()
     for col in ("low_setting", "high_setting"):
         t[col] = [describe_curve(v) if f == "curve" else v for f, v in zip(t["factor"], t[col])]
-    table = people(t[["factor", "low_setting", "high_setting", "output_low", "output_high",
-                      "swing"]],
-                   labels={"low_setting": "low setting", "high_setting": "high setting",
-                           "output_low": f"cost at low ({sens.unit})",
-                           "output_high": f"cost at high ({sens.unit})"})
-    return Block(_prose(sens) + details("The sensitivity table", table)
-                 + settings_block(sens.settings), str(sens).split("\nSettings:")[0])
+    table = people(
+        t[["factor", "low_setting", "high_setting", "output_low", "output_high", "swing"]],
+        labels={
+            "low_setting": "low setting",
+            "high_setting": "high setting",
+            "output_low": f"cost at low ({sens.unit})",
+            "output_high": f"cost at high ({sens.unit})",
+        },
+    )
+    return Block(
+        _prose(sens) + details("The sensitivity table", table) + settings_block(sens.settings),
+        str(sens).split("\nSettings:")[0],
+    )
 
 
 def provenance_view(prov: pd.DataFrame) -> Block:

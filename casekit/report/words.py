@@ -99,8 +99,7 @@ GLOSSARY: dict[str, Term] = {
         ),
         Term(
             "saturation",
-            "the final reach of a fitted growth curve: the level it approaches and never "
-            "passes.",
+            "the final reach of a fitted growth curve: the level it approaches and never passes.",
         ),
         Term(
             "time to 90 %",
@@ -281,9 +280,11 @@ def cite(text: str) -> str:
     (``[L5]``) and ``methods.md §…`` turned into links to the References section."""
     s = fmt.html_text(text)
     s = _KEY.sub(
-        lambda m: f'<a href="#ref-{m.group(1)}">[{m.group(1)}]</a>'
-        if m.group(1) in REFERENCES
-        else m.group(0),
+        lambda m: (
+            f'<a href="#ref-{m.group(1)}">[{m.group(1)}]</a>'
+            if m.group(1) in REFERENCES
+            else m.group(0)
+        ),
         s,
     )
     return _METHODS.sub(lambda m: f'<a href="#ref-methods">{m.group(0)}</a>', s)
