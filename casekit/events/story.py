@@ -193,18 +193,8 @@ def moments(replay) -> pd.DataFrame | None:
 
 
 def fan(replay):
-    """The replay's forecast fan (:meth:`casekit.forecast.Replay.plot`), None without one.
-
-    The fan converts its mark times with ``to_pydatetime``, which warns when an origin
-    carries nanoseconds (days as floats); the warning would land in a rendered report.
-    """
-    if replay is None:
-        return None
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", "Discarding nonzero nanoseconds", UserWarning)
-        return replay.plot()
+    """The replay's forecast fan (:meth:`casekit.forecast.Replay.plot`), None without one."""
+    return None if replay is None else replay.plot()
 
 
 def log_text(log) -> str | None:

@@ -198,3 +198,22 @@ def with_band(estimate: Any, lower: Any, upper: Any) -> str:
 def settings_block(settings: Mapping[str, Any]) -> str:
     """The closing ``Settings:`` block of a result's prose."""
     return "Settings:\n" + fmt.settings_text(settings)
+
+
+class StoredResult:
+    """Mixin for a response result whose table and settings are stored as the fields ``_table`` and
+    ``_settings``: hands out copies, and keeps ``assumptions`` as the old name of
+    ``settings``."""
+
+    @property
+    def table(self) -> pd.DataFrame:
+        return self._table.copy()  # type: ignore[attr-defined]
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self._settings)  # type: ignore[attr-defined]
+
+    @property
+    def assumptions(self) -> dict[str, Any]:
+        """Deprecated name of :attr:`settings`."""
+        return self.settings

@@ -12,6 +12,7 @@ import pandas as pd
 from casekit import format as fmt
 from casekit.exceptions import ParameterError
 from casekit.response._common import (
+    StoredResult,
     band,
     case_words,
     check_effectiveness,
@@ -55,7 +56,7 @@ QUANTITIES = ("final_reach", "reach_avoided", "cost_of_delay")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class DelayCost(Result):
+class DelayCost(StoredResult, Result):
     """The counterfactual delay-cost curve (see :func:`delay_cost`).
 
     Attributes
@@ -105,19 +106,6 @@ class DelayCost(Result):
     alpha: float = 0.05
     supported: bool = True
     statement: str = ""
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    @property
-    def assumptions(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`settings`."""
-        return self.settings
 
     @property
     def params(self) -> pd.Series:

@@ -15,7 +15,13 @@ import pandas as pd
 from casekit import format as fmt
 from casekit.cases import Case
 from casekit.exceptions import ParameterError
-from casekit.response._common import DEFAULT_CPM, check_case, check_cpm, settings_block
+from casekit.response._common import (
+    DEFAULT_CPM,
+    StoredResult,
+    check_case,
+    check_cpm,
+    settings_block,
+)
 from casekit.response.cost import DelayCost
 from casekit.results import Result
 
@@ -101,7 +107,7 @@ def wtp_uplift(minutes: float | None, industry: str) -> float:
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class MoneyLenses(Result):
+class MoneyLenses(StoredResult, Result):
     """Money lenses side by side (see :func:`money_lenses`). Never summed.
 
     Attributes
@@ -120,19 +126,6 @@ class MoneyLenses(Result):
     currency: str
     _table: pd.DataFrame
     _settings: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    @property
-    def assumptions(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`settings`."""
-        return self.settings
 
     @property
     def params(self) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from casekit.cases import Case
 from casekit.exceptions import FitError, InsufficientDataError, ParameterError
 from casekit.response._common import (
     DEFAULT_CPM,
+    StoredResult,
     case_words,
     check_case,
     check_cpm,
@@ -42,7 +43,7 @@ __all__ = ["Sensitivity", "sensitivity"]
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class Sensitivity(Result):
+class Sensitivity(StoredResult, Result):
     """Tornado table of the money cost of the delay (see :func:`sensitivity`).
 
     Attributes
@@ -74,19 +75,6 @@ class Sensitivity(Result):
     curve_outputs: dict[str, float] = field(default_factory=dict)
     base_draws: np.ndarray | None = field(default=None, repr=False)
     alpha: float = 0.05
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    @property
-    def assumptions(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`settings`."""
-        return self.settings
 
     @property
     def params(self) -> pd.Series:

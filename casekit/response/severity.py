@@ -13,7 +13,7 @@ import pandas as pd
 from casekit import format as fmt
 from casekit.cases import Case
 from casekit.exceptions import InsufficientDataError, ParameterError
-from casekit.response._common import DAY, check_case, check_count, settings_block
+from casekit.response._common import DAY, StoredResult, check_case, check_count, settings_block
 from casekit.results import Result
 
 __all__ = [
@@ -137,7 +137,7 @@ def level_from_indicators(
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class Severity(Result):
+class Severity(StoredResult, Result):
     """Shitstorm-scale label of a case over time (see :func:`severity`).
 
     Attributes
@@ -166,19 +166,6 @@ class Severity(Result):
     _table: pd.DataFrame
     _settings: dict[str, Any]
     thresholds: dict[str, float] = field(default_factory=lambda: dict(SEVERITY_THRESHOLDS))
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    @property
-    def assumptions(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`settings`."""
-        return self.settings
 
     @property
     def label(self) -> str:

@@ -12,6 +12,7 @@ import pandas as pd
 from casekit import format as fmt
 from casekit.exceptions import InsufficientDataError, ParameterError
 from casekit.response._common import (
+    StoredResult,
     band,
     case_words,
     check_number,
@@ -30,7 +31,7 @@ QUANTITIES = ("before_response", "after_response", "final", "share_before")
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class WaitingReach(Result):
+class WaitingReach(StoredResult, Result):
     """Reach accrued before and after the first response (see :func:`reach_while_waiting`).
 
     Attributes
@@ -65,19 +66,6 @@ class WaitingReach(Result):
     curve_table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     quantity_draws: np.ndarray | None = field(default=None, repr=False)
     alpha: float = 0.05
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return self._table.copy()
-
-    @property
-    def settings(self) -> dict[str, Any]:
-        return dict(self._settings)
-
-    @property
-    def assumptions(self) -> dict[str, Any]:
-        """Deprecated name of :attr:`settings`."""
-        return self.settings
 
     @property
     def params(self) -> pd.Series:
