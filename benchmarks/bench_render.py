@@ -10,8 +10,11 @@ Run from the repository root (takes a few minutes):
     notebook that only does the same imports and loads the case: the floor of kernel
     start plus imports. "The same imports" are the report's: casekit, pandas,
     plotly.graph_objects, statsmodels and casekit's analysis modules (reach, response, plots,
-    market), which ``import casekit`` loads lazily on first use; the report pays for them
-    in its first analysis cells, the floor pays for them explicitly. Two floors are
+    market), which ``import casekit`` loads lazily on first use, and nbformat, which plotly
+    imports the first time a figure is displayed in a kernel (its mime renderer checks
+    nbformat's version; nbformat pulls in jsonschema, and where jupyterlab's dependencies
+    installed rfc3987-syntax that import alone takes about a second). The report pays for
+    them in its first analysis and figure cells, the floor pays for them explicitly. Two floors are
     measured: stock papermill options, and papermill with ``shutdown_kernel="immediate"``
     (what casekit uses; the stricter floor). The floor notebook is also rendered through
     ``casekit.render.render``, which isolates the render machinery's own overhead. Runs
@@ -62,6 +65,7 @@ FLOOR_NB = textwrap.dedent("""\
     import plotly.graph_objects as go
     import statsmodels.api as sm
     from IPython.display import Markdown
+    import nbformat  # plotly's figure display imports it (its mime renderer checks the version)
 
     c = ck.load_case(case)
     """)
@@ -243,7 +247,8 @@ against papermill with `shutdown_kernel='immediate'`
 (the strict floor: kernel start + the same imports + loading the case), {ratio_stock:.2f}
 against stock papermill. Target <= 1.2: {verdict_a}.
 The floor notebook imports what the report imports (casekit, pandas, plotly.graph_objects,
-statsmodels, and casekit.reach / response / plots / market, which the report loads lazily
+statsmodels, nbformat (which plotly imports to display a figure), and casekit.reach /
+response / plots / market, which the report loads lazily
 on first use) and loads the case. The casekit figure includes everything the report does
 beyond that: every analysis cell (curve fits, delay cost, sensitivity refits, detection
 replay, severity), building and serialising its figures, writing the .ipynb, the HTML

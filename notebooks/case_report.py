@@ -147,6 +147,8 @@ V.caption(3, "The delays between the key dates", sorted(
     {s for kd in c.key_dates.values() if kd is not None for s in kd.source.split(";")}))
 
 # %% [markdown]
+# <a id="detection"></a>
+#
 # ### 3.2 When could the company have known?
 #
 # Documented spike-alert rules (media-monitoring vendors' defaults) replayed on

@@ -35,6 +35,7 @@ CASE_SECTIONS: tuple[tuple[str, str], ...] = (
     ("reach", "2. Reach over time"),
     ("response", "3. The cost of a slow response"),
     ("delays", "3.1 How long each step took"),
+    ("detection", "3.2 When could the company have known?"),
     ("what-if", "3.3 What if the company had answered sooner?"),
     ("severity", "3.4 Severity over time"),
     ("market", "4. Market test"),
