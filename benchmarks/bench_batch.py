@@ -4,9 +4,10 @@ Run from the repository root (takes several minutes):
 
     python benchmarks/bench_batch.py                   # writes benchmarks/results_batch.md
     python benchmarks/bench_batch.py --rounds 1 --out /tmp/results.md
+    python benchmarks/bench_batch.py --variants jobs1,jobs2 --rounds 3 --out /tmp/r.md
 
 One batch of ``case_report`` reports for one case, a grid of ``effectiveness`` x
-``horizon`` (12 reports by default), measured four ways, side by side in one process:
+``horizon`` (12 reports by default), measured four ways, side by side in one run:
 
 (1) bare ``papermill.execute_notebook`` with ``shutdown_kernel="immediate"``, one report
     after another, with the same notebook and parameters (the floor of the fresh path);
@@ -15,14 +16,17 @@ One batch of ``case_report`` reports for one case, a grid of ``effectiveness`` x
 (4) the same on a local Dask cluster of 2 worker processes with 1 thread each
     (``distributed.LocalCluster``; its start is not timed, the workers' fork servers are).
 
-Every casekit batch re-renders everything (``force=True``) and starts its fork servers
-afresh (they are closed between batches), as a new ``casekit render`` would. Targets:
-(2) per report <= 0.5 x (1); (2)/(3) >= 1.8 on 2 cores; (4) <= 1.15 x (3).
+Every casekit batch re-renders everything (``force=True``) in a new Python process that
+has imported nothing yet and has no fork server, as a new ``casekit render`` would; its
+time is that of ``render_batch`` in that process. Targets: (2) per report <= 0.5 x (1);
+(2)/(3) >= 1.8 on 2 cores; (4) <= 1.15 x (3). The lead-in and tail of each batch (see
+the results file) are its serial parts.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -44,10 +48,42 @@ def sh(cmd: str) -> str:
         return f"({err})"
 
 
-def _close_servers() -> None:
-    from casekit.render import kernels
+def _serial_phases(out: Path, began: float, ended: float) -> tuple[float, float]:
+    """The parts of a batch no second job can shorten, from the reports' papermill times:
+    from the batch's start to the first report's start (the checks and the fork server's
+    imports), and from the last report's end to the batch's end (its files and the index)."""
+    import datetime as dt
 
-    kernels._close_servers()
+    starts, ends = [], []
+    for ipynb in out.glob("*/*.ipynb"):
+        meta = json.loads(ipynb.read_text(encoding="utf-8"))["metadata"]["papermill"]
+        starts.append(dt.datetime.fromisoformat(meta["start_time"]).timestamp())
+        ends.append(dt.datetime.fromisoformat(meta["end_time"]).timestamp())
+    return min(starts) - began, ended - max(ends)
+
+
+def _one_batch(job: dict) -> None:
+    """Run one batch (``--one-batch``, in the process :func:`main` starts for it) and print
+    its start and end (wall clock) as JSON."""
+    from casekit import render as R
+    from casekit.render.grid import grid_specs
+
+    specs = grid_specs("case_report", [job["case"]], job["grid"])
+    began = time.time()
+    res = R.render_batch(
+        specs,
+        jobs=job["jobs"],
+        out_dir=job["out"],
+        force=True,
+        progress=False,
+        kernel="warm",
+        scheduler=job["scheduler"],
+    )
+    ended = time.time()
+    bad = [r for r in res.results if not r.ok]
+    if bad:
+        raise SystemExit(f"a report failed: {bad[0].label}: {bad[0].error}")
+    print(json.dumps({"began": began, "ended": ended}))
 
 
 def main() -> None:
@@ -57,7 +93,15 @@ def main() -> None:
     ap.add_argument("--effectiveness", default="0.2,0.35,0.5,0.65,0.8,0.95")
     ap.add_argument("--horizon", default="30,45")
     ap.add_argument("--out", default=str(ROOT / "benchmarks" / "results_batch.md"))
+    ap.add_argument(
+        "--variants",
+        default="bare,jobs1,jobs2,dask2",
+        help="comma-separated, in the order run each round (a ratio needs both its variants)",
+    )
+    ap.add_argument("--one-batch", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.one_batch:
+        return _one_batch(json.loads(args.one_batch))
 
     import jupytext
     import papermill as pm
@@ -91,51 +135,92 @@ def main() -> None:
                 shutdown_kernel="immediate",
             )
 
-    def batch(jobs: int = 1, scheduler: str | None = None):
-        _close_servers()
-        res = R.render_batch(
-            specs,
-            jobs=jobs,
-            out_dir=work / f"out-{jobs}-{bool(scheduler)}",
-            force=True,
-            progress=False,
-            kernel="warm",
-            scheduler=scheduler,
-        )
-        bad = [r for r in res.results if not r.ok]
-        if bad:
-            raise SystemExit(f"a report failed: {bad[0].label}: {bad[0].error}")
+    phases: dict[str, list[tuple[float, float]]] = {}
 
-    times: dict[str, list[float]] = {k: [] for k in ("bare", "jobs1", "jobs2", "dask2")}
-    for i in range(args.rounds):
-        for name, fn in (
-            ("bare", bare),
-            ("jobs1", lambda: batch(1)),
-            ("jobs2", lambda: batch(2)),
-        ):
-            t = time.perf_counter()
-            fn()
-            times[name].append(time.perf_counter() - t)
-            print(f"round {i + 1}: {name} {times[name][-1]:.1f} s", file=sys.stderr)
+    def batch(jobs: int = 1, scheduler: str | None = None, name: str = "") -> float:
+        """One casekit batch in a new process, as a new ``casekit render`` would run it
+        (nothing imported yet, no fork server); returns the seconds of render_batch."""
+        out = work / f"out-{jobs}-{bool(scheduler)}"
+        job = {
+            "case": args.case,
+            "grid": {"effectiveness": args.effectiveness, "horizon": args.horizon},
+            "jobs": jobs,
+            "out": str(out),
+            "scheduler": scheduler,
+        }
+        env = {
+            **os.environ,
+            "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        }
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one-batch", json.dumps(job)],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        if proc.returncode != 0:
+            raise SystemExit(f"{name} failed:\n{proc.stdout}\n{proc.stderr}")
+        res = json.loads(proc.stdout.strip().splitlines()[-1])
+        phases.setdefault(name, []).append(_serial_phases(out, res["began"], res["ended"]))
+        return res["ended"] - res["began"]
+
+    def dask2():
         with LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster:
-            t = time.perf_counter()
-            batch(1, scheduler=cluster.scheduler_address)
-            times["dask2"].append(time.perf_counter() - t)
-        print(f"round {i + 1}: dask2 {times['dask2'][-1]:.1f} s", file=sys.stderr)
+        ) as cluster:  # the cluster's start is not timed
+            return batch(1, scheduler=cluster.scheduler_address, name="dask2")
+
+    def timed(fn):
+        t = time.perf_counter()
+        fn()
+        return time.perf_counter() - t
+
+    runs = {
+        "bare": lambda: timed(bare),
+        "jobs1": lambda: batch(1, name="jobs1"),
+        "jobs2": lambda: batch(2, name="jobs2"),
+        "dask2": dask2,
+    }
+    chosen = [v for v in args.variants.split(",") if v]
+    unknown = set(chosen) - set(runs)
+    if unknown:
+        raise SystemExit(
+            f"unknown variant(s) {', '.join(sorted(unknown))}: choose from {list(runs)}"
+        )
+    times: dict[str, list[float]] = {k: [] for k in chosen}
+    for i in range(args.rounds):
+        for name in chosen:
+            times[name].append(runs[name]())
+            lead = f", lead-in {phases[name][-1][0]:.2f} s" if name in phases else ""
+            print(
+                f"round {i + 1}: {name} {times[name][-1]:.1f} s{lead} "
+                f"(load {os.getloadavg()[0]:.2f})",
+                file=sys.stderr,
+            )
     load_after = os.getloadavg()
     med = {k: statistics.median(v) for k, v in times.items()}
-    r1 = (med["jobs1"] / n) / (med["bare"] / n)
-    r2 = med["jobs1"] / med["jobs2"]
-    r3 = med["dask2"] / med["jobs2"]
 
-    def verdict(ok: bool) -> str:
-        return "met" if ok else "not met"
+    def ratio(a: str, b: str) -> float | None:
+        return med[a] / med[b] if a in med and b in med else None
+
+    r1, r2, r3 = ratio("jobs1", "bare"), ratio("jobs1", "jobs2"), ratio("dask2", "jobs2")
+
+    def verdict(value: float | None, target: str) -> str:
+        """``value | target | status`` for the ratio table; ``target`` like ``>= 1.8``."""
+        if value is None:
+            return f"— | {target} | not measured"
+        op, bound = target.split()
+        ok = value <= float(bound) if op == "<=" else value >= float(bound)
+        return f"**{value:.2f}** | {target} | {'met' if ok else 'not met'}"
 
     rows = "\n".join(
         f"| {k} | {med[k]:.1f} | {med[k] / n:.2f} | {' '.join(f'{x:.1f}' for x in v)} |"
         for k, v in times.items()
+    )
+    serial = "\n".join(
+        f"| {k} | {statistics.median(a for a, _ in v):.2f} | "
+        f"{statistics.median(b for _, b in v):.2f} |"
+        for k, v in phases.items()
     )
     versions = {
         m: __import__(m).__version__
@@ -152,17 +237,24 @@ Written by `python benchmarks/bench_batch.py` on {
 |---|---|---|---|
 {rows}
 
+| variant | lead-in s | tail s |
+|---|---|---|
+{serial}
+
+Lead-in: from the batch's start to the first report's start (the checks, the fork
+server's imports; for dask2 also connecting and the version check). Tail: from the last
+report's end to the batch's end (its files, the index). Both are serial: a second job
+cannot shorten them.
+
 bare = papermill with `shutdown_kernel='immediate'`, one report after another; jobs1 /
 jobs2 = `render_batch(kernel="warm", jobs=1 / 2)`; dask2 = the same batch on a local Dask
 cluster of 2 worker processes (1 thread each).
 
 | ratio | value | target | status |
 |---|---|---|---|
-| warm `--jobs 1` per report / bare papermill per report | **{r1:.2f}** | <= 0.5 | {
-        verdict(r1 <= 0.5)
-    } |
-| `--jobs 1` / `--jobs 2` (speed-up) | **{r2:.2f}** | >= 1.8 | {verdict(r2 >= 1.8)} |
-| Dask, 2 workers / `--jobs 2` | **{r3:.2f}** | <= 1.15 | {verdict(r3 <= 1.15)} |
+| warm `--jobs 1` per report / bare papermill per report | {verdict(r1, "<= 0.5")} |
+| `--jobs 1` / `--jobs 2` (speed-up) | {verdict(r2, ">= 1.8")} |
+| Dask, 2 workers / `--jobs 2` | {verdict(r3, "<= 1.15")} |
 
 ## Machine
 
@@ -179,7 +271,6 @@ Python {platform.python_version()}. Versions: {", ".join(f"{k} {v}" for k, v in 
 """
     Path(args.out).write_text(text, encoding="utf-8")
     print(text)
-    _close_servers()
     shutil.rmtree(work, ignore_errors=True)
 
 

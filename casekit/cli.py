@@ -182,7 +182,7 @@ def params_cmd(notebook: str | None) -> None:
     type=click.FloatRange(min=0, min_open=True),
     default=None,
     metavar="SECONDS",
-    help="Stop a report that runs longer (it fails; its log is kept).",
+    help="Stop a report that runs longer, all its cells together (it fails; its log is kept).",
 )
 @click.option(
     "--scheduler",

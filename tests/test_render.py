@@ -293,6 +293,30 @@ def test_package_fingerprint_covers_subpackages_and_templates(tmp_path, monkeypa
         assert (R.jobs._package_fingerprint() != before) is changes, name
 
 
+def test_a_batch_validates_each_case_and_hashes_the_code_once(tmp_path, monkeypatch):
+    calls = {"validate": 0, "package": 0}
+    validate, package = ck.cases.validate, R.jobs._package_fingerprint
+
+    def counting_validate(*a, **k):
+        calls["validate"] += 1
+        return validate(*a, **k)
+
+    def counting_package():
+        calls["package"] += 1
+        return package()
+
+    monkeypatch.setattr(ck.cases, "validate", counting_validate)
+    monkeypatch.setattr(R.jobs, "_package_fingerprint", counting_package)
+    specs = [R.Spec("case_report", "synthetic-example", {"horizon": h}, f"r{h}") for h in (1, 2, 3)]
+    jobs = R.batch._checked(specs, tmp_path, False)
+    assert calls == {"validate": 1, "package": 1}
+    assert len({j.key for j in jobs}) == 3  # each report its own fingerprint
+    # between batches the case may change: the next batch checks it again
+    R.batch._checked(specs[:1], tmp_path, False)
+    assert calls == {"validate": 2, "package": 2}
+    assert R.jobs._MEMO is None
+
+
 def test_index_escapes_what_the_sidecars_say(tmp_path):
     folder = tmp_path / "synthetic-example"
     folder.mkdir()

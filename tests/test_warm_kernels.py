@@ -151,3 +151,148 @@ def test_cli_timeout_and_kernel_options(tmp_path):
     )
     assert res.exit_code == 2
     assert "lukewarm" in res.output
+
+
+HEADER = """\
+# ---
+# jupyter:
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+"""
+
+# Four cells, each shorter than the timeout of the test below; together longer.
+SLOW = HEADER + "\n".join(
+    ['# %% tags=["parameters"]', "pause: float = 1.5  # seconds each cell sleeps", "", "# %%"]
+    + ["import time", ""]
+    + [f"# %%\ntime.sleep(pause)\nprint('slept {i}', flush=True)\n" for i in range(4)]
+)
+
+
+@pytest.mark.parametrize("kernel", ["fresh", "warm"])
+def test_the_timeout_bounds_the_whole_report_not_each_cell(kernel, tmp_path):
+    nb = tmp_path / "slow.py"
+    nb.write_text(SLOW, encoding="utf-8")
+    specs = [
+        R.Spec(str(nb), None, {"pause": 1.5}),
+        R.Spec(str(nb), None, {"pause": 0.05}, name="slow--pause=0.05"),
+    ]
+    batch = R.render_batch(
+        specs, out_dir=tmp_path / "out", kernel=kernel, timeout=3.5, progress=False
+    )
+    slow, quick = batch.results
+    assert quick.status == "ok", quick.error
+    assert slow.status == "failed"
+    assert "ran longer than its timeout of 3.5 s" in slow.error
+    assert slow.seconds < 30
+    log = slow.log.read_text(encoding="utf-8")
+    assert "slept 0" in log  # the log of what ran is kept
+    assert "slept 3" not in log  # each cell (1.5 s) was within 3.5 s; the report was not
+    assert not (tmp_path / "out" / "all_cases" / "slow.html").exists()
+
+
+HISTORY = (
+    HEADER
+    + """
+# %%
+import sys
+print("HISTORY", get_ipython().history_manager.hist_file)
+print("MARKET", "casekit.market" in sys.modules)
+
+# %% tags=["parameters"]
+ticker: str = ""  # a report with a ticker has a market test
+"""
+)
+
+
+def _printed(ipynb: Path, key: str) -> str:
+    nb = json.loads(ipynb.read_text(encoding="utf-8"))
+    for c in nb["cells"]:
+        for o in c.get("outputs", []):
+            for line in "".join(o.get("text", "")).splitlines():
+                if line.startswith(key + " "):
+                    return line[len(key) + 1 :]
+    raise AssertionError(f"no {key} line in {ipynb}")
+
+
+def test_warm_kernels_keep_history_in_memory_as_fresh_ones_do(tmp_path):
+    nb = tmp_path / "history.py"
+    nb.write_text(HISTORY, encoding="utf-8")
+    for kernel in ("fresh", "warm"):
+        R.render_batch([R.Spec(str(nb))], out_dir=tmp_path / kernel, kernel=kernel, progress=False)
+        # nothing of a report is written to the user's ~/.ipython history
+        assert _printed(tmp_path / kernel / "all_cases" / "history.ipynb", "HISTORY") == ":memory:"
+
+
+def test_a_batch_gets_the_extra_imports_its_reports_need(tmp_path):
+    nb = tmp_path / "history.py"
+    nb.write_text(HISTORY, encoding="utf-8")
+    kernels.stop_server()
+    plain = R.render_batch([R.Spec(str(nb))], out_dir=tmp_path / "a", progress=False)
+    market = R.render_batch(
+        [R.Spec(str(nb), None, {"ticker": "ACME"})], out_dir=tmp_path / "b", progress=False
+    )
+    assert plain.ok and market.ok
+    assert _printed(tmp_path / "a" / "all_cases" / "history.ipynb", "MARKET") == "False"
+    assert _printed(tmp_path / "b" / "all_cases" / "history.ipynb", "MARKET") == "True"
+    assert kernels._SERVERS[os.getpid()].extra == kernels.EXTRA_IMPORTS["market"]
+
+
+def test_the_server_stops_when_no_report_needs_it(tmp_path, monkeypatch):
+    # casekit's own source is part of the fingerprint; others may be editing it right now
+    monkeypatch.setattr(R.jobs, "_package_fingerprint", lambda: "fixed for this test")
+    spec = R.Spec(str(NB / "tiny.py"))
+    assert R.render_batch([spec], out_dir=tmp_path, progress=False).ok
+    kernels.stop_server()
+    again = R.render_batch([spec], out_dir=tmp_path, progress=False)  # reused, not rendered
+    assert [r.status for r in again.results] == ["cached"]
+    assert os.getpid() not in kernels._SERVERS
+    with pytest.raises(ParameterError):
+        R.render_batch([R.Spec(str(NB / "tiny.py"), None, {"n": "many"})], out_dir=tmp_path)
+    assert os.getpid() not in kernels._SERVERS
+
+
+def test_only_this_users_processes_get_a_kernel(monkeypatch):
+    import socket
+
+    a, b = socket.socketpair(socket.AF_UNIX)
+    with a, b:
+        assert kernels._peer_is_us(a)
+        monkeypatch.setattr(os, "getuid", lambda: os.geteuid() + 1)
+        assert not kernels._peer_is_us(a)
+
+
+def test_jsonschema_checks_iris_as_before_with_the_grammar_built_on_first_use():
+    import subprocess
+    import sys
+
+    pytest.importorskip("rfc3987_syntax")  # jupyterlab's dependencies install it
+
+    code = """
+import sys
+from casekit.render import kernels
+kernels._lazy_iri_grammar()
+import jsonschema, nbformat
+print("built before use:", "rfc3987_syntax" in sys.modules)
+fc = jsonschema.FormatChecker()
+print("checks:", fc.conforms("http://example.org/caf\\u00e9", "iri"),
+      fc.conforms("no scheme here ::", "iri"), fc.conforms("#frag", "iri-reference"))
+print("built after use:", "rfc3987_syntax" in sys.modules)
+"""
+    lazy = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    plain = subprocess.run(
+        [sys.executable, "-c", code.replace("kernels._lazy_iri_grammar()", "")],
+        capture_output=True,
+        text=True,
+    )
+    assert lazy.returncode == 0, lazy.stderr
+    assert plain.returncode == 0, plain.stderr
+    assert lazy.stdout.splitlines() == [
+        "built before use: False",
+        "checks: True False True",
+        "built after use: True",
+    ]
+    assert plain.stdout.splitlines()[1] == "checks: True False True"  # the same answers
+    assert plain.stdout.splitlines()[0] == "built before use: True"

@@ -203,16 +203,20 @@ def _payload(job, timeout: float | None) -> dict:
 _LOCK = threading.Lock()  # one report at a time per worker process (papermill changes cwd)
 
 
-def _warm_worker(show_code: bool = False) -> None:
-    """Run on every worker before the reports: start its fork server, and import what the
-    worker itself needs (papermill, nbconvert and the report template) in a thread, as
-    ``--jobs`` workers inherit them already imported from the process that forks them."""
+def _warm_worker(show_code: bool = False, extra: Sequence[str] = ()) -> None:
+    """Run on every worker before the reports: start its fork server (with the ``extra``
+    imports the batch's reports need), and import what the worker itself needs (papermill,
+    nbconvert and the report template) in a thread, as ``--jobs`` workers inherit them
+    already imported from the process that forks them."""
     from casekit.render.kernels import prestart
 
-    prestart()
+    prestart(extra)
 
     def imports() -> None:
         with contextlib.suppress(Exception):
+            from casekit.render.kernels import _lazy_iri_grammar
+
+            _lazy_iri_grammar()
             import jupytext  # noqa: F401
             import papermill  # noqa: F401
 
@@ -382,8 +386,14 @@ def run_on_cluster(
     client = connect(address)
     try:
         n_workers = check_workers(client)
+        from casekit.render.kernels import extra_imports
+
         with contextlib.suppress(Exception):
-            client.run(_warm_worker, show_code=bool(prepared and prepared[0].show_code))
+            client.run(
+                _warm_worker,
+                show_code=bool(prepared and prepared[0].show_code),
+                extra=extra_imports(prepared),
+            )
         from distributed import Variable, as_completed
 
         token = uuid.uuid4().hex[:12]

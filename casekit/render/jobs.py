@@ -139,6 +139,40 @@ def _case_ids() -> dict[str, Path]:
     return found
 
 
+_MEMO: dict | None = None  # while a batch checks its specs: results computed once
+
+
+@contextlib.contextmanager
+def _checking_once():
+    """While inside, each case folder is validated and casekit's code hashed once, not once
+    per report: a batch checks all its specs in one go, and a grid of 1,000 reports of one
+    case would otherwise validate that case 1,000 times.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> with _checking_once():
+    ...     [_once(("x",), lambda: calls.append(1) or len(calls)) for _ in range(3)]
+    [1, 1, 1]
+    """
+    global _MEMO
+    outer = _MEMO
+    _MEMO = {} if outer is None else outer
+    try:
+        yield
+    finally:
+        _MEMO = outer
+
+
+def _once(key: tuple, compute):
+    """``compute()``, remembered under ``key`` inside :func:`_checking_once`."""
+    if _MEMO is None:
+        return compute()
+    if key not in _MEMO:
+        _MEMO[key] = compute()
+    return _MEMO[key]
+
+
 def _known_case(case_id: Any) -> Path:
     """The folder of a valid case ``case_id``; ParameterError otherwise."""
     from casekit import cases as _cases
@@ -152,7 +186,7 @@ def _known_case(case_id: Any) -> Path:
     known = _case_ids()
     if case_id not in known:
         raise ParameterError(f"no case {case_id!r}; known cases: {', '.join(known)}")
-    problems = _cases.validate(known[case_id])
+    problems = _once(("validate", str(known[case_id])), lambda: _cases.validate(known[case_id]))
     if problems:
         raise ParameterError(
             f"case {case_id!r} has {len(problems)} problem(s); "
@@ -212,7 +246,7 @@ def _fingerprint(path: Path, case: str | None, params: Mapping[str, Any], show_c
     h.update(path.read_bytes())
     h.update(json.dumps(params, sort_keys=True, default=str).encode())
     h.update(b"show_code" if show_code else b"hide_code")
-    h.update(_package_fingerprint().encode())
+    h.update(_once(("package",), lambda: _package_fingerprint()).encode())  # late-bound
     for folder in _case_folders(params, case):
         _hash_tree(h, folder)
     for name, value in params.items():

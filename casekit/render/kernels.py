@@ -23,7 +23,15 @@ One server runs for the process that renders (``casekit render``, whose ``--jobs
 workers share it through a Unix socket named in :data:`SERVER_ENV`) and one for each Dask
 worker process; it starts on first use or ahead of time with :func:`prestart`. It exits
 when the process that started it goes away (end of its stdin), and its kernels exit when
-it does.
+it does. Only processes of the same user get a kernel from it.
+
+Its imports are the one part of a batch that ``--jobs`` cannot share out (about 2.5 s
+of one core before the first report can start), so a batch starts the server before it
+checks its reports, and the server imports only what every report needs plus what this
+batch's reports need (:data:`EXTRA_IMPORTS`). All kernels of a batch fork from the same
+state. After its imports the server freezes what they made out of the garbage collector's
+reach (:func:`gc.freeze`): a kernel's collections then never walk, and so never copy,
+the memory it shares with the server.
 
 Examples
 --------
@@ -35,22 +43,26 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 __all__ = [
     "KERNEL_MODES",
     "SERVER_ENV",
+    "EXTRA_IMPORTS",
     "WARM_IMPORTS",
     "ForkedKernel",
+    "extra_imports",
     "prestart",
     "start_kernel",
+    "stop_server",
 ]
 
 KERNEL_MODES = ("warm", "fresh")
@@ -61,42 +73,128 @@ WARM_IMPORTS = (
     "pandas",
     "scipy",
     "scipy.optimize",
-    "statsmodels.api",
     "plotly.graph_objects",
     "plotly.io",
-    "plotly.express",
+    # what the first figure shown in a kernel imports: nbformat (plotly checks its
+    # version), jsonschema and its format checkers (see _lazy_iri_grammar), the renderers
+    "plotly.io._renderers",
+    "plotly.io._base_renderers",
+    "narwhals._pandas_like.namespace",
     "nbformat",
     "IPython.display",
     "casekit",
+    "casekit.format",
     "casekit.reach",
     "casekit.response",
-    "casekit.market",
     "casekit.plots",
-    "casekit.render",
+    "casekit.tables",
+    "casekit.report.views",
+    "casekit.classroom",
+    "pycountry",  # case validation (casekit.cases.places), on every load_case
     "ipykernel.kernelapp",
     "ipykernel.ipkernel",
+    "ipykernel.debugger",  # debugpy: every kernel imports it when it starts
 )
-"""Modules the fork server imports before it forks any kernel (the notebooks' imports)."""
+"""Modules the fork server imports before it forks any kernel: what the bundled notebooks
+import and what a kernel imports when it starts and shows its first figure. Each costs
+once per batch, before the first report can start, so modules only some reports need
+are in :data:`EXTRA_IMPORTS` and imported only for batches that have such reports."""
+
+EXTRA_IMPORTS = {
+    "market": ("casekit.market",),  # a report with a market test (statsmodels)
+    "event_log": ("casekit.events.story",),  # the event-log notebook (scipy.stats)
+}
+"""Modules the fork server imports only when a batch needs them (:func:`extra_imports`)."""
+
+
+def extra_imports(specs: Iterable) -> tuple[str, ...]:
+    """The :data:`EXTRA_IMPORTS` worth having in the fork server for ``specs``.
+
+    ``specs`` are :class:`casekit.render.Spec`-like objects (``notebook``, ``params``):
+    a report with a ``ticker`` gets a market test, an ``event_log`` report the event-log
+    modules.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace as S
+    >>> extra_imports([S(notebook="case_report", params={"ticker": "ACME"})])
+    ('casekit.market',)
+    >>> extra_imports([S(notebook="case_report", params={})])
+    ()
+    """
+    found: list[str] = []
+    for spec in specs:
+        params = getattr(spec, "params", None) or {}
+        if params.get("ticker"):
+            found += EXTRA_IMPORTS["market"]
+        if Path(str(getattr(spec, "notebook", ""))).stem == "event_log":
+            found += EXTRA_IMPORTS["event_log"]
+    return tuple(dict.fromkeys(found))
+
+
+def _lazy_iri_grammar() -> None:
+    """Let jsonschema import without building rfc3987_syntax's grammar until it is used.
+
+    nbformat imports jsonschema (so do papermill and plotly's first figure), and
+    jsonschema imports ``rfc3987_syntax.is_valid_syntax`` for its ``iri`` format checks.
+    Importing rfc3987_syntax builds an Earley parser of RFC 3987: over a second, half of
+    the fork server's imports. Called before jsonschema is imported, this hands it a
+    stand-in that imports the real module the first time an ``iri`` is checked, so every
+    check gives the same answer, and only a process that checks one pays. Does nothing
+    once jsonschema or rfc3987_syntax is imported, or if rfc3987_syntax is not installed.
+    """
+    import importlib
+    import importlib.util
+    import types
+
+    name = "rfc3987_syntax"
+    if name in sys.modules or "jsonschema._format" in sys.modules:
+        return
+    try:
+        if importlib.util.find_spec(name) is None:
+            return
+    except (ImportError, ValueError):
+        return
+
+    def is_valid_syntax(term: str, value: str):
+        return importlib.import_module(name).is_valid_syntax(term, value)
+
+    stand_in = types.ModuleType(name)
+    stand_in.is_valid_syntax = is_valid_syntax
+    sys.modules[name] = stand_in
+    try:
+        importlib.import_module("jsonschema._format")
+    except Exception:  # jsonschema's own problem, for whoever imports it to see
+        pass
+    finally:
+        if sys.modules.get(name) is stand_in:
+            del sys.modules[name]
+
 
 _START_TIMEOUT = 120.0  # seconds for the server to finish its imports
 
 
-def _serve(address: str) -> None:  # pragma: no cover - runs in the fork server process
+def _serve(address: str, extra: Sequence[str] = ()) -> None:  # pragma: no cover - server
     """The fork server: import, listen on the Unix socket ``address``, fork one kernel per
-    request; exit when the process that started it closes our stdin (or dies)."""
+    request of this user; exit when the process that started it closes our stdin (or dies)."""
+    import gc
     import importlib
     import selectors
     import socket
 
-    for name in WARM_IMPORTS:
-        with contextlib.suppress(ImportError):
+    _lazy_iri_grammar()
+    for name in (*WARM_IMPORTS, *extra):
+        with contextlib.suppress(Exception):  # a module that fails is the kernel's to import
             importlib.import_module(name)
     with contextlib.suppress(Exception):
-        # plotly checks nbformat on the first fig.show(); nbformat's validator loads the
-        # JSON schema and its format checkers (a second or more) on first use
+        # nbformat's validator loads the JSON schema on first use
         import nbformat.validator
 
         nbformat.validator.get_validator(version=4)
+    # What the imports made stays in the permanent generation: a kernel's garbage
+    # collections never walk (and so never copy) the memory it shares with this process.
+    gc.collect()
+    gc.freeze()
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # the kernels reap themselves: no zombies
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.bind(_sockaddr(address))  # only now: a client that can connect finds us ready
@@ -112,6 +210,8 @@ def _serve(address: str) -> None:  # pragma: no cover - runs in the fork server 
                 continue
             conn, _ = sock.accept()
             with conn, conn.makefile("rw", encoding="utf-8") as fh:
+                if not _peer_is_us(conn):
+                    continue
                 try:
                     req = json.loads(fh.readline())
                 except ValueError:
@@ -122,6 +222,31 @@ def _serve(address: str) -> None:  # pragma: no cover - runs in the fork server 
                     _become_kernel(req)
                 fh.write(json.dumps({"pid": pid}) + "\n")
                 fh.flush()
+
+
+def _peer_is_us(conn) -> bool:
+    """Whether the process at the other end of the Unix socket ``conn`` runs as this user.
+
+    An abstract socket has no file permissions and ``/proc/net/unix`` lists its name, so
+    the fork server asks who connected: a kernel runs any code its client sends.
+
+    Examples
+    --------
+    >>> import socket
+    >>> a, b = socket.socketpair(socket.AF_UNIX)
+    >>> _peer_is_us(a)
+    True
+    >>> a.close(); b.close()
+    """
+    import socket
+    import struct
+
+    creds = struct.Struct("3i")  # pid, uid, gid
+    try:
+        peer = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, creds.size)
+    except OSError:
+        return False
+    return creds.unpack(peer)[1] == os.getuid()
 
 
 def _become_kernel(req: dict) -> None:  # pragma: no cover - runs in a forked child
@@ -145,7 +270,14 @@ def _become_kernel(req: dict) -> None:  # pragma: no cover - runs in a forked ch
         sys.argv = [sys.argv[0], "-f", req["connection_file"]]
         app = IPKernelApp.instance()
         app.initialize(
-            ["-f", req["connection_file"], f"--IPKernelApp.parent_handle={os.getppid()}"]
+            [
+                "-f",
+                req["connection_file"],
+                f"--IPKernelApp.parent_handle={os.getppid()}",
+                # as nbclient starts a fresh kernel: no history written to the user's
+                # ~/.ipython (and no thread writing it)
+                "--HistoryManager.hist_file=:memory:",
+            ]
         )
         app.start()
         code = 0
@@ -157,14 +289,15 @@ class _Server:
     """A handle on one fork server: the one this process started (``owner``), or the one
     its parent started and named in :data:`SERVER_ENV` (``--jobs`` workers share it)."""
 
-    def __init__(self, env: dict[str, str], address: str | None = None):
+    def __init__(self, env: dict[str, str], address: str | None = None, extra: Sequence[str] = ()):
         self.env = dict(env)
+        self.extra = tuple(extra)  # its imports beyond WARM_IMPORTS
         self.proc = None
         if address is None:
             # Linux's abstract socket namespace: no file to clean up, in no temp folder
             address = f"@casekit-kernels-{os.getpid()}-{os.urandom(6).hex()}"
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "casekit.render.kernels", address],
+                [sys.executable, "-m", "casekit.render.kernels", address, *self.extra],
                 stdin=subprocess.PIPE,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
@@ -237,19 +370,26 @@ def _server_env(env: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in env.items() if k not in _PER_REPORT_ENV}
 
 
-def _server() -> _Server:
+def _server(extra: Sequence[str] | None = None) -> _Server:
+    """This process's fork server; ``extra``: imports it must have beyond WARM_IMPORTS
+    (``None``: whatever it has)."""
     env = _server_env(_kernel_env())
     srv = _SERVERS.get(os.getpid())
     shared = os.environ.get(SERVER_ENV)
-    if shared and (srv is None or srv.address != shared):
-        srv = _SERVERS[os.getpid()] = _Server(env, address=shared)
+    if shared:
+        if srv is None or srv.address != shared:
+            srv = _SERVERS[os.getpid()] = _Server(env, address=shared)
         return srv
     # some modules read the environment when imported (plotly its renderer): a changed
     # environment needs a new server; each kernel gets the environment of its report
-    if srv is None or not srv.alive() or srv.env != env:
+    usable = srv is not None and srv.alive() and srv.env == env
+    if usable and not set(extra or ()) <= set(srv.extra):
+        extra = (*srv.extra, *extra)  # a server with more imports replaces this one
+        usable = False
+    if not usable:
         if srv is not None:
             srv.close()
-        srv = _Server(env)
+        srv = _Server(env, extra=tuple(dict.fromkeys(extra or ())))
         _SERVERS[os.getpid()] = srv
     return srv
 
@@ -265,17 +405,21 @@ def available() -> bool:
     return sys.platform.startswith("linux")
 
 
-def prestart() -> str:
-    """Start this process's fork server now (its imports run while other work goes on);
-    returns its socket, which child processes may share through :data:`SERVER_ENV`."""
-    return _server().address
+def prestart(extra: Sequence[str] = ()) -> str:
+    """Start this process's fork server now (its imports run while other work goes on),
+    with ``extra`` modules imported besides :data:`WARM_IMPORTS`; returns its socket,
+    which child processes may share through :data:`SERVER_ENV`."""
+    return _server(extra).address
 
 
-@atexit.register
-def _close_servers() -> None:
+def stop_server() -> None:
+    """Stop the fork server this process started, if any (it also stops at exit)."""
     srv = _SERVERS.pop(os.getpid(), None)
     if srv is not None:
         srv.close()
+
+
+_close_servers = atexit.register(stop_server)
 
 
 class ForkedKernel:
@@ -296,26 +440,17 @@ class ForkedKernel:
         self.pid = pid
         self.connection_file = str(connection_file)
         self.kc = None
-        self.timed_out = False
 
     @property
     def has_kernel(self) -> bool:
         return self.is_alive()
 
     def is_alive(self) -> bool:
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
-            return False
-        except OSError:
-            return True
-        return True
+        return _pid_alive(self.pid)
 
     def client(self):
         """An asynchronous kernel client on this kernel's connection file."""
-        from jupyter_client.asynchronous import AsyncKernelClient
-
-        kc = AsyncKernelClient()
+        kc = _client_class()(pid=self.pid)
         kc.load_connection_file(self.connection_file)
         self.kc = kc
         return kc
@@ -340,19 +475,63 @@ class ForkedKernel:
                 self.kc.stop_channels()
             self.kc = None
 
-    def stop_after(self, seconds: float | None) -> threading.Timer | None:
-        """Kill the kernel after ``seconds`` (the per-report timeout); returns the timer."""
-        if not seconds:
-            return None
 
-        def expire() -> None:
-            self.timed_out = True
-            self.shutdown_kernel()
+@functools.cache
+def _client_class() -> type:
+    """jupyter_client's asynchronous client, told how to see that a forked kernel lives.
 
-        timer = threading.Timer(seconds, expire)
-        timer.daemon = True
-        timer.start()
-        return timer
+    Without a kernel manager as its parent the stock client judges that by the heartbeat,
+    which it starts and then polls every 0.2 s; and once the kernel has answered, it waits
+    0.2 s more for stray messages. Here the kernel's pid says whether it lives, and the
+    messages already received are dropped without waiting: nbclient ignores messages that
+    answer no request of its own. That is up to 0.4 s of every report, spent waiting.
+    """
+    from jupyter_client.asynchronous import AsyncKernelClient
+    from traitlets import Int
+
+    class ForkedKernelClient(AsyncKernelClient):
+        pid = Int(0)
+
+        async def _async_is_alive(self) -> bool:
+            return _pid_alive(self.pid)
+
+        async def wait_for_ready(self, timeout: float | None = None) -> None:
+            from queue import Empty
+
+            deadline = time.monotonic() + (timeout if timeout is not None else 1e9)
+            while True:
+                self.kernel_info()
+                try:
+                    msg = await self.shell_channel.get_msg(timeout=1)
+                except Empty:
+                    msg = None
+                if msg is not None and msg["msg_type"] == "kernel_info_reply":
+                    try:  # IOPub is connected once the request's status arrives there
+                        await self.iopub_channel.get_msg(timeout=0.2)
+                    except Empty:
+                        pass
+                    else:
+                        self._handle_kernel_info_reply(msg)
+                        break
+                if not _pid_alive(self.pid):
+                    raise RuntimeError("Kernel died before replying to kernel_info")
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"Kernel didn't respond in {timeout:g} seconds")
+            with contextlib.suppress(Empty):
+                while True:
+                    await self.iopub_channel.get_msg(timeout=0)
+
+    return ForkedKernelClient
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 def start_kernel(workdir: str | os.PathLike, log: str | os.PathLike) -> ForkedKernel:
@@ -384,4 +563,4 @@ def start_kernel(workdir: str | os.PathLike, log: str | os.PathLike) -> ForkedKe
 
 
 if __name__ == "__main__":  # pragma: no cover
-    _serve(sys.argv[1])
+    _serve(sys.argv[1], sys.argv[2:])

@@ -13,9 +13,11 @@ import contextlib
 import datetime as _dt
 import errno
 import json
+import math
 import os
 import shutil
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -241,15 +243,24 @@ def _execute(
     # `casekit` is called from a virtual environment that is not activated.
     path = os.pathsep.join([os.path.dirname(sys.executable), os.environ.get("PATH", "")])
     redirect = _stderr_to(log_fh) if quiet_stderr else contextlib.nullcontext()
-    km, timer, extra = None, None, {}
-    cell_timeout = CELL_TIMEOUT if not timeout else min(CELL_TIMEOUT, timeout)
-    if kernel == "warm":
-        from casekit.render.kernels import start_kernel
-
-        km = start_kernel(workdir, workdir / "kernel.log")
-        timer = km.stop_after(timeout)  # the whole report, not one cell
-        extra = {"km": km}
+    km, extra = None, {}
+    # --timeout bounds the whole report: a timer stops its kernel, whichever kind it is
+    # (nbclient's own timeout is per cell, and a report of many cells could outrun it).
+    # Without one, each cell may run CELL_TIMEOUT seconds.
+    cell_timeout = math.ceil(timeout) if timeout else CELL_TIMEOUT  # nbclient wants an int
+    deadline = _Deadline(None)
     try:
+        if kernel == "warm":
+            from casekit.render.kernels import start_kernel
+
+            km = start_kernel(workdir, workdir / "kernel.log")
+            # from here: waiting for the fork server's imports is the batch's time
+            deadline = _Deadline(timeout)
+            deadline.watch(km.shutdown_kernel)
+            extra = {"km": km}
+        elif timeout:
+            deadline = _Deadline(timeout)
+            extra = {"kernel_manager_class": _stoppable_manager(deadline)}
         with (
             redirect,
             _environ(
@@ -261,16 +272,14 @@ def _execute(
         ):
             nb = _papermill(pm, nb_in, workdir, job, config, cell_timeout, extra)
     except Exception as exc:
-        timed_out = km.timed_out if km is not None else isinstance(exc, TimeoutError)
-        if timeout and timed_out:
+        if timeout and (deadline.expired or isinstance(exc, TimeoutError)):
             raise TimeoutError(
                 f"the report ran longer than its timeout of {timeout:g} s (--timeout); "
                 f"its kernel was stopped"
             ) from exc
         raise
     finally:
-        if timer is not None:
-            timer.cancel()
+        deadline.cancel()
         if km is not None:
             km.cleanup_resources()
             km.shutdown_kernel()
@@ -278,8 +287,73 @@ def _execute(
     return _stage_outputs(job, nb, log_fh, start)
 
 
+class _Deadline:
+    """The per-report timeout: once ``seconds`` have passed since it was made, it calls the
+    function given to :meth:`watch` (which stops the report's kernel), at once if that
+    comes later. ``seconds`` None: never."""
+
+    def __init__(self, seconds: float | None):
+        self.expired = False
+        self._stop = None
+        self._lock = threading.Lock()
+        self._timer = None
+        if seconds:
+            self._timer = threading.Timer(seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def watch(self, stop) -> None:
+        with self._lock:
+            self._stop = stop
+            expired = self.expired
+        if expired:
+            stop()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+            stop = self._stop
+        if stop is not None:
+            stop()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _stoppable_manager(deadline: _Deadline) -> type:
+    """A kernel manager class for nbclient's fresh kernel that hands ``deadline`` a way to
+    kill that kernel (its process group: the kernel and anything it started)."""
+    import signal
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    class StoppableKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw):  # type: ignore[override]
+            await super().start_kernel(**kw)
+            prov = self.provisioner
+            pid, pgid = getattr(prov, "pid", None), getattr(prov, "pgid", None)
+            process = getattr(prov, "process", None)
+
+            def kill() -> None:
+                if pgid and hasattr(os, "killpg") and pgid != os.getpgid(0):
+                    with contextlib.suppress(OSError):
+                        os.killpg(pgid, signal.SIGKILL)
+                if process is not None:
+                    with contextlib.suppress(OSError):
+                        process.kill()
+                elif pid:
+                    with contextlib.suppress(OSError):
+                        os.kill(pid, signal.SIGKILL)
+
+            deadline.watch(kill)
+
+    return StoppableKernelManager
+
+
 def _papermill(pm, nb_in, workdir: Path, job: _Job, config, cell_timeout: float, extra: dict):
-    """papermill's execute_notebook with casekit's options (``extra``: a warm ``km``)."""
+    """papermill's execute_notebook with casekit's options (``extra``: a warm ``km``, or
+    the ``kernel_manager_class`` of a fresh kernel that a timeout may stop)."""
     return pm.execute_notebook(
         nb_in,
         str(workdir / "executed.ipynb"),
