@@ -320,7 +320,7 @@ def sliders(
     delay: float = 3.0,
     effectiveness: float = 0.5,
     *,
-    model: str = "flow",
+    model: str = "intervention",
     window: float = DEFAULT_WINDOW,
     max_delay: float = 30.0,
     n_draws: int = 200,
@@ -330,12 +330,16 @@ def sliders(
     Returns an ipywidgets ``VBox``: the two sliders and an ``Output`` that redraws
     :func:`casekit.plots.classroom.what_if_figure` (the curve from
     :func:`casekit.response.what_if`, the final reach from
-    :func:`casekit.response.delay_cost`) whenever a slider moves.
+    :func:`casekit.response.delay_cost`) whenever a slider moves. In the intervention
+    model (default) each new effectiveness refits the curve once (about 0.1 s; the refit
+    is kept on the fit), and the slider stops at 95 %.
     """
     d = _number(delay, "delay", 0, max(max_delay, 0))
-    e = _number(effectiveness, "effectiveness", 0, 1)
+    # e = 1 stops all spread, so no intervention curve passes through the later readings
+    top = 0.95 if model == "intervention" else 1.0
+    e = _number(effectiveness, "effectiveness", 0, top)
     ds = _slider(0.0, float(max_delay), 0.5, d, "company answers on day", ".1f")
-    es = _slider(0.0, 1.0, 0.05, e, "effectiveness of the answer", ".0%")
+    es = _slider(0.0, top, 0.05, e, "effectiveness of the answer", ".0%")
     return _redraw_box(
         [ds, es],
         lambda dv, ev: what_if_figure(fit, dv, ev, model=model, window=window, n_draws=n_draws),
@@ -347,7 +351,7 @@ def scenarios(
     delays: Sequence[float],
     effectiveness: Sequence[float],
     *,
-    model: str = "flow",
+    model: str = "intervention",
     n_draws: int = 200,
     seed: int = 0,
 ) -> pd.DataFrame:

@@ -93,6 +93,8 @@ def number(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool =
     ('204,100', '0.0123', '– (no fit)')
     >>> number(7.054e-250)
     '7.05 × 10⁻²⁵⁰'
+    >>> number(400.47, 2), number(689.8, 1)  # whole digits are never cut
+    ('400', '690')
     """
     if is_missing(x):
         return missing(reason)
@@ -104,7 +106,9 @@ def number(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool =
         text = "0"
     else:
         text = f"{a:.{digits}g}"
-        if "e" in text and a >= 1e-6:  # small: plain decimals
+        if "e" in text and a >= 1:  # more whole digits than ``digits``: keep them all
+            text = f"{a:.0f}"
+        elif "e" in text and a >= 1e-6:  # small: plain decimals
             text = f"{a:.{digits + int(-math.floor(math.log10(a)))}f}".rstrip("0").rstrip(".")
         elif "e" in text:  # tiny (a p-value, say): a power of ten for people, never e-250
             mantissa, exponent = text.split("e")
@@ -146,6 +150,20 @@ def compact(x: Any, digits: int = 3, *, reason: str | None = None, signed: bool 
     return _sign(v, text, signed)
 
 
+def _is_open(bound: Any, sign: int) -> bool:
+    try:
+        v = float(bound)
+    except (TypeError, ValueError):
+        return False
+    return math.isinf(v) and (v > 0) == (sign > 0)
+
+
+def _bare(text: str, kind: str) -> str:
+    """The estimate part of an interval text, without a trailing ``days``."""
+    head = text[: text.index(" (")] if " (" in text else text
+    return head.removesuffix(" days") if kind == "days" else head
+
+
 def interval(
     estimate: Any,
     lower: Any,
@@ -166,9 +184,26 @@ def interval(
     '3.8 days (2.9–4.9)'
     >>> interval(0.027, -0.221, 0.276, kind="percent")
     '2.7 % (−22.1 to 27.6 %)'
+
+    An infinite bound is a side the data leave open, and says so:
+
+    >>> interval(2.9, 2.9, float("inf"), kind="days")
+    '2.9 days (at least 2.9; no upper limit from the data)'
     """
     if is_missing(estimate):
         return missing(reason)
+    lo_open = _is_open(lower, -1)
+    hi_open = _is_open(upper, 1)
+    if lo_open or hi_open:
+        whole = interval(estimate, estimate, estimate, digits=digits, unit=unit, kind=kind)
+        head = whole[: whole.index(" (")] if " (" in whole else whole
+        if lo_open and hi_open:
+            return f"{head} (no limits: the data do not bound it)"
+        if hi_open:
+            low = interval(lower, lower, lower, digits=digits, unit=unit, kind=kind)
+            return f"{head} (at least {_bare(low, kind)}; no upper limit from the data)"
+        high = interval(upper, upper, upper, digits=digits, unit=unit, kind=kind)
+        return f"{head} (at most {_bare(high, kind)}; no lower limit from the data)"
     u = f" {unit}" if unit else ""
     if kind == "percent":
         e, lo, hi = (percent(v, 1) if not is_missing(v) else DASH for v in (estimate, lower, upper))

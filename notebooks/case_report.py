@@ -26,7 +26,7 @@ loss: str = ""  # ols | log | robust | robust_log; "" = the case's choice or ols
 metric: str = ""  # reach metric to model; "" = the case's choice or the first fittable metric
 horizon: int = 30  # days past the last observation to draw the fitted curves to [0, inf)
 delays: list[float] = [0, 1, 2, 3, 5, 7, 14]  # response delays (days after going public) to cost [0, inf)
-effectiveness: float = 0.5  # share of further spread a response stops (0 = none, 1 = all) [0, 1]
+effectiveness: float = 0.5  # e where the data cannot estimate it: share of further spread a response stops (0 = none, 1 = all), a stated scenario (the intervention model takes up to 0.99) [0, 0.99]
 value_per_thousand: list[float] = [2.0, 5.0, 10.0]  # low, central, high value of 1,000 impressions (CPM) [0, inf)
 prices_dir: str = ""  # folder of <TICKER>_<year>_yahoo.csv price files; "" = $CASEKIT_PRICES or none
 ticker: str = ""  # the company's share ticker for the market test, e.g. UAL; "" = no market test
@@ -50,7 +50,9 @@ fit = comparison.best if comparison is not None and comparison.fits else None
 no_fit = (described.explanation if comparison is None
           else "no growth curve converged on these data")
 response_delays = ck.response.delays(c)
-cost = (ck.response.delay_cost(fit, delays=delays, effectiveness=effectiveness, model="flow")
+# the intervention model: the response inside the curve; e estimated where the readings
+# straddle the response, else the stated `effectiveness` (the result says which)
+cost = (ck.response.delay_cost(fit, delays=delays, scenario_effectiveness=effectiveness)
         if fit is not None else None)
 # the case names its ticker, index and peers (case.yaml analysis.market), the event date and
 # the share count; a ticker given as a parameter replaces them
@@ -162,11 +164,20 @@ V.detection_line(ck.response.detection_replay(c))
 #
 # ### 3.3 What if the company had answered sooner?
 #
-# The fitted curve, damped from the day of the response by the chosen
-# effectiveness: the expected final reach for each response delay.
+# The growth curve with the company's response inside it: from the day of the
+# response the story spreads (1 − e) times as fast, and attention to it fades.
+# The curve is refitted so that it passes through what was observed, then only
+# the day of the response is moved: the expected final reach for each response
+# delay. At the actual delay it is the fitted curve. The effectiveness e is
+# estimated where readings lie on both sides of the response; otherwise it is the
+# stated `effectiveness` parameter. The line below says which.
 
 # %%
 Markdown(ck.report.explain("effectiveness") + "\n\n- " + ck.report.explain("CPM"))
+
+# %%
+Markdown(f"**Effectiveness of the response:** e = {fmt.html_text(cost.effectiveness_text)}."
+         ) if cost is not None else None
 
 # %%
 V.cost_view(cost) if cost is not None else Markdown("Not computed: it needs the growth curve of section 2.")

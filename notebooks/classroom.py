@@ -27,11 +27,11 @@
 # %% tags=["parameters"]
 case: str = "united-breaks-guitars"  # case to play with (see `casekit cases`)
 delay: float = 3.0  # first position of the answer-day slider: days after going public [0, inf)
-effectiveness: float = 0.5  # first position of the effectiveness slider: share of spread stopped [0, 1]
+effectiveness: float = 0.5  # first position of the effectiveness slider: share of spread stopped (up to 0.99: e = 1 would stop the readings the curve passes through) [0, 0.99]
 grid_delays: list[float] = [0, 1, 2, 3, 5, 7, 14, 30]  # answer days of the precomputed sliders (HTML) [0, inf)
-grid_effectiveness: list[float] = [0.25, 0.5, 0.75, 0.9]  # effectiveness values of the precomputed sliders [0, 1]
+grid_effectiveness: list[float] = [0.25, 0.5, 0.75, 0.9]  # effectiveness values of the precomputed sliders [0, 0.99]
 window: int = 60  # days after going public that the reach figures show (the first weeks) [1, inf)
-model: str = "flow"  # what-if model: flow (the answer cuts new reach) or rate (slows the curve) {flow, rate}
+model: str = "intervention"  # what-if model: intervention (the answer slows the spread inside the fitted curve); flow, rate: accounting variants {intervention, flow, rate}
 n_draws: int = 200  # parameter draws for the intervals of the final reach [0, inf)
 first_readers: int = 400  # first readers of the "400 contacts" scenario [1, inf)
 pass_on: float = 0.5  # first position of the n* slider: new readers each reader brings [0, inf)
@@ -93,10 +93,14 @@ Markdown(f"*Figure sources:* the reach data of the case ({len(fit.data)} observa
 # %% [markdown]
 # ## What if?
 #
-# The model: from the day the company answers, the further spread of the story
-# is cut by the effectiveness of the answer (0 = the answer changes nothing,
-# 1 = nothing spreads after it). The expected final reach depends on both; the
-# legend gives it with its 95 % interval from the fit's uncertainty.
+# The model: from the day the company answers, the story spreads more slowly, by
+# the effectiveness of the answer (0 = the answer changes nothing, 1 = nothing
+# spreads after it), while the public's attention fades. The growth curve is
+# refitted with the real answer inside it, so that it still passes through what
+# was observed; then only the day of the answer moves. Answering on the real day
+# gives the fitted curve back. The expected final reach depends on the day and the
+# effectiveness; the legend gives it with its 95 % interval from the fit's
+# uncertainty.
 
 # %%
 classroom.sliders(

@@ -37,7 +37,7 @@
 case: str = "synthetic-example"  # your case: its id (folder in CASEKIT_DATA) or, in JupyterLab, its path
 curve: str = "logistic"  # growth curve to fit {logistic, gompertz, richards, bass, expsat}
 metric: str = ""  # reach metric to fit; "" = the first fittable one, else the one with most figures
-effectiveness: float = 0.5  # share of further spread a response would have stopped [0, 1]
+effectiveness: float = 0.5  # e where the data cannot estimate it: share of further spread a response stops, a stated scenario [0, 1]
 
 # %%
 from IPython.display import Markdown
@@ -105,7 +105,9 @@ ck.reach.compare(c, metric=metric) if fit is not None else None
 ck.response.delays(c)
 
 # %%
-cost = ck.response.delay_cost(fit, effectiveness=effectiveness, model="flow") if fit is not None else None
+# the response inside the curve; e estimated where the readings straddle the response, else
+# the stated `effectiveness` (the result's first line says which)
+cost = ck.response.delay_cost(fit, scenario_effectiveness=effectiveness) if fit is not None else None
 cost if cost is not None else Markdown("No delay cost without a fitted curve (step 3).")
 
 # %%

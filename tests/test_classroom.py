@@ -188,13 +188,82 @@ def test_what_if_sliders_compose_to_exactly_one_scenario(fit):
             assert shown[0].startswith(f"answer on day {d}, effectiveness {round(e * 100)} %")
 
 
-def test_what_if_curves_and_finals_come_from_the_response_api(fit):
-    fig = classroom.what_if_figure(fit, 3, 0.5, window=20, n_draws=100)
-    ref = ck.response.what_if(fit, 3, 0.5, model="flow", horizon=20, points=121)
+@pytest.mark.parametrize("model", ["intervention", "flow"])
+def test_what_if_curves_and_finals_come_from_the_response_api(fit, model):
+    kw = {} if model == "intervention" else {"model": model}  # intervention is the default
+    fig = classroom.what_if_figure(fit, 3, 0.5, window=20, n_draws=100, **kw)
+    ref = ck.response.what_if(fit, 3, 0.5, horizon=20, points=121, **kw)
+    np.testing.assert_allclose(fig.data[1].y, ref.data[0].y)
     np.testing.assert_allclose(fig.data[2].y, ref.data[1].y)
-    dc = ck.response.delay_cost(fit, delays=[3], effectiveness=0.5, model="flow", n_draws=100)
+    dc = ck.response.delay_cost(fit, delays=[3], effectiveness=0.5, n_draws=100, **kw)
     row = dc.table.set_index("delay_days").loc[3.0]
     assert fmt.interval(row["final_reach"], row["lower"], row["upper"]) in fig.data[2].name
+    assert f"({model} model)" in fig.layout.title.text
+
+
+def _logistic(t, K, r, t0):
+    return K / (1.0 + np.exp(-r * (np.asarray(t, float) - t0)))
+
+
+def test_intervention_what_if_reproduces_the_observed_answer_and_moves_it(fit):
+    """By hand: the logistic run in operational time tau, the response at day 4 (the
+    case's first response) and attention decaying at delta; e fixed at 0.5."""
+    from casekit.response.intervention_cost import with_response
+
+    inside = with_response(fit, 0.5)[0]
+    p = inside.params
+    K, r, t0 = p["K"], p["r"], p["t0"]
+    d = float(inside.spec.definition["delta"]) if "delta" not in p else float(p["delta"])
+    A = lambda t: t * (1 - d * t / 2) if d < 1e-12 else -np.expm1(-d * t) / d  # noqa: E731
+
+    def tau(t, t1, e):
+        t = np.asarray(t, float)
+        return np.where(t < t1, A(t), A(t) - e * (A(t) - A(t1)))
+
+    t = np.linspace(0.0, 20.0, 121)
+    for day in (4.0, 1.0, 9.0):
+        fig = classroom.what_if_figure(fit, day, 0.5, window=20, n_draws=0)
+        fitted, cf = np.asarray(fig.data[1].y, float), np.asarray(fig.data[2].y, float)
+        np.testing.assert_allclose(fitted, _logistic(tau(t, 4.0, 0.5), K, r, t0), rtol=1e-9)
+        np.testing.assert_allclose(cf, _logistic(tau(t, day, 0.5), K, r, t0), rtol=1e-9)
+    # the real answer day gives the fitted curve back; a later one never less reach
+    assert np.allclose(
+        classroom.what_if_figure(fit, 4.0, 0.5, window=20, n_draws=0).data[2].y, fitted
+    )
+    late = np.asarray(classroom.what_if_figure(fit, 9.0, 0.5, window=20, n_draws=0).data[2].y)
+    assert np.all(late >= fitted * (1 - 1e-12))
+
+
+def test_intervention_slider_figure_holds_each_effectiveness_fit(fit):
+    from casekit.response.intervention_cost import with_response
+
+    effs = [0.25, 0.75]
+    fig = classroom.what_if_slider_figure(fit, [0, 4], effs, delay=4, window=20, n_draws=0)
+    fitted = [tr for tr in fig.data if tr.name == "fitted curve (the answer as it happened)"]
+    assert len(fitted) == 2 and [tr.opacity for tr in fitted] == [1.0, 0.0]
+    t = np.linspace(0.0, 20.0, 121)
+    for tr, e in zip(fitted, effs):
+        inside = with_response(fit, e)[0]
+        np.testing.assert_allclose(tr.y, np.round(inside.spec(t, *inside.theta), 1))
+    # answering on the real day (4) draws the fitted curve of that effectiveness
+    for j, e in enumerate(effs):
+        name = f"answer on day 4, effectiveness {round(e * 100)} %"
+        (cf,) = [tr for tr in fig.data if tr.name and tr.name.startswith(name)]
+        np.testing.assert_allclose(cf.y, fitted[j].y)
+    # the effectiveness slider switches the fitted curves with the scenarios
+    eff = fig.layout.sliders[1]
+    idx = eff.steps[1].args[1]
+    ops = dict(zip(idx, eff.steps[1].args[0]["opacity"]))
+    assert [ops[fig.data.index(tr)] for tr in fitted] == [0.0, 1.0]
+
+
+def test_intervention_refuses_an_answer_that_stops_everything(fit):
+    with pytest.raises(ParameterError, match="e up to 0.99"):
+        ck.response.delay_cost(fit, delays=[0], effectiveness=1.0, n_draws=0)
+    with pytest.raises(ParameterError, match="effectiveness"):
+        classroom.sliders(fit, 2, 1.0)
+    box = classroom.sliders(fit, 2, 1.0, model="flow")  # the accounting variant goes to 100 %
+    assert box.children[0].children[1].max == 1.0
 
 
 def test_scenario_table_is_labelled_and_compact(fit):

@@ -247,7 +247,7 @@ def test_unknown_format_is_refused_before_any_kernel(tmp_path):
 
 def test_out_of_range_parameter_fails_before_any_kernel_from_the_api(tmp_path):
     start = time.perf_counter()
-    with pytest.raises(ParameterError, match=r"'effectiveness' must be from 0 to 1, got 1\.3"):
+    with pytest.raises(ParameterError, match=r"'effectiveness' must be from 0 to 0\.99, got 1\.3"):
         R.render(CASE, "case_report", params={"effectiveness": 1.3}, out_dir=tmp_path)
     assert time.perf_counter() - start < 3
     assert not (tmp_path / CASE).exists()  # nothing rendered, no kernel started
@@ -260,8 +260,8 @@ def test_out_of_range_parameter_fails_before_any_kernel_from_the_cli(tmp_path):
     )
     assert res.exit_code == 1
     assert "Traceback" not in res.output
-    assert "'effectiveness' must be from 0 to 1, got 1.3" in res.output
-    assert "[0, 1]" in res.output  # the listing shows each parameter's range
+    assert "'effectiveness' must be from 0 to 0.99, got 1.3" in res.output
+    assert "[0, 0.99]" in res.output  # the listing shows each parameter's range
     assert time.perf_counter() - start < 3
     assert not (tmp_path / CASE).exists()
 
@@ -272,8 +272,8 @@ def test_out_of_range_parameter_fails_before_any_kernel_from_the_cli(tmp_path):
         ("case_report", {"delays": "0,-1"}, "each value of parameter 'delays' must be 0 or more"),
         ("case_report", {"loss": "l1"}, "'loss' must be one of"),
         ("case_report", {"curves": "logistic,spline"}, "got 'spline'"),
-        ("classroom", {"grid_effectiveness": [0.5, 2]}, "must be from 0 to 1, got 2.0"),
-        ("classroom", {"model": "flows"}, "'model' must be one of flow, rate"),
+        ("classroom", {"grid_effectiveness": [0.5, 2]}, "must be from 0 to 0.99, got 2.0"),
+        ("classroom", {"model": "flows"}, "'model' must be one of intervention, flow, rate"),
         ("compare_cases", {"min_points": 0}, "'min_points' must be 1 or more"),
         ("new_case", {"curve": "cubic"}, "'curve' must be one of logistic"),
     ],
@@ -285,11 +285,11 @@ def test_declared_ranges_and_choices_are_checked(notebook, params, message):
 
 def test_values_inside_the_range_and_defaults_pass():
     got = R.coerce_params(
-        "case_report", {"effectiveness": "1", "delays": "0,30", "loss": "", "curves": "bass"}
+        "case_report", {"effectiveness": "0.99", "delays": "0,30", "loss": "", "curves": "bass"}
     )
-    assert got == {"effectiveness": 1.0, "delays": [0.0, 30.0], "loss": "", "curves": ["bass"]}
+    assert got == {"effectiveness": 0.99, "delays": [0.0, 30.0], "loss": "", "curves": ["bass"]}
     p = {x.name: x for x in R.notebook_params("case_report")}
-    assert p["effectiveness"].range == (0.0, 1.0, True, True)
+    assert p["effectiveness"].range == (0.0, 0.99, True, True)
     assert p["loss"].choices == ("", "ols", "log", "robust", "robust_log")
     assert p["ticker"].range is None and p["ticker"].choices is None
 
@@ -297,5 +297,5 @@ def test_values_inside_the_range_and_defaults_pass():
 def test_casekit_params_shows_the_ranges():
     res = CliRunner().invoke(cli, ["params", "classroom"])
     assert res.exit_code == 0
-    assert "effectiveness: float = 0.5" in res.output and "[0, 1]" in res.output
-    assert "{flow, rate}" in res.output
+    assert "effectiveness: float = 0.5" in res.output and "[0, 0.99]" in res.output
+    assert "{intervention, flow, rate}" in res.output

@@ -66,7 +66,7 @@ def test_bad_grids_are_refused_with_the_reason(grid, message):
 def test_case_cannot_be_a_grid_and_ranges_come_from_the_help():
     with pytest.raises(ParameterError, match="'case' cannot be a grid"):
         G.expand_grid("case_report", {"case": "a,b"})
-    with pytest.raises(ParameterError, match="0 to 1"):
+    with pytest.raises(ParameterError, match="0 to 0.99"):
         G.expand_grid("case_report", {"effectiveness": "0.5,1.2"})
 
 

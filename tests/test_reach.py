@@ -471,7 +471,19 @@ def test_milestones_and_time_to_share(example_fit):
     r, t0 = example_fit.params["r"], example_fit.params["t0"]
     assert ms.loc["t90", "estimate"] == pytest.approx(t0 + math.log(9) / r)
     assert ms.loc["t99", "estimate"] == pytest.approx(t0 + math.log(99) / r)
-    assert (ms["lower"] < ms["estimate"]).all() and (ms["estimate"] < ms["upper"]).all()
+    times = ms.drop(index="saturation")
+    assert (times["lower"] < times["estimate"]).all() and (times["estimate"] < times["upper"]).all()
+    assert (ms["method"] == "profile").sum() == 4
+    # the curve levels off at K = 125,090, below the 126,015 counted (high, exact): the
+    # final reach is at least what was counted, estimate and interval alike
+    counted = example_fit.data.query("confidence == 'high' and qualifier == 'exact'")["y"].max()
+    assert counted == 126015 > example_fit.params["K"]
+    sat = ms.loc["saturation"]
+    assert sat["estimate"] == sat["lower"] == counted < sat["upper"]
+    assert (
+        sat["method"]
+        == "profile, floored at the largest reading (the fitted curve levels off below it)"
+    )
     t90 = example_fit.time_to_share(0.9)
     assert t90["time"] == pd.Timestamp("2024-03-04") + pd.Timedelta(days=t90["estimate"]).round("s")
     boot = example_fit.time_to_share(0.9, method="bootstrap", n_boot=300)
@@ -648,11 +660,26 @@ def test_compare_rejects_unknown_arguments(example):
 
 def test_describe_fittable_case(example):
     d = reach.describe(example)
-    assert d.fittable == ("video_views",)
+    assert d.fittable == ("video_views", "forum_posts")
     assert "can be fitted" in d.explanation
     tab = d.table.set_index("metric")
     assert tab.loc["video_views", "n"] == 28
-    assert not tab.loc["forum_posts", "fittable"]
+    assert tab.loc["video_views", "n_times"] == 28
+    assert (d.min_times, d.min_n) == (4, 5)  # expsat, the simplest default curve: p = 2
+    # per-period counts: fitted (and compared) as the increments of the curve
+    assert tab.loc["forum_posts", "fittable"]
+    assert tab.loc["forum_posts", "reason"] == (
+        "enough dated per-period counts (21 at 21 distinct times)"
+    )
+    counts = reach.compare(example, metric="forum_posts")
+    assert counts.best.observation == "per-period" and counts.best.loss in ("nb", "poisson")
+    # a curve set without expsat asks for more: logistic and gompertz have p = 3
+    d3 = reach.describe(example, curves=["logistic", "gompertz"])
+    assert (d3.min_times, d3.min_n) == (5, 6)
+    assert d3.fittable == ("video_views", "forum_posts")
+    assert "5 or more distinct times" in d3.settings["fittable"]
+    strict = reach.describe(example, min_n=30)
+    assert strict.fittable == () and "fewer than the 30 needed" in strict.explanation
     dd = json.loads(json.dumps(d.to_dict(), allow_nan=False))
     back = reach.DescriptiveReach.from_dict(dd)
     assert back.to_dict() == dd and str(back) == str(d)
@@ -814,6 +841,7 @@ BAD_ARGUMENTS = {
     # describe and normalised
     "describe metric": lambda ex, f, pf: reach.describe(ex, metric="nope"),
     "describe min_n": lambda ex, f, pf: reach.describe(ex, min_n=0),
+    "describe curves": lambda ex, f, pf: reach.describe(ex, curves=["nope"]),
     "describe kinds": lambda ex, f, pf: reach.describe(ex, kinds=("rumour",)),
     "describe a case id": lambda ex, f, pf: reach.describe("synthetic-example"),
     "normalised min_points": lambda ex, f, pf: reach.normalised([ex], min_points=0),

@@ -105,6 +105,54 @@ def test_range_rover_not_enough_data():
     assert "<table" in d._repr_html_()
 
 
+@pytest.mark.parametrize("case_id", list(ck.list_cases()["id"]))
+def test_describe_calls_a_metric_fittable_only_at_enough_distinct_times(case_id):
+    """Per metric, the distinct times of its figures against the verdict: fittable means
+    a known origin, p + 2 or more distinct times and p + 3 or more figures (p: the
+    simplest curve of the case's set), cumulative or per-period; and a fittable metric does
+    get a ranked growth curve (per-period counts: fitted as the curve's increments)."""
+    case = ck.load_case(case_id)
+    d = reach.describe(case)
+    p = min(reach._get_spec(c).k for c in reach.case_curves(case))
+    assert (d.min_times, d.min_n) == (p + 2, p + 3)
+    tab = d.table.set_index("metric")
+    rows = case.reach[case.reach["kind"].isin(["observed", "reported"])]
+    for m in case.metrics:
+        fig = rows[rows["metric"] == m]
+        k, n = fig["time"].nunique(), len(fig)
+        cum = bool(case.reach.loc[case.reach["metric"] == m, "cumulative"].astype(bool).all())
+        assert (tab.loc[m, "n"], tab.loc[m, "n_times"]) == (n, k)
+        enough = case.origin is not None and n > 0 and k >= p + 2 and n >= p + 3
+        assert bool(tab.loc[m, "fittable"]) == enough, (m, n, k, tab.loc[m, "reason"])
+        if n and k < p + 2:
+            assert "only" in tab.loc[m, "reason"]
+        if enough:
+            best = reach.compare(case, metric=m).best
+            assert best.nobs == n and np.isfinite(best.aicc)
+            assert best.observation == ("cumulative" if cum else "per-period")
+    assert d.fittable == tuple(m for m in d.fittable if tab.loc[m, "fittable"])
+
+
+def test_dominos_readings_on_two_days_are_not_called_fittable():
+    case = ck.load_case("dominos-2009")
+    d = reach.describe(case)
+    assert d.fittable == () and d.main_metric == "youtube_views_prank_video"
+    row = d.table.set_index("metric").loc["youtube_views_prank_video"]
+    assert (row["n"], row["n_times"], bool(row["fittable"])) == (5, 2, False)
+    assert row["reason"] == "5 figures at only 2 distinct times (14 Apr 2009, 15 Apr 2009)"
+    text = d.explanation
+    assert text.startswith("dominos-2009: not enough data to fit a growth curve")
+    assert "cannot say when the reach grew fastest" in text
+    assert "youtube_views_prank_video reached 1 M views by 15 Apr 2009" in text
+    assert "4 or more distinct times" in d.settings["fittable"]
+    # the fitter refuses the same series, in the same terms
+    with pytest.raises(InsufficientDataError, match="2 distinct times"):
+        reach.fit(case, metric="youtube_views_prank_video")
+    # a case-level fit has nothing to fit and says why
+    with pytest.raises(InsufficientDataError):
+        ck.response.delay_cost(case, n_draws=0)
+
+
 def test_case_analysis_block_sets_metric_loss_and_waves():
     case = ck.load_case("united-breaks-guitars")
     curves = reach.case_curves(case)
@@ -220,7 +268,7 @@ def test_a_fit_of_a_copied_case_carries_the_copy_path_and_dates(tmp_path, monkey
     assert spec.definition["anchors"] == [None, 3.0]  # coverage 2024-03-06, origin 03-03
     assert reach.case_curves(case) == list(reach.DEFAULT_CURVES)
     d = reach.describe(case)
-    assert d.fittable == ("video_views",) and d.plot().data
+    assert d.fittable == ("video_views", "forum_posts") and d.plot().data
 
 
 def test_a_fit_of_plain_data_has_no_context():

@@ -77,7 +77,7 @@ def test_every_bundled_notebook_declares_typed_parameters():
         ("horizon", "30", 30),
         ("horizon", "1_000", 1000),
         ("effectiveness", "0.25", 0.25),
-        ("effectiveness", "1", 1.0),
+        ("effectiveness", "0", 0.0),
         ("delays", "0,1, 7", [0.0, 1.0, 7.0]),
         ("delays", "[0, 0.5]", [0.0, 0.5]),
         ("peers", "DAL, LUV", ["DAL", "LUV"]),
@@ -92,8 +92,8 @@ def test_cli_strings_are_coerced_to_declared_types(name, text, expected):
 
 
 def test_python_values_are_accepted_and_checked():
-    out = R.coerce_params("case_report", {"horizon": 5, "effectiveness": 1})
-    assert out["effectiveness"] == 1.0 and isinstance(out["effectiveness"], float)
+    out = R.coerce_params("case_report", {"horizon": 5, "effectiveness": 0})
+    assert out["effectiveness"] == 0.0 and isinstance(out["effectiveness"], float)
     assert R.coerce_params("classroom", {"interactive": "false"})["interactive"] is False
     with pytest.raises(ParameterError, match="'horizon' must be int"):
         R.coerce_params("case_report", {"horizon": 2.5})

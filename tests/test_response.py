@@ -530,7 +530,9 @@ def test_reach_while_waiting_by_hand(fits):
 def test_sensitivity_by_hand(fits):
     fit = fits["logistic"]
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
-    s = rs.sensitivity(fit, cpm=(1.0, 4.0, 9.0), curves=["logistic", "gompertz", "bass"])
+    s = rs.sensitivity(
+        fit, cpm=(1.0, 4.0, 9.0), curves=["logistic", "gompertz", "bass"], model="flow"
+    )
     extra = lambda e: e * (logistic(4, K, r, t0) - logistic(0, K, r, t0))  # noqa: E731
     t = s.table.set_index("factor")
     assert s.base == pytest.approx(extra(0.5) * 4 / 1000)
@@ -891,7 +893,7 @@ def test_detection_daily_cumulative_differencing(case_dir):
 
 def test_what_if_flow_matches_closed_form():
     fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
-    fig = rs.what_if(fit, delay=2.0, effectiveness=0.5, horizon=20.0, points=201)
+    fig = rs.what_if(fit, delay=2.0, effectiveness=0.5, horizon=20.0, points=201, model="flow")
     actual, cf = (np.asarray(tr.y, dtype=float) for tr in fig.data[:2])
     K, r, t0 = (float(fit.params[n]) for n in ("K", "r", "t0"))
     t = np.linspace(0.0, 20.0, 201)
@@ -901,6 +903,33 @@ def test_what_if_flow_matches_closed_form():
     np.testing.assert_allclose(actual, y, rtol=1e-9)
     np.testing.assert_allclose(cf, expected, rtol=1e-9)
     assert "day 2" in fig.data[1].name
+
+
+@pytest.mark.parametrize("case_id", ["synthetic-example", "united-breaks-guitars"])
+def test_sensitivity_of_the_intervention_model_matches_its_delay_costs(case_id):
+    """The tornado's light refits give the numbers of the full delay_cost, factor by
+    factor (the base e estimated on the synthetic case, a stated 0.5 on United)."""
+    case = ck.load_case(case_id)
+    cmp = ck.reach.compare(case)
+    fit = cmp.best
+    s = rs.sensitivity(fit, curves=cmp, case=case, cpm=(1.0, 4.0, 9.0), n_draws=0)
+    assert set(s.table["factor"]) == {"effectiveness", "CPM", "curve"}
+    assert "not a factor here" in s.settings["model"]
+
+    def extra(f, **kw):
+        dc = rs.delay_cost(f, delays=[0.0], n_draws=0, **kw)
+        return dc.actual["final_reach"] - dc.at(0.0)["final_reach"], dc
+
+    base, dc = extra(fit)
+    assert s.base_reach == pytest.approx(base, rel=1e-9)
+    assert s.settings["base settings"].startswith(f"e = {dc.effectiveness_text}")
+    t = s.table.set_index("factor")
+    for e, col in ((0.2, "output_low"), (0.8, "output_high")):
+        assert t.loc["effectiveness", col] == pytest.approx(
+            extra(fit, effectiveness=e)[0] * 4 / 1000, rel=1e-9
+        )
+    for name, alt in cmp.fits.items():
+        assert s.curve_outputs[name] == pytest.approx(extra(alt)[0], rel=1e-9, abs=1e-9)
 
 
 def test_sensitivity_reuses_a_comparisons_fits():
@@ -915,7 +944,7 @@ def test_sensitivity_of_a_multiwave_fit_leaves_out_the_rate_model():
     case = ck.load_case("synthetic-example")
     two = ck.reach.multiwave("logistic", 2)
     fit = ck.reach.fit(case, curve=two, metric="video_views", loss="log")
-    s = rs.sensitivity(fit, curves=["logistic"])
+    s = rs.sensitivity(fit, curves=["logistic"], model="flow")
     assert "model" not in set(s.table["factor"])
     assert s.settings["model"].startswith("model factor left out: rate damping")
 
@@ -969,7 +998,7 @@ def test_a_case_loaded_from_a_folder_outside_the_catalog(case_dir, tmp_path):
     w = rs.reach_while_waiting(fit, n_draws=50)
     assert w.response_t == 4.0
     assert w.value("before_response") == pytest.approx(y4, rel=1e-10)
-    s = rs.sensitivity(fit, curves=["logistic", "gompertz"], n_draws=0)
+    s = rs.sensitivity(fit, curves=["logistic", "gompertz"], n_draws=0, model="flow")
     assert s.base_reach == pytest.approx(0.5 * (y4 - logistic(0.0, K, r, t0)), rel=1e-9)
     assert s.unit == "GBP"
 
@@ -991,7 +1020,7 @@ def test_an_edited_copy_of_a_bundled_case_uses_its_own_dates(case_dir):
     w = rs.reach_while_waiting(fit, n_draws=0)
     assert w.response_t == 7.0
     assert w.value("before_response") == pytest.approx(logistic(7.0, K, r, t0), rel=1e-10)
-    s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=0)
+    s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=0, model="flow")
     extra = 0.5 * (logistic(7.0, K, r, t0) - logistic(0.0, K, r, t0))
     assert s.base == pytest.approx(extra * 4 / 1000, rel=1e-9)
     assert s.settings["actual delay"].startswith("day 7: first_response key date 11 Mar 2024")
@@ -1087,7 +1116,9 @@ def test_waiting_and_sensitivity_conf_int(fits):
     wide = w.conf_int(0.01).set_index("quantity")
     assert (wide["lower"] <= ci.set_index("quantity")["lower"]).all()
     K, r, t0 = (fit.params[n] for n in ("K", "r", "t0"))
-    s = rs.sensitivity(fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=300, seed=2)
+    s = rs.sensitivity(
+        fit, curves=["logistic"], cpm=(1.0, 4.0, 9.0), n_draws=300, seed=2, model="flow"
+    )
     dc = rs.delay_cost(fit, delays=[0.0], n_draws=300, seed=2, model="flow")  # the same draws
     Kd, rd, td = (dc.draws[:, i] for i in range(3))
     y = lambda t: Kd / (1 + np.exp(-rd * (t - td)))  # noqa: E731

@@ -17,6 +17,7 @@ import pytest
 
 import casekit as ck
 from casekit.exceptions import ParameterError
+from casekit.reach.joint import fit_joint
 from casekit.results import Result, read_csv
 
 OLD_INTERVAL_NAMES = (
@@ -67,6 +68,9 @@ def built(tmp_path_factory):
     prices = _write_prices(tmp_path_factory.mktemp("prices"))
     factories = {
         "ReachFit": lambda: fit,
+        "JointReachFit": lambda: fit_joint(
+            case, ["video_views", "forum_posts"], loss={"video_views": "log"}
+        ),
         "Comparison": lambda: ck.reach.compare(
             case, curves=["logistic", "gompertz"], metric=metric
         ),
@@ -107,6 +111,7 @@ def test_every_result_class_is_covered(built):
 
 NAMES = [
     "ReachFit",
+    "JointReachFit",
     "Comparison",
     "DescriptiveReach",
     "Delays",

@@ -129,10 +129,12 @@ def _scenario_name(delay: float, e: float, row) -> str:
 
 
 def _curves(fit, delay, e, model, window, points):
-    from casekit import response
+    """Dates (or days), the fitted curve and the what-if curve of one scenario (the
+    numbers of :func:`casekit.response.what_if`)."""
+    from casekit.response.counterfactual import what_if_curves
 
-    fig = response.what_if(fit, delay, e, model=model, horizon=window, points=points)
-    return fig.data[0].x, np.asarray(fig.data[0].y, float), np.asarray(fig.data[1].y, float)
+    t, fitted, cf, _ = what_if_curves(fit, delay, e, model=model, horizon=window, points=points)
+    return _x_of(fit, t), fitted, cf
 
 
 def _observed(fit, window):
@@ -162,7 +164,7 @@ def what_if_figure(
     delay: float,
     effectiveness: float,
     *,
-    model: str = "flow",
+    model: str = "intervention",
     window: float = DEFAULT_WINDOW,
     n_draws: int = 200,
     points: int = 121,
@@ -202,13 +204,13 @@ def what_if_figure(
         yref="paper",
         line={"dash": "dot", "color": _CF_COLOUR},
     )
-    saved = actual[-1] - cf[-1]
+    saved = actual[-1] - cf[-1]  # a later answer than the real one: more reach, not less
     _layout(
         fig,
         fit,
         f"What if the company had answered on day {fmt.number(delay)}?"
-        f"<br><sub>about {fmt.compact(saved)} fewer by day {fmt.number(window)} "
-        f"({model} model)</sub>",
+        f"<br><sub>about {fmt.compact(abs(saved))} {'fewer' if saved >= 0 else 'more'} by "
+        f"day {fmt.number(window)} ({model} model)</sub>",
     )
     fig.update_layout(height=520, legend_y=-0.22)
     return fig
@@ -238,7 +240,7 @@ def what_if_slider_figure(
     *,
     delay: float | None = None,
     start_effectiveness: float | None = None,
-    model: str = "flow",
+    model: str = "intervention",
     window: float = DEFAULT_WINDOW,
     n_draws: int = 200,
     points: int = 121,
@@ -253,7 +255,7 @@ def what_if_slider_figure(
     --------
     >>> import casekit as ck
     >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
-    >>> fig = what_if_slider_figure(fit, [0, 3], [0.5, 1.0], window=20)
+    >>> fig = what_if_slider_figure(fit, [0, 3], [0.5, 0.9], window=20)
     >>> [len(s.steps) for s in fig.layout.sliders]
     [2, 2]
     >>> sum(bool(tr.visible is not False and tr.opacity != 0) for tr in fig.data)
@@ -269,22 +271,30 @@ def what_if_slider_figure(
     j0 = _nearest(effs, effs[0] if start_effectiveness is None else start_effectiveness)
     finals = {e: _final_rows(fit, delays, e, model, n_draws) for e in effs}
     curves = {(d, e): _curves(fit, d, e, model, window, points) for d in delays for e in effs}
-    x, actual, _ = curves[(delays[0], effs[0])]
+    x = curves[(delays[0], effs[0])][0]
     x = [str(v) for v in pd.Index(x)] if fit.origin is not None else list(x)
     obs = _observed(fit, window)
     top = 1.05 * max(
-        [float(np.nanmax(actual))]
+        [float(np.nanmax(c[1])) for c in curves.values()]
         + [float(np.nanmax(c[2])) for c in curves.values()]
         + ([float(np.nanmax(obs.y))] if len(obs.y) else [])
     )
     fig = go.Figure()
     fig.add_trace(obs)
-    fig.add_scatter(
-        x=x,
-        y=actual.tolist(),
-        name="fitted curve (the answer as it happened)",
-        line={"color": "#888"},
-    )
+    # the fitted curve for each effectiveness: in the intervention model each is the fit
+    # with the response inside at that e, and each passes through the observations
+    fitted = []
+    for j, e in enumerate(effs):
+        fitted.append(len(fig.data))
+        fig.add_scatter(
+            x=x,
+            y=np.round(curves[(delays[0], e)][1], 1).tolist(),
+            name="fitted curve (the answer as it happened)",
+            opacity=1.0 if j == j0 else 0.0,
+            showlegend=j == j0,
+            hoverinfo="x+y+name" if j == j0 else "skip",
+            line={"color": "#888"},
+        )
     lines, cfs = [], []
     for i, d in enumerate(delays):
         ans = str(_x_of(fit, [d])[0]) if fit.origin is not None else d
@@ -321,7 +331,7 @@ def what_if_slider_figure(
         )
     eff_steps = []
     for j, e in enumerate(effs):
-        on = [k % len(effs) == j for k in range(len(cfs))]
+        on = [k % len(effs) == j for k in range(len(cfs))] + [k == j for k in range(len(effs))]
         eff_steps.append(
             {
                 "label": fmt.percent(e, 0),
@@ -332,7 +342,7 @@ def what_if_slider_figure(
                         "showlegend": on,
                         "hoverinfo": ["x+y+name" if o else "skip" for o in on],
                     },
-                    cfs,
+                    cfs + fitted,
                 ],
             }
         )

@@ -27,9 +27,13 @@ dates it.
 
 The parts, in dependency order: ``curves`` (CurveSpec, the five curves, the registry),
 ``multiwave``, ``data`` (inputs to one observation table), ``_solver`` (bounded LM, IRLS,
-covariance, the batched bootstrap solver), ``intervals``, ``prose`` and ``storage`` (what
-``ReachFit`` delegates to), ``result`` (ReachFit), ``fitting`` (fit), ``compare`` and
-``describe``.
+covariance, the batched bootstrap solver), ``intervals``, ``milestones``,
+``milestone_profile``, ``bootstrap`` (bootstrap-t), ``diagnostics`` (bound flags, influential
+low-confidence readings), ``prose`` and ``storage`` (what ``ReachFit`` delegates to),
+``result`` (ReachFit), ``fitting`` (fit), ``intervention`` (the response inside the curve),
+``observation`` and ``response_fit`` (per-period counts, the response effects and their
+profile intervals), ``joint``, ``_joint_solver``, ``joint_result`` and ``joint_text`` (several
+metrics with one timing), ``compare`` and ``describe``.
 
 Examples
 --------
@@ -72,6 +76,8 @@ from casekit.reach.data import (  # noqa: F401
 from casekit.reach.describe import NORMALISED_COLUMNS, DescriptiveReach, describe, normalised
 from casekit.reach.fitting import LOSSES, _fit_prepared, fit  # noqa: F401
 from casekit.reach.intervention import intervention
+from casekit.reach.joint import fit_joint
+from casekit.reach.joint_result import JointReachFit
 from casekit.reach.multiwave import _resolve_anchor, _spec_from_definition, multiwave  # noqa: F401
 from casekit.reach.result import PRED_COLUMNS, SUMMARY_COLUMNS, ReachFit
 
@@ -82,10 +88,12 @@ __all__ = [
     "multiwave",
     "intervention",
     "fit",
+    "fit_joint",
     "compare",
     "case_curves",
     "describe",
     "ReachFit",
+    "JointReachFit",
     "Comparison",
     "DescriptiveReach",
     "CONFIDENCE_WEIGHTS",

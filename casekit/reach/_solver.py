@@ -9,11 +9,13 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 from scipy import optimize, special
 
 from casekit.exceptions import FitError, ParameterError
+from casekit.reach._derivatives import curve_jac
 from casekit.reach.curves import _TINY, CurveSpec, _span
 
 
@@ -28,8 +30,15 @@ def _param_steps(theta):
 
 
 def _model_jac(spec: CurveSpec, t, theta):
-    """d f / d theta at t (central differences), shape (len(t), p)."""
+    """d f / d theta at t, shape (len(t), p): analytic where the curve has derivatives
+    (:func:`~casekit.reach._derivatives.curve_jac`), else central differences."""
     theta = np.asarray(theta, dtype=float)
+    t_ = np.asarray(t, dtype=float)
+    if t_.ndim == 1:
+        with np.errstate(all="ignore"):
+            got = curve_jac(spec, t_, theta)
+        if got is not None and np.all(np.isfinite(got[1])):
+            return got[1]
     h = _param_steps(theta)
     lo = np.array([b[0] for b in spec.bounds])
     hi = np.array([b[1] for b in spec.bounds])
@@ -83,6 +92,24 @@ class _Problem:
         if self.log:
             return self.sw * (np.log(self.y) - np.log(np.maximum(fv, _TINY)))
         return self.sw * (self.y - fv) / self.yscale
+
+    def jac_internal(self, u):
+        """d resid_internal / d u (analytic), or None for a curve without derivatives."""
+        theta = u * self.scale_vec
+        got = curve_jac(self.spec, self.t, theta, need_f=self.log)
+        if got is None:
+            return None
+        fv, G = got
+        sw, jscale = self._jac_factors
+        if self.log:
+            G = G / np.maximum(fv, _TINY)[:, None]
+        return G * jscale if sw is None else (sw * G) * jscale
+
+    @cached_property
+    def _jac_factors(self):
+        """(sqrt(weights) as a column, or None when all 1; -scale / yscale per column)."""
+        sw = None if np.all(self.sw == 1.0) else self.sw[:, None]
+        return sw, -self.scale_vec / (1.0 if self.log else self.yscale)
 
     def resid(self, theta):
         """Weighted residuals on the fitting scale, in data units."""
@@ -140,8 +167,8 @@ def _starts(spec, t, y, start, n_starts, seed):
                     np.where(np.isfinite(lo), lo + 1.0, 0.0),
                 )
             ]
-    rng = np.random.default_rng(seed)
     out = list(base[:n_starts])
+    rng = np.random.default_rng(seed) if len(out) < n_starts else None
     i = 0
     while len(out) < n_starts:
         b = base[i % len(base)]
@@ -176,12 +203,16 @@ class _Transform:
         self._lo3, self._w3 = self.lo0[self._i3], self.width[self._i3]
 
     def to_x(self, v):
+        x = np.array(v, dtype=float)
         with np.errstate(all="ignore"):
-            a = np.log(np.maximum(v - self.lo0, 1e-300))
-            b = np.log(np.maximum(self.hi0 - v, 1e-300))
-            frac = np.clip((v - self.lo0) / self.width, 1e-15, 1 - 1e-15)
-            c = np.log(frac / (1 - frac))
-        return np.select([self.kind == 1, self.kind == 2, self.kind == 3], [a, b, c], v)
+            if self._i1.size:
+                x[self._i1] = np.log(np.maximum(x[self._i1] - self._lo1, 1e-300))
+            if self._i2.size:
+                x[self._i2] = np.log(np.maximum(self._hi2 - x[self._i2], 1e-300))
+            if self._i3.size:
+                frac = np.clip((x[self._i3] - self._lo3) / self._w3, 1e-15, 1 - 1e-15)
+                x[self._i3] = np.log(frac / (1 - frac))
+        return x
 
     def to_v(self, x):
         v = np.array(x, dtype=float)
@@ -193,14 +224,33 @@ class _Transform:
             v[self._i3] = self._lo3 + self._w3 * special.expit(v[self._i3])
         return v
 
+    def dv_dx(self, x, idx=None):
+        """d v / d x at ``x`` (the entries ``idx`` of the parameters, default all)."""
+        x = np.asarray(x, dtype=float)
+        kind = self.kind if idx is None else self.kind[idx]
+        out = np.ones(x.shape)
+        pos = kind == 1
+        if pos.any():
+            out[pos] = np.exp(np.minimum(x[pos], 700.0))
+        neg = kind == 2
+        if neg.any():
+            out[neg] = -np.exp(np.minimum(x[neg], 700.0))
+        both = kind == 3
+        if both.any():
+            s = special.expit(x[both])
+            width = self.width if idx is None else self.width[idx]
+            out[both] = width[both] * s * (1.0 - s)
+        return out
 
-def _lm(fun, x0, tol, maxfev, msgs):
-    """MINPACK Levenberg-Marquardt; returns (x, cost, converged) or None on failure."""
+
+def _lm(fun, x0, tol, maxfev, msgs, jac=None):
+    """MINPACK Levenberg-Marquardt (with the analytic Jacobian ``jac`` of the residuals
+    when given); returns (x, cost, converged) or None on failure."""
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
             x, _, info, mesg, ier = optimize.leastsq(
-                fun, x0, full_output=True, ftol=tol, xtol=tol, gtol=0.0, maxfev=maxfev
+                fun, x0, Dfun=jac, full_output=True, ftol=tol, xtol=tol, gtol=0.0, maxfev=maxfev
             )
         except (ValueError, np.linalg.LinAlgError, FloatingPointError, TypeError) as err:
             msgs.append(str(err))
@@ -268,10 +318,28 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
     def resid_x(x):
         return prob.resid_internal(tr.to_v(x))
 
+    jac_x = None
+    with np.errstate(all="ignore"):
+        u_try = np.ones(p) if not len(starts) else np.asarray(starts[0], dtype=float)
+        if prob.jac_internal(np.clip(u_try / prob.scale_vec, lo_i, hi_i)) is not None:
+            i1, i2, i3, w3 = tr._i1, tr._i2, tr._i3, tr._w3
+
+            def jac_x(x):
+                dv = np.ones(p)  # d v / d x of the transform
+                if i1.size:
+                    dv[i1] = np.exp(np.minimum(x[i1], 700.0))
+                if i2.size:
+                    dv[i2] = -np.exp(np.minimum(x[i2], 700.0))
+                if i3.size:
+                    s_ = special.expit(x[i3])
+                    dv[i3] = w3 * s_ * (1.0 - s_)
+                out = prob.jac_internal(tr.to_v(x)) * dv
+                return out if np.isfinite(out).all() else np.nan_to_num(out, posinf=0, neginf=0)
+
     def run(x0, tol, maxfev):
         if prob.robust:
             return _irls(prob, tr, x0, c, tol, maxfev, msgs)
-        return _lm(resid_x, x0, tol, maxfev, msgs)
+        return _lm(resid_x, x0, tol, maxfev, msgs, jac_x)
 
     cands = []  # (x, cost, converged) per start that returned a solution
     for s_ in starts:
@@ -293,7 +361,15 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
     order = sorted(range(len(cands)), key=lambda i: cands[i][1])
     ok = [bool(c_[2]) for c_ in cands]
     best = None
-    for i in [i for i in order[:2] if cands[i][1] <= 1.1 * cands[order[0]][1]]:
+    polish = [i for i in order[:2] if cands[i][1] <= 1.1 * cands[order[0]][1]]
+    if len(polish) == 2 and all(cands[i][2] for i in polish):
+        (xa, ca, _), (xb, cb, _) = cands[polish[0]], cands[polish[1]]
+        ua, ub = tr.to_v(xa), tr.to_v(xb)
+        if cb - ca <= 1e-7 * max(ca, 1e-300) and np.all(
+            np.abs(ua - ub) <= 1e-4 * np.maximum(np.abs(ua), np.abs(ub)) + 1e-12
+        ):
+            polish = polish[:1]  # the two best starts found the same optimum: polish it once
+    for i in polish:
         out = run(cands[i][0], 1e-12, max_nfev or 200 * (p + 1))
         if out is not None and out[2]:
             ok[i] = True  # a start whose polished solution converged counts as converged

@@ -10,7 +10,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from casekit.exceptions import FitError, ParameterError
+from casekit.exceptions import FitError, InsufficientDataError, ParameterError
 from casekit.reach.curves import DEFAULT_CURVES, CurveSpec, _get_spec
 from casekit.reach.data import _is_case, _prepare
 from casekit.reach.fitting import _check_options, _fit_prepared
@@ -34,10 +34,12 @@ COMPARE_COLUMNS = (
     "peak_time",
     "t90",
     "converged",
+    "at_bound",
     "error",
     "notes",
 )
-"""Columns of :attr:`Comparison.table`."""
+"""Columns of :attr:`Comparison.table` (``at_bound``: the parameters at or near a bound of
+the fitter, comma-separated, or None)."""
 
 _SUMMARY_COLUMNS = (
     "curve",
@@ -49,6 +51,7 @@ _SUMMARY_COLUMNS = (
     "saturation",
     "peak_time",
     "t90",
+    "at_bound",
     "error",
 )
 
@@ -87,16 +90,20 @@ class Comparison(Result):
     @property
     def table(self) -> pd.DataFrame:
         """One row per curve: ``curve, k, nobs, rss, loglik, aicc, delta_aicc,
-        akaike_weight, saturation, peak_time, t90, converged, error, notes``, best first.
+        akaike_weight, saturation, peak_time, t90, converged, at_bound, error, notes``,
+        best first.
 
-        ``error`` is why a curve could not be fitted; ``notes`` the caveats of a fit
-        that could (a parameter on a bound, approximate standard errors)."""
+        ``error`` is why a curve could not be fitted; ``at_bound`` the parameters at or
+        near a bound of the fitter (their values are the fitter's limit, not the data's:
+        read the curve's weight with care); ``notes`` the caveats of a fit that could (a
+        parameter at or near a bound, approximate standard errors, a low-confidence reading
+        that drives the fit)."""
         return self.ranking.copy()
 
     @property
     def summary(self) -> pd.DataFrame:
         """The ranking in short: ``curve, k, nobs, aicc, delta_aicc, akaike_weight,
-        saturation, peak_time, t90, error``."""
+        saturation, peak_time, t90, at_bound, error``."""
         return self.ranking[list(_SUMMARY_COLUMNS)].copy()
 
     def _fitted(self) -> list[str]:
@@ -257,6 +264,30 @@ def case_curves(case) -> list[str | CurveSpec]:
     return curves
 
 
+def _fit_counts_or_cumulative(prep, spec, counts: bool, opts: dict):
+    """One curve of the comparison: per-period counts as the increments of the curve
+    (their likelihood, so the AICc of every curve is on the same counts), else cumulative."""
+    if not counts:
+        return _fit_prepared(prep, spec, **opts)
+    from casekit.reach.response_fit import fit_extended
+
+    loss = None if opts["loss"] == "ols" else opts["loss"]  # "ols": the cumulative default
+    return fit_extended(
+        prep,
+        spec,
+        loss=loss,
+        response=None,
+        e="estimate",
+        delta="estimate",
+        start=opts["start"],
+        alpha=opts["alpha"],
+        n_starts=opts["n_starts"],
+        seed=opts["seed"],
+        f_scale=opts["f_scale"],
+        fit_cumulative=None,
+    )
+
+
 def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs) -> Comparison:
     """Fit several curves to one series and rank them by AICc.
 
@@ -309,13 +340,17 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
     if fit_kwargs.get("loss") is None:
         fit_kwargs.pop("loss", None)
     opts.update(fit_kwargs)
-    _check_options(**{k: opts[k] for k in ("loss", "alpha", "n_starts", "seed", "f_scale")})
+    checked = {k: opts[k] for k in ("loss", "alpha", "n_starts", "seed", "f_scale")}
+    if checked["loss"] in ("auto", "nb", "poisson"):  # count losses: checked by their fitter
+        checked["loss"] = "ols"
+    _check_options(**checked)
     specs = [_get_spec(c) for c in curves]
     fits, errors, rows = {}, {}, []
+    counts = "period_days" in prep.obs
     for spec in specs:
         try:
-            res = _fit_prepared(prep, spec, **opts)
-        except FitError as err:
+            res = _fit_counts_or_cumulative(prep, spec, counts, opts)
+        except (FitError, InsufficientDataError) as err:
             errors[spec.name] = str(err)
             rows.append(
                 {
@@ -347,6 +382,7 @@ def compare(data, curves: Iterable[str | CurveSpec] | None = None, **fit_kwargs)
                 "peak_time": pk,
                 "t90": t90,
                 "converged": res.converged,
+                "at_bound": ", ".join(n for n, b in res.at_bound.items() if b) or None,
                 "error": None,
                 "notes": "; ".join(res.notes) if res.notes else None,
             }

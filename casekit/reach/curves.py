@@ -65,6 +65,12 @@ class CurveSpec:
     doc : str
         The curve's documentation: formula, parameters, peak (maximum growth) time and
         time to a share of the saturation.
+    jac : callable or None
+        ``jac(t, *params)`` for a 1-d array ``t`` and params that are scalars or 1-d
+        arrays of its length: the analytic derivatives, an array of shape
+        ``(len(t), 1 + k)`` whose first column is ``df/dt`` and the others
+        ``df/dparam`` in ``param_names`` order. Optional: the fitter uses finite
+        differences without it.
     """
 
     name: str
@@ -81,6 +87,7 @@ class CurveSpec:
     description: str = ""
     definition: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     doc: str = ""
+    jac: Callable[..., np.ndarray] | None = None
 
     def __post_init__(self):
         p = len(self.param_names)
@@ -129,7 +136,10 @@ def _linearised_rate(t, y, K, transform):
     if m.sum() < 2 or np.ptp(t[m]) == 0:
         return None
     z = transform(p[m])
-    slope, intercept = np.polyfit(t[m], z, 1)
+    tm = t[m]
+    tc = tm - tm.mean()
+    slope = float(tc @ (z - z.mean())) / float(tc @ tc)  # least-squares line (np.polyfit)
+    intercept = float(z.mean()) - slope * float(tm.mean())
     if not np.isfinite(slope) or slope <= 0:
         return None
     return float(slope), float(intercept)
@@ -172,6 +182,18 @@ def _logistic(t, K, r, t0):
     return K * special.expit(r * (t - t0))
 
 
+def _logistic_jac(t, K, r, t0):
+    d = t - t0
+    s = special.expit(r * d)
+    out = np.empty((np.size(d), 4))
+    out[:, 1] = s
+    ds = K * s * (1.0 - s)
+    out[:, 0] = r * ds
+    out[:, 2] = ds * d
+    out[:, 3] = -out[:, 0]
+    return out
+
+
 def _logistic_share(s, K, r, t0):
     return t0 + np.log(s / (1 - s)) / r
 
@@ -181,6 +203,7 @@ LOGISTIC = CurveSpec(
     param_names=("K", "r", "t0"),
     bounds=((0.0, np.inf), (0.0, np.inf), (-np.inf, np.inf)),
     f=_logistic,
+    jac=_logistic_jac,
     p0=lambda t, y: _sigmoid_starts(t, y, _logit),
     saturation=lambda K, r, t0: K,
     peak_time=lambda K, r, t0: t0,
@@ -206,6 +229,13 @@ def _gompertz(t, K, r, t0):
     return K * np.exp(-_clip_exp(-r * (t - t0)))
 
 
+def _gompertz_jac(t, K, r, t0):
+    E = _clip_exp(-r * (t - t0))
+    g = np.exp(-E)
+    fE = K * g * E
+    return np.column_stack([r * fE, g, fE * (t - t0), -r * fE])
+
+
 def _gompertz_share(s, K, r, t0):
     return t0 - np.log(-np.log(s)) / r
 
@@ -215,6 +245,7 @@ GOMPERTZ = CurveSpec(
     param_names=("K", "r", "t0"),
     bounds=((0.0, np.inf), (0.0, np.inf), (-np.inf, np.inf)),
     f=_gompertz,
+    jac=_gompertz_jac,
     p0=lambda t, y: _sigmoid_starts(t, y, _cloglog_neg),
     saturation=lambda K, r, t0: K,
     peak_time=lambda K, r, t0: t0,
@@ -240,6 +271,14 @@ def _richards(t, K, r, t0, nu):
     return K * np.exp(-np.logaddexp(0.0, -r * (t - t0)) / nu)
 
 
+def _richards_jac(t, K, r, t0, nu):
+    z = -r * (t - t0)
+    sp = np.logaddexp(0.0, z)
+    g = np.exp(-sp / nu)
+    q = K * g * special.expit(z) / nu  # -df/dz
+    return np.column_stack([r * q, g, q * (t - t0), -r * q, K * g * sp / nu**2])
+
+
 def _richards_share(s, K, r, t0, nu):
     return t0 - np.log(s ** (-nu) - 1.0) / r
 
@@ -257,6 +296,7 @@ RICHARDS = CurveSpec(
     param_names=("K", "r", "t0", "nu"),
     bounds=((0.0, np.inf), (0.0, np.inf), (-np.inf, np.inf), (1e-3, 100.0)),
     f=_richards,
+    jac=_richards_jac,
     p0=_richards_starts,
     saturation=lambda K, r, t0, nu: K,
     peak_time=lambda K, r, t0, nu: t0 - np.log(nu) / r,
@@ -280,6 +320,28 @@ def _bass(t, m, p, q):
     a = (p + q) * t
     e = _clip_exp(-np.clip(a, -50.0, None))
     return m * (1.0 - e) / (1.0 + (q / np.maximum(p, _TINY)) * e)
+
+
+def _bass_jac(t, m, p, q):
+    s = p + q
+    a = s * t
+    inside = a > -50.0
+    e = _clip_exp(-np.clip(a, -50.0, None))
+    pp = np.maximum(p, _TINY)
+    rho = q / pp
+    den = 1.0 + rho * e
+    df_de = -m * (1.0 + rho) / den**2
+    df_drho = -m * (1.0 - e) * e / den**2
+    de = np.where(inside, -e, 0.0)  # d e / d (s t)
+    drho_dp = np.where(p > _TINY, -q / pp**2, 0.0)
+    return np.column_stack(
+        [
+            df_de * de * s,
+            (1.0 - e) / den,
+            df_de * de * t + df_drho * drho_dp,
+            df_de * de * t + df_drho / pp,
+        ]
+    )
 
 
 def _bass_peak(m, p, q):
@@ -307,6 +369,7 @@ BASS = CurveSpec(
     param_names=("m", "p", "q"),
     bounds=((0.0, np.inf), (0.0, np.inf), (0.0, np.inf)),
     f=_bass,
+    jac=_bass_jac,
     p0=_bass_starts,
     saturation=lambda m, p, q: m,
     peak_time=_bass_peak,
@@ -332,6 +395,12 @@ def _expsat(t, K, r):
     return -K * np.expm1(-np.clip(r * t, -50.0, None))
 
 
+def _expsat_jac(t, K, r):
+    x = r * t
+    ex = np.where(x > -50.0, np.exp(-np.maximum(x, -50.0)), 0.0)
+    return np.column_stack([K * r * ex, -np.expm1(-np.maximum(x, -50.0)), K * t * ex])
+
+
 def _expsat_starts(t, y):
     ymax = float(np.max(y))
     out = []
@@ -352,6 +421,7 @@ EXPSAT = CurveSpec(
     param_names=("K", "r"),
     bounds=((0.0, np.inf), (0.0, np.inf)),
     f=_expsat,
+    jac=_expsat_jac,
     p0=_expsat_starts,
     saturation=lambda K, r: K,
     peak_time=lambda K, r: np.zeros_like(np.asarray(r, dtype=float)),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from casekit import format as fmt
 from casekit.exceptions import ParameterError
+from casekit.reach.curves import CurveSpec, _get_spec
 from casekit.reach.data import _check_kinds, _check_metric, _is_case
 from casekit.results import Result
 
@@ -21,6 +22,7 @@ _SUMMARY_COLUMNS = (
     "metric",
     "unit",
     "n",
+    "n_times",
     "n_sources",
     "first_time",
     "last_time",
@@ -41,7 +43,9 @@ class DescriptiveReach(Result):
     per_metric : pandas.DataFrame
         One row per metric (what :attr:`table` returns).
     fittable : tuple of str
-        Metrics with enough dated cumulative observations for a 3-parameter curve.
+        Metrics a growth curve can be fitted to: cumulative, dated from a known origin,
+        with observations at ``min_times`` or more distinct times and ``min_n`` or more
+        observations in all (see :func:`describe`).
     explanation : str
         What can and cannot be fitted, and why, in plain words.
     reach_figures : pandas.DataFrame or None
@@ -52,6 +56,10 @@ class DescriptiveReach(Result):
         Kinds of figures counted as data.
     min_n : int
         Observations needed to call a metric fittable.
+    min_times : int or None
+        Distinct observation times needed to call a metric fittable.
+    curve_rule : str
+        Which curve set the two numbers come from, in words.
     """
 
     case_id: str
@@ -62,6 +70,8 @@ class DescriptiveReach(Result):
     metric: str | None = None
     kinds: tuple[str, ...] = ("observed", "reported")
     min_n: int = 4
+    min_times: int | None = None
+    curve_rule: str = ""
 
     title: ClassVar[str] = "Reach data"
 
@@ -73,14 +83,15 @@ class DescriptiveReach(Result):
 
     @property
     def table(self) -> pd.DataFrame:
-        """Per metric: ``metric, unit, cumulative, n, n_all_kinds, n_sources, first_time,
-        last_time, min, max, last_value, fittable, reason``."""
+        """Per metric: ``metric, unit, cumulative, n, n_times, n_all_kinds, n_sources,
+        first_time, last_time, min, max, last_value, fittable, reason`` (``n_times``: the
+        distinct times of the ``n`` figures)."""
         return self.per_metric.copy()
 
     @property
     def summary(self) -> pd.DataFrame:
-        """Per metric, in short: ``metric, unit, n, n_sources, first_time, last_time,
-        last_value, fittable, reason``."""
+        """Per metric, in short: ``metric, unit, n, n_times, n_sources, first_time,
+        last_time, last_value, fittable, reason``."""
         return self.per_metric[list(_SUMMARY_COLUMNS)].copy()
 
     @property
@@ -96,8 +107,14 @@ class DescriptiveReach(Result):
             "case": self.case_id,
             "metric": self.metric or "all",
             "kinds": ", ".join(self.kinds),
-            "fittable": f"at least {self.min_n} dated figures of one cumulative metric, "
-            f"and a known origin date",
+            "fittable": (
+                f"figures of one cumulative metric at {self.min_times} or more distinct "
+                f"times, at least {self.min_n} in all, and a known origin date"
+                + (f" ({self.curve_rule})" if self.curve_rule else "")
+                if self.min_times is not None
+                else f"at least {self.min_n} dated figures of one cumulative metric, "
+                "and a known origin date"
+            ),
         }
 
     @property
@@ -129,9 +146,22 @@ def describe(
     metric: str | None = None,
     *,
     kinds: Iterable[str] = ("observed", "reported"),
-    min_n: int = 4,
+    min_n: int | None = None,
+    curves=None,
 ) -> DescriptiveReach:
     """Summarise a case's reach figures and say plainly what can be fitted.
+
+    A metric is *fittable* when its figures are cumulative, dated from a known origin,
+    taken at ``p + 2`` or more distinct times and ``p + 3`` or more in all, with ``p``
+    the parameters of the simplest curve of the case's curve set (:func:`case_curves`:
+    its ``analysis.curves``, else :data:`DEFAULT_CURVES`, whose simplest is ``expsat``
+    with p = 2). Distinct times, because several figures of one day fix one point of
+    the curve, not its shape: p + 2 times leave two to check the shape against, as the
+    per-period fitter requires. ``p + 3`` figures, because ranking curves by AICc
+    (:func:`compare`, what the case report does) needs more than p + 2 observations.
+    Per-period counts are fitted by :func:`fit` (as the curve's increments) but not
+    ranked by :func:`compare`, so they are not counted as fittable here; their reason
+    says so.
 
     Parameters
     ----------
@@ -140,8 +170,10 @@ def describe(
         Restrict the table to one metric.
     kinds : iterable of str
         Kinds of figures counted as data (default observed and reported).
-    min_n : int
-        Observations needed to call a metric fittable (4: a 3-parameter curve + 1).
+    min_n : int, optional
+        Observations needed to call a metric fittable (default ``p + 3``).
+    curves : iterable of str or CurveSpec, optional
+        The curve set whose simplest curve sets ``p`` (default :func:`case_curves`).
 
     Returns
     -------
@@ -151,18 +183,36 @@ def describe(
     --------
     >>> import casekit as ck
     >>> d = ck.reach.describe(ck.load_case("synthetic-example"))
-    >>> d.fittable
-    ('video_views',)
+    >>> d.fittable, d.min_times, d.min_n
+    (('video_views', 'forum_posts'), 4, 5)
+    >>> dominos = ck.reach.describe(ck.load_case("dominos-2009"))
+    >>> dominos.fittable
+    ()
+    >>> prank = dominos.table.set_index("metric").loc["youtube_views_prank_video"]
+    >>> int(prank["n"]), int(prank["n_times"])  # five press readings, on two days
+    (5, 2)
     """
+    from casekit.reach.compare import case_curves  # compare builds on the fitting modules
+
     if not _is_case(case):
         raise ParameterError(
             f"describe needs a Case (from casekit.load_case), not {type(case).__name__}"
         )
     kinds = _check_kinds(kinds)
-    if isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1:
+    if min_n is not None and (
+        isinstance(min_n, bool) or not isinstance(min_n, (int, np.integer)) or min_n < 1
+    ):
         raise ParameterError(f"min_n must be a whole number, at least 1, not {min_n!r}")
     if metric is not None:
         _check_metric(case, metric)
+    specs = [_get_spec(c) for c in (case_curves(case) if curves is None else _as_list(curves))]
+    if not specs:
+        raise ParameterError("curves lists no curve")
+    simplest = min(specs, key=lambda sp: sp.k)
+    p = simplest.k
+    min_times = p + 2
+    min_n = p + 3 if min_n is None else int(min_n)
+    rule = f"p + 2 and p + 3 for the simplest curve of the set, {simplest.name} with p = {p}"
     reach = case.reach
     metrics = [metric] if metric is not None else list(case.metrics)
     rows = []
@@ -171,14 +221,8 @@ def describe(
         s = allrows[allrows["kind"].isin(kinds)]
         cum = bool(allrows["cumulative"].astype(bool).all()) if len(allrows) else False
         n = len(s)
-        if case.origin is None:
-            reason = f"no origin date ({case.origin_key} is unknown)"
-        elif not cum:
-            reason = "not cumulative (per-period or outlet-level figures)"
-        elif n < min_n:
-            reason = f"only {n} figure{'s' if n != 1 else ''} of kind {'/'.join(kinds)}"
-        else:
-            reason = ""
+        k = int(s["time"].nunique())
+        reason = _reason(case, s, n, k, cum, kinds, min_times, min_n)
         rows.append(
             {
                 "metric": m,
@@ -187,6 +231,7 @@ def describe(
                 else "",
                 "cumulative": cum,
                 "n": n,
+                "n_times": k,
                 "n_all_kinds": len(allrows),
                 "n_sources": int(s["source"].nunique()),
                 "first_time": s["time"].min() if n else pd.NaT,
@@ -195,75 +240,142 @@ def describe(
                 "max": float(s["value"].max()) if n else np.nan,
                 "last_value": float(s.sort_values("time")["value"].iloc[-1]) if n else np.nan,
                 "fittable": reason == "",
-                "reason": reason or "enough dated cumulative figures",
+                "reason": reason
+                or (
+                    f"enough dated {'cumulative figures' if cum else 'per-period counts'} "
+                    f"({n} at {k} distinct times)"
+                ),
             }
         )
-    table = pd.DataFrame(
-        rows,
-        columns=[
-            "metric",
-            "unit",
-            "cumulative",
-            "n",
-            "n_all_kinds",
-            "n_sources",
-            "first_time",
-            "last_time",
-            "min",
-            "max",
-            "last_value",
-            "fittable",
-            "reason",
-        ],
-    )
+    table = pd.DataFrame(rows, columns=list(_TABLE_COLUMNS))
     fittable = tuple(table.loc[table["fittable"], "metric"])
     preferred = (getattr(case, "analysis", {}) or {}).get("metric")
     if preferred in fittable:  # the case author's choice first
         fittable = (preferred, *[m for m in fittable if m != preferred])
     need = (
-        f"a growth curve needs at least p + 1 dated observations of one cumulative metric "
-        f"({min_n} for a 3-parameter curve such as the logistic)"
+        f"a growth curve with p parameters needs one cumulative metric's figures at p + 2 "
+        f"or more distinct times ({min_times} for the simplest curve here, {simplest.name} "
+        f"with p = {p}{'; 5 for the logistic' if p != 3 else ''}) and {min_n} or more in all"
     )
-    if fittable:
-        best = table[table["fittable"]].sort_values("n", ascending=False).iloc[0]
-        explanation = (
-            f"{case.id} can be fitted: {len(fittable)} metric(s) have enough dated "
-            f"cumulative figures ({', '.join(fittable)}); the richest is "
-            f"{best['metric']} with {best['n']} figures from {best['n_sources']} "
-            f"sources, {fmt.date(best['first_time'])} to "
-            f"{fmt.date(best['last_time'])}."
-        )
-    elif table.empty:
-        explanation = f"{case.id} has no reach figures at all, so nothing can be fitted; {need}."
-    else:
-        groups: dict[str, list[str]] = {}
-        for r in table.itertuples():
-            what = f"{r.n} figure{'s' if r.n != 1 else ''}"
-            if r.n_all_kinds > r.n:
-                what += f" + {r.n_all_kinds - r.n} claimed/derived"
-            groups.setdefault(r.reason, []).append(f"{r.metric} ({what})")
-        if not table["cumulative"].any() and case.origin is not None:
-            explanation = (
-                f"{case.id} has no time series of its story's reach, only figures "
-                f"that are not cumulative (outlet-level or point-in-time counts): "
-                f"{', '.join(sum(groups.values(), []))}. Not enough data to fit: "
-                f"{need}."
-            )
-        else:
-            parts = "; ".join(f"{reason}: {', '.join(ms)}" for reason, ms in groups.items())
-            explanation = (
-                f"{case.id} has too few dated cumulative figures to fit a growth "
-                f"curve ({parts}). Not enough data to fit: {need}."
-            )
     return DescriptiveReach(
         case_id=case.id,
         per_metric=table,
         fittable=fittable,
-        explanation=explanation,
+        explanation=_explanation(case, table, fittable, need),
         reach_figures=reach[reach["metric"].isin(metrics)].reset_index(drop=True),
         metric=metric,
         kinds=kinds,
         min_n=int(min_n),
+        min_times=int(min_times),
+        curve_rule=rule,
+    )
+
+
+_TABLE_COLUMNS = (
+    "metric",
+    "unit",
+    "cumulative",
+    "n",
+    "n_times",
+    "n_all_kinds",
+    "n_sources",
+    "first_time",
+    "last_time",
+    "min",
+    "max",
+    "last_value",
+    "fittable",
+    "reason",
+)
+
+
+def _as_list(curves) -> list:
+    if isinstance(curves, (str, CurveSpec)):
+        return [curves]
+    try:
+        return list(curves)
+    except TypeError:
+        raise ParameterError(f"curves must be curve names or CurveSpecs, not {curves!r}") from None
+
+
+def _times_text(s: pd.DataFrame) -> str:
+    days = list(dict.fromkeys(fmt.date(t) for t in s["time"].sort_values()))
+    return f" ({', '.join(days)})" if 0 < len(days) <= 3 else ""
+
+
+def _reason(case, s, n, k, cum, kinds, min_times, min_n) -> str:
+    """Why a metric cannot be fitted, in a few words; "" when it can."""
+    figs = f"{n} figure{'s' if n != 1 else ''}"
+    if case.origin is None:
+        return f"no origin date ({case.origin_key} is unknown)"
+    if n == 0:
+        return f"no figures of kind {'/'.join(kinds)}"
+    few = f"only {figs}" if n == k else f"{figs} at only {k} distinct time{'s' if k != 1 else ''}"
+    if not cum:
+        # fitted as per-period counts: each row's stated period, else its date's day or
+        # the gap to the previous row (casekit.reach.data._periods)
+        if k < min_times:
+            return f"not cumulative (per-period or outlet-level figures), {few}"
+        if n < min_n:
+            return f"{figs} at {k} distinct times, fewer than the {min_n} needed to rank curves"
+        return ""
+    if k < min_times:
+        return few + ("" if n == k else _times_text(s))
+    if n < min_n:
+        return f"{figs} at {k} distinct times, fewer than the {min_n} needed to rank curves by AICc"
+    return ""
+
+
+def _listing(table: pd.DataFrame, most: int = 3) -> str:
+    """The metrics and why each cannot be fitted, the richest first (at most ``most``)."""
+    rows = table.sort_values(["n", "n_times"], ascending=False, kind="stable")
+    whats = []
+    for r in rows.head(most).itertuples():
+        what = f"{r.metric}: {r.reason}"
+        if r.n_all_kinds > r.n:
+            what += f" (+ {r.n_all_kinds - r.n} claimed/derived)"
+        whats.append(what)
+    rest = rows.iloc[most:]
+    if len(rest):
+        top = int(rest["n"].max())
+        whats.append(
+            f"{len(rest)} more metric{'s' if len(rest) != 1 else ''} with "
+            f"{'at most ' if len(rest) > 1 else ''}{top} figure{'s' if top != 1 else ''}"
+        )
+    return "; ".join(whats)
+
+
+def _explanation(case, table: pd.DataFrame, fittable, need: str) -> str:
+    if fittable:
+        best = table[table["fittable"]].sort_values("n", ascending=False).iloc[0]
+        return (
+            f"{case.id} can be fitted: {len(fittable)} metric(s) have enough dated "
+            f"cumulative figures or per-period counts ({', '.join(fittable)}); the richest is "
+            f"{best['metric']} with {best['n']} figures at {best['n_times']} distinct times "
+            f"from {best['n_sources']} sources, {fmt.date(best['first_time'])} to "
+            f"{fmt.date(best['last_time'])}."
+        )
+    if table.empty:
+        return f"{case.id} has no reach figures at all, so nothing can be fitted; {need}."
+    if not table["cumulative"].any() and case.origin is not None:
+        return (
+            f"{case.id} has no time series of its story's reach, only figures that are not "
+            f"cumulative (outlet-level or point-in-time counts): {_listing(table)}. Not "
+            f"enough data to fit: {need}."
+        )
+    cum = table[table["cumulative"] & (table["n"] > 0)]
+    shown = ""
+    if len(cum):
+        top = cum.sort_values(["n", "n_times"], ascending=False, kind="stable").iloc[0]
+        shown = (
+            f"; they show only that {top['metric']} reached {fmt.compact(top['max'])} "
+            f"{top['unit']} by {fmt.date(top['last_time'])}"
+        )
+    return (
+        f"{case.id}: not enough data to fit a growth curve ({_listing(table)}). {need[0].upper()}"
+        f"{need[1:]}: figures of one day fix one point of the curve, not its shape. So the "
+        f"data cannot say when the reach grew fastest, when it levelled off or how large it "
+        f"finally was{shown}."
     )
 
 

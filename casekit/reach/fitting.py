@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from casekit import format as fmt
 from casekit.exceptions import FitError, InsufficientDataError, ParameterError
+from casekit.reach import diagnostics as _dg
 from casekit.reach import intervals as _iv
 from casekit.reach._solver import _covariance, _make_problem, _readonly, _solve, _starts
 from casekit.reach.curves import CurveSpec, _get_spec
 from casekit.reach.data import _prepare, _Prepared
 from casekit.reach.result import ReachFit
+
+if TYPE_CHECKING:
+    from casekit.reach.joint_result import JointReachFit
 from casekit.results import check_alpha
 
 __all__ = ["fit", "LOSSES"]
@@ -75,7 +80,7 @@ def fit(
     response=None,
     e="estimate",
     delta="estimate",
-) -> ReachFit:
+) -> ReachFit | JointReachFit:
     """Fit a growth curve to cumulative reach observations.
 
     Parameters
@@ -88,8 +93,11 @@ def fit(
         are kept when present); or an array of values with ``t=``.
     curve : str or CurveSpec
         A name in :data:`CURVES` or a spec, e.g. from :func:`multiwave`.
-    metric : str, optional
-        The case's metric. Default: the cumulative metric with most observations.
+    metric : str or list of str, optional
+        The case's metric. Default: the cumulative metric with most observations. Several
+        metrics (or ``data`` given as a mapping of metric name to data) are fitted jointly
+        by :func:`~casekit.reach.joint.fit_joint`: one shared timing, one scale each; the
+        result is then a :class:`~casekit.reach.joint_result.JointReachFit`.
     t : array-like, optional
         Times (days since origin, or dates) for array or Series data.
     loss : {"ols", "log", "robust", "robust_log"}
@@ -165,6 +173,12 @@ def fit(
     (the origin), the result's ``notes`` say so and its prose marks those times as
     before the origin: they are extrapolations, never silent negative times.
 
+    The notes also name a parameter at or near a bound of the fitter (``at_bound``), and
+    any reading of low or unverified confidence whose removal would move the final reach
+    or the time to 90 % by more than a standard error, with both figures (the fit is not
+    changed: down-weight it with ``weights="confidence"`` or use ``loss="robust"``); see
+    :mod:`casekit.reach.diagnostics`.
+
     Examples
     --------
     >>> import casekit as ck
@@ -177,10 +191,29 @@ def fit(
     ...
     casekit.exceptions.InsufficientDataError: 3 observations of y, but ... at least 4 ...
     """
-    if metric is not None and not isinstance(metric, str):
-        raise ParameterError(
-            f"metric={metric!r}: joint fits of several metrics (shared timing, one scale "
-            "each) are not yet available; fit one metric at a time (metric='name')"
+    if (metric is not None and not isinstance(metric, str)) or isinstance(data, Mapping):
+        if t is not None or start is not None or f_scale is not None:
+            raise ParameterError(
+                "a joint fit of several metrics takes no t=, start= or f_scale=; give each "
+                "metric's times in its own data (a mapping of metric name to data)"
+            )
+        from casekit.reach.joint import fit_joint  # joint builds on this module
+
+        return fit_joint(
+            data,
+            metric,
+            curve,
+            loss=loss,
+            weights=weights,
+            kinds=kinds,
+            min_confidence=min_confidence,
+            alpha=alpha,
+            n_starts=n_starts,
+            seed=seed,
+            origin=origin,
+            response=response,
+            e=e,
+            delta=delta,
         )
     spec = _get_spec(curve)
     _check_options(
@@ -305,9 +338,32 @@ def _early_milestone_notes(spec: CurveSpec, theta, t) -> list[str]:
     ]
 
 
+def _t90(spec: CurveSpec, theta):
+    """The time to 90 % as a function of the parameters (Newton from the fit's own for a
+    curve without a closed form)."""
+    if spec.share_time is not None:
+        return _iv.share_fun(spec, 0.9)
+    from casekit.reach.milestone_profile import WarmShareTime
+
+    fun = WarmShareTime(spec, 0.9)
+    fun(*theta)
+    return fun
+
+
 def _fit_prepared(
-    prep: _Prepared, spec: CurveSpec, *, loss, start, alpha, n_starts, seed, f_scale
+    prep: _Prepared,
+    spec: CurveSpec,
+    *,
+    loss,
+    start,
+    alpha,
+    n_starts,
+    seed,
+    f_scale,
+    diagnose: bool = True,
 ) -> ReachFit:
+    """The fit of prepared data; ``diagnose=False`` skips the refits that look for an
+    influential low-confidence reading (for internal refits of an already-checked fit)."""
     obs = prep.obs
     t = obs["t"].to_numpy(dtype=float)
     y = obs["y"].to_numpy(dtype=float)
@@ -372,19 +428,11 @@ def _fit_prepared(
     if prob.log:
         _check_positive_on_log_scale(spec, t, y, theta, where)
     cov, _, _ = _covariance(prob, theta, f_scale)
-    lo, hi = prob.lo, prob.hi
-    tol = 1e-6 * np.maximum(1.0, np.abs(theta))
-    at_bound = [
-        nm
-        for nm, v, a, b in zip(spec.param_names, theta, lo, hi)
-        if (np.isfinite(a) and v - a < tol[spec.param_names.index(nm)])
-        or (np.isfinite(b) and b - v < tol[spec.param_names.index(nm)])
-    ]
-    if at_bound:
-        notes.append(
-            f"parameter(s) {', '.join(at_bound)} at a bound: their standard errors "
-            f"and intervals are not reliable"
-        )
+    bound = _dg.bound_note(_dg.bound_flags(spec, theta))
+    if bound:
+        notes.append(bound)
+    if diagnose:
+        notes += _dg.influence_notes(prob, spec, theta, cov, obs, _t90(spec, theta))
     sat = float(spec.saturation(*theta))
     if sat > 100 * float(np.max(y)):
         notes.append(

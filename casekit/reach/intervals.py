@@ -1,9 +1,10 @@
-"""Intervals of a :class:`~casekit.reach.ReachFit`: profile-t limits, the residual
-bootstrap, bands around the curve, and derived quantities (saturation, peak time,
-times to a share of the saturation).
+"""Intervals of a :class:`~casekit.reach.ReachFit`'s parameters and curve: asymptotic
+(Wald) limits that respect the parameters' bounds, profile-t limits, bands around the
+curve, and the helpers the milestones use (:mod:`casekit.reach.milestones`; the
+bootstrap is :mod:`casekit.reach.bootstrap`).
 
 The functions take the fit as their first argument; :class:`ReachFit`'s methods
-(``conf_int``, ``predict``, ``peak_time``, ``time_to_share``, ``milestones``) call them.
+(``conf_int``, ``predict``) call them.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pandas as pd
 from scipy import optimize, special
 
 from casekit.exceptions import FitError, ParameterError
-from casekit.reach._solver import _batch_fit, _grad, _model_jac
+from casekit.reach._solver import _model_jac
 from casekit.reach.curves import _TINY, _numeric_share_time
 
 
@@ -48,9 +49,100 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+class BoundScale:
+    """The scale on which a bounded quantity is symmetric enough for an interval.
+
+    Per element: ``log(v - lo)`` with only a lower bound (a positive quantity when
+    ``lo = 0``), ``-log(hi - v)`` with only an upper bound, ``logit`` of the position
+    between two bounds, the identity with none. Intervals built on this scale and
+    mapped back never cross a bound.
+    """
+
+    def __init__(self, lo, hi):
+        lo, hi = np.asarray(lo, dtype=float), np.asarray(hi, dtype=float)
+        self.kind = np.where(
+            np.isfinite(lo) & np.isfinite(hi),
+            3,
+            np.where(np.isfinite(lo), 1, np.where(np.isfinite(hi), 2, 0)),
+        )
+        self.lo = np.where(np.isfinite(lo), lo, 0.0)
+        self.hi = np.where(np.isfinite(hi), hi, 0.0)
+        self.width = np.where(self.kind == 3, self.hi - self.lo, 1.0)
+        self._i = [np.nonzero(self.kind == k)[0] for k in (1, 2, 3)]
+
+    def _map(self, v, one, two, three, fill):
+        v = np.asarray(v, dtype=float)
+        out = np.array(v, dtype=float, copy=True) if fill is None else np.full(v.shape, fill)
+        with np.errstate(all="ignore"):
+            for idx, fun in zip(self._i, (one, two, three)):
+                if idx.size:
+                    out[..., idx] = fun(v[..., idx], idx)
+        return out
+
+    def to_z(self, v):
+        """The quantity on its scale (``-inf``/``inf`` at a bound); ``v`` ends in the
+        parameter axis."""
+        lo, hi = self.lo, self.hi
+        return self._map(
+            v,
+            lambda x, i: np.log(x - lo[i]),
+            lambda x, i: -np.log(hi[i] - x),
+            lambda x, i: np.log(x - lo[i]) - np.log(hi[i] - x),
+            None,
+        )
+
+    def to_v(self, z):
+        """Back from the scale (the inverse of :meth:`to_z`; beyond e^700 from a bound, the
+        other side is infinite)."""
+        lo, hi, w = self.lo, self.hi, self.width
+        return self._map(
+            z,
+            lambda x, i: np.where(x > 700.0, np.inf, lo[i] + np.exp(np.minimum(x, 700.0))),
+            lambda x, i: np.where(x < -700.0, -np.inf, hi[i] - np.exp(np.minimum(-x, 700.0))),
+            lambda x, i: lo[i] + w[i] * special.expit(x),
+            None,
+        )
+
+    def slope(self, v):
+        """d z / d v: multiplies a standard error to put it on the scale."""
+        lo, hi, w = self.lo, self.hi, self.width
+        return self._map(
+            v,
+            lambda x, i: 1.0 / (x - lo[i]),
+            lambda x, i: 1.0 / (hi[i] - x),
+            lambda x, i: w[i] / ((x - lo[i]) * (hi[i] - x)),
+            1.0,
+        )
+
+
+def param_scale(spec) -> BoundScale:
+    """The :class:`BoundScale` of a curve's parameters (from its bounds)."""
+    return BoundScale([b[0] for b in spec.bounds], [b[1] for b in spec.bounds])
+
+
+def wald(est, se, q, scale: BoundScale | None = None):
+    """``est +- q se``; with ``scale``, where that crosses a bound, the same interval on the
+    bound's scale mapped back (so a positive quantity never gets a negative bound).
+
+    Returns ``(lower, upper, rescaled)`` arrays; ``rescaled`` marks the elements computed
+    on the bound's scale.
+    """
+    est, se = np.asarray(est, dtype=float), np.asarray(se, dtype=float)
+    lo, hi = est - q * se, est + q * se
+    if scale is None:
+        return lo, hi, np.zeros(est.shape, dtype=bool)
+    crosses = ((scale.kind == 1) | (scale.kind == 3)) & (lo < scale.lo)
+    crosses |= ((scale.kind == 2) | (scale.kind == 3)) & (hi > scale.hi)
+    with np.errstate(all="ignore"):
+        z, half = scale.to_z(est), q * se * np.abs(scale.slope(est))
+        zlo, zhi = scale.to_v(z - half), scale.to_v(z + half)
+    ok = crosses & np.isfinite(z) & np.isfinite(half)
+    return np.where(ok, zlo, lo), np.where(ok, zhi, hi), ok
+
+
 def profile_limits(fit, alpha: float) -> tuple[np.ndarray, np.ndarray]:
-    """Profile-t interval limits of every parameter (``inf`` where a side never reaches
-    the t quantile)."""
+    """Profile-t interval limits of every parameter: where a side never reaches the t
+    quantile, the parameter's bound (``0`` for a rate), or ``inf`` for an unbounded one."""
     if fit._robust:
         raise FitError(
             "profile intervals need a least-squares loss ('ols' or 'log'); "
@@ -136,33 +228,10 @@ def profile_limits(fit, alpha: float) -> tuple[np.ndarray, np.ndarray]:
                 lo_out[j] = root
             else:
                 hi_out[j] = root
+    # a side that never reaches the quantile before the parameter's bound ends at the bound
+    lo_out = np.where(np.isinf(lo_out) & np.isfinite(prob.lo), prob.lo, lo_out)
+    hi_out = np.where(np.isinf(hi_out) & np.isfinite(prob.hi), prob.hi, hi_out)
     return lo_out, hi_out
-
-
-def bootstrap_replicates(fit, n_boot: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Residual-bootstrap parameter replicates (n_ok, p) and the centred, rescaled
-    residuals they were drawn from."""
-    prob = fit._problem()
-    n, p = fit.nobs, fit.spec.k
-    rng = np.random.default_rng(seed)
-    fv = np.maximum(fit.fitted, _TINY) if fit._log else fit.fitted
-    zhat = np.log(fv) if fit._log else fv
-    e = fit.residuals.to_numpy() * prob.sw * math.sqrt(n / max(n - p, 1))
-    e = e - e.mean()
-    idx = rng.integers(0, n, size=(int(n_boot), n))
-    Z = zhat[None, :] + e[idx] / prob.sw[None, :]
-    fs = None
-    if fit._robust:
-        fs = fit.f_scale / (1.0 if fit._log else prob.yscale)
-    th, ok = _batch_fit(prob, Z, np.array(fit.theta), f_scale=fs)
-    th = th[ok]
-    if th.shape[0] < max(10, 0.5 * n_boot):
-        raise FitError(
-            f"the bootstrap failed: only {th.shape[0]} of {n_boot} replicates "
-            f"converged; the asymptotic intervals are all there is"
-        )
-    th.flags.writeable = False
-    return th, e
 
 
 def band(
@@ -183,16 +252,15 @@ def band(
         )
     if bootstrap:
         n_boot = check_n_boot(bootstrap)
-        th = fit._bootstrap(n_boot, seed)
-        P = [th[:, [j]] for j in range(fit.spec.k)]
+        reps = fit._replicates(n_boot, seed)
+        P = [reps.theta[:, [j]] for j in range(fit.spec.k)]
         with np.errstate(all="ignore"):
             F = fit.spec.f(days[None, :], *P)
         if fit._log:
             F = np.log(np.maximum(F, _TINY))
         if interval == "prediction":
-            e = fit._cache[("boot_e", n_boot, seed)]
             rng = np.random.default_rng(seed + 1)
-            F = F + rng.choice(e, size=F.shape)
+            F = F + rng.choice(reps.e, size=F.shape)
         lo = np.quantile(F, alpha / 2, axis=0)
         hi = np.quantile(F, 1 - alpha / 2, axis=0)
         if fit._log:
@@ -213,32 +281,6 @@ def band(
     return lo, hi
 
 
-def derived(fit, fun_vec, alpha, method, n_boot, seed):
-    """Estimate, se and interval of a derived scalar g(theta)."""
-    if method not in ("delta", "bootstrap"):
-        raise ParameterError(f"method must be 'delta' or 'bootstrap', not {method!r}")
-    with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-        # a rate at its bound 0 puts a milestone at infinity: reported as inf, not a warning
-        est = float(fun_vec(*fit.theta))
-    if method == "delta":
-        with np.errstate(divide="ignore", over="ignore", invalid="ignore"):
-            g = _grad(lambda th: fun_vec(*th), fit.theta, fit.spec)
-            se = float(np.sqrt(max(g @ fit.cov_matrix @ g, 0.0)))
-        q = t_quantile(fit, alpha)
-        return est, se, est - q * se, est + q * se
-    th = fit._bootstrap(check_n_boot(n_boot), seed)
-    with np.errstate(all="ignore"):
-        vals = np.asarray(fun_vec(*[th[:, j] for j in range(fit.spec.k)]), dtype=float)
-    vals = np.broadcast_to(vals, (th.shape[0],))
-    vals = vals[np.isfinite(vals)]
-    return (
-        est,
-        float(np.std(vals, ddof=1)),
-        float(np.quantile(vals, alpha / 2)),
-        float(np.quantile(vals, 1 - alpha / 2)),
-    )
-
-
 def share_fun(spec, share: float):
     """``g(*theta)``: the time at which the curve reaches ``share`` of its saturation."""
     if spec.share_time is not None:
@@ -256,34 +298,55 @@ def check_share(share) -> float:
     return float(share)
 
 
-def milestone(fit, name, fun, alpha, method, n_boot, seed, dated=True) -> pd.Series:
-    """One derived quantity as ``estimate, std_err, lower, upper, time``."""
-    est, se, lo, hi = derived(fit, fun, alpha, method, n_boot, seed)
-    when = (
-        (fit.origin + pd.Timedelta(days=est)).round("s")
-        if (dated and fit.origin is not None and np.isfinite(est) and abs(est) < 1e5)
-        else pd.NaT
-    )
-    return pd.Series(
-        {"estimate": est, "std_err": se, "lower": lo, "upper": hi, "time": when},
-        name=name,
-        dtype=object,
-    )
-
-
-def milestones(fit, shares, alpha, method, n_boot, seed) -> pd.DataFrame:
-    """Saturation, peak time and times to ``shares`` of the saturation, one row each."""
-    rows = [
-        milestone(fit, "saturation", fit.spec.saturation, alpha, method, n_boot, seed, dated=False),
-        milestone(fit, "peak_time", fit.spec.peak_time, alpha, method, n_boot, seed),
-    ]
-    for s in shares:
-        s = check_share(s)
-        rows.append(
-            milestone(fit, f"t{s * 100:g}", share_fun(fit.spec, s), alpha, method, n_boot, seed)
+def param_limits(fit, alpha: float, method: str, n_boot: int, seed: int):
+    """Parameter interval limits and, per parameter, how they were computed (see
+    :meth:`ReachFit.conf_int`)."""
+    k = fit.spec.k
+    if method == "asymptotic":
+        se = fit.bse.to_numpy()
+        lo, hi, rescaled = wald(fit.theta, se, t_quantile(fit, alpha), param_scale(fit.spec))
+        how = ["asymptotic (log scale)" if r else "asymptotic" for r in rescaled]
+        return lo, hi, how
+    if method in ("profile", "bootstrap") and fit._counts:
+        raise ParameterError(
+            f"method={method!r} is not yet available for a fit of per-period counts; "
+            "use method='asymptotic' (the profile interval of a response effect e is in "
+            "response_effect)"
         )
-    df = pd.DataFrame(rows)
-    for c in ("estimate", "std_err", "lower", "upper"):
-        df[c] = df[c].astype(float)
-    df["time"] = pd.to_datetime(df["time"])
-    return df
+    if method == "profile":
+        lo, hi = profile_limits(fit, alpha)
+        return lo, hi, ["profile"] * k
+    if method == "bootstrap":
+        from casekit.reach.bootstrap import param_limits as boot_limits
+
+        lo, hi = boot_limits(fit, fit._replicates(check_n_boot(n_boot), seed), alpha)
+        return lo, hi, ["bootstrap-t"] * k
+    raise ParameterError(f"method must be 'asymptotic', 'profile' or 'bootstrap', not {method!r}")
+
+
+def days_of(fit, t) -> tuple[np.ndarray, np.ndarray]:
+    """Days since the origin and dates of ``t`` (days, dates, a scalar, or None for the
+    observation times), as :meth:`ReachFit.predict` takes them."""
+    if t is None:
+        t = fit.obs["t"].to_numpy(dtype=float)
+    elif isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
+        t = np.array([float(t)])
+    if isinstance(t, (pd.DatetimeIndex, pd.Series)) and pd.api.types.is_datetime64_any_dtype(t):
+        if fit.origin is None:
+            raise ParameterError("dates need an origin; this fit has none (pass days since t = 0)")
+        days = ((pd.DatetimeIndex(t) - fit.origin) / pd.Timedelta(days=1)).to_numpy(float)
+        return days, pd.DatetimeIndex(t).to_numpy()
+    arr = np.asarray(t)
+    if np.issubdtype(arr.dtype, np.datetime64):
+        return days_of(fit, pd.DatetimeIndex(arr))
+    try:
+        days = arr.astype(float).ravel()
+    except (TypeError, ValueError):
+        raise ParameterError(
+            f"t must be days since the origin, dates (a DatetimeIndex) or None, not {t!r}"
+        ) from None
+    times = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if fit.origin is not None:
+        ok = np.abs(days) < 1e5
+        times[ok] = (fit.origin + pd.to_timedelta(days[ok], unit="D")).round("s").to_numpy()
+    return days, times

@@ -28,6 +28,7 @@ closed form and vectorises over parameter draws. Before the first response
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from types import MappingProxyType
 
@@ -58,10 +59,8 @@ def _attention(t, delta):
         if d == 0.0:
             return t + 0.0
         x = d * t
-        big = -np.expm1(-np.maximum(x, -700.0)) / d
-        if d * float(np.max(np.abs(t), initial=0.0)) >= 1e-7:
-            small = np.abs(x) < 1e-7
-            return np.where(small, t * (1.0 - 0.5 * x), big) if small.any() else big
+        if d > 1e-150:  # expm1 keeps full precision down to x ~ 1e-300
+            return -np.expm1(-np.maximum(x, -700.0)) / d
         return t * (1.0 - 0.5 * x)
     x = delta * t
     small = np.abs(x) < 1e-7
@@ -80,12 +79,35 @@ def operational_time(t, delta, times: Sequence[float], effects: Sequence) -> np.
     >>> operational_time([0.0, 1.0, 3.0], 0.0, [1.0], [0.5]).tolist()
     [0.0, 1.0, 2.0]
     """
+    if isinstance(delta, (float, int)) and all(isinstance(x, (float, int)) for x in effects):
+        return _operational_time_fixed(t, float(delta), times, effects)
     A = _attention(t, delta)
     c_prev = 1.0
     out = A
     for tk, ek in zip(times, effects):
         c = c_prev * (1.0 - np.asarray(ek, dtype=float))
         out = out - (c_prev - c) * np.maximum(A - _attention(tk, delta), 0.0)
+        c_prev = c
+    return out
+
+
+def _attention_at(t: float, d: float) -> float:
+    """A(t) of one time and one decay rate, in plain floats."""
+    x = d * t
+    if abs(x) < 1e-7:
+        return t * (1.0 - 0.5 * x)
+    return -math.expm1(-max(x, -700.0)) / d
+
+
+def _operational_time_fixed(t, d: float, times, effects) -> np.ndarray:
+    """operational_time for one decay rate and fixed effects (the fitting path): the
+    response terms in plain floats."""
+    A = _attention(t, d)
+    c_prev = 1.0
+    out = A
+    for tk, ek in zip(times, effects):
+        c = c_prev * (1.0 - float(ek))
+        out = out - (c_prev - c) * np.maximum(A - _attention_at(float(tk), d), 0.0)
         c_prev = c
     return out
 

@@ -11,10 +11,12 @@ cumulative curve a cumulative series is fitted with. Likelihoods (:data:`FAMILIE
   must be positive).
 
 ``loss="auto"`` fits ``nb`` and ``poisson`` and keeps the one with the smaller AICc
-(the result says so). Maximisation is Fisher scoring with Levenberg-Marquardt damping on
-the curve's parameters (bounded through the same log/logit transform as the least-squares
-solver) and Newton steps on ``log phi``; the covariance is the inverse expected
-information of the curve's parameters (``phi`` is orthogonal to them in NB2).
+(the result says so). Maximisation (:mod:`casekit.reach._count_solver`) is Fisher scoring
+with Levenberg-Marquardt damping on the curve's parameters (bounded through the same
+log/logit transform as the least-squares solver) and ``log phi`` together, with the
+analytic Jacobian of the increments, turning to Newton's method on the observed
+information near the optimum; the covariance is the inverse expected information of the
+curve's parameters (``phi`` is orthogonal to them in NB2).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import numpy as np
 from scipy import special
 
 from casekit.exceptions import FitError
+from casekit.reach._count_solver import _all_starts, _Counts, _log_loglik, _scoring
 from casekit.reach._solver import _Transform
 from casekit.reach.curves import _TINY, CurveSpec
 
@@ -32,8 +35,6 @@ __all__ = ["FAMILIES", "count_loglik", "fit_counts"]
 
 FAMILIES = ("nb", "poisson", "log")
 """Likelihoods of per-period counts (see the module docstring)."""
-
-_LOG_PHI = (-8.0, 25.0)
 
 
 def increments(spec: CurveSpec, a, b, theta) -> np.ndarray:
@@ -72,69 +73,68 @@ def count_loglik(family: str, y, mu, w, phi=None) -> float:
                 )
             )
         )
-    n = len(y)
-    rss = float(np.sum(w * (np.log(y) - np.log(mu)) ** 2))
-    if rss <= 0:
-        return float("inf")
-    return float(
-        -n / 2 * (math.log(2 * math.pi) + 1 - math.log(n) - np.sum(np.log(w)) / n + math.log(rss))
-        - np.sum(np.log(y))
-    )
-
-
-def _phi_newton(y, mu, w, lphi):
-    """One guarded Newton step of the NB2 log-likelihood in log phi."""
-    phi = math.exp(lphi)
-    mu = np.maximum(mu, _TINY)
-    g = np.sum(
-        w
-        * (
-            special.digamma(y + phi)
-            - special.digamma(phi)
-            + np.log(phi / (phi + mu))
-            + 1.0
-            - (y + phi) / (phi + mu)
-        )
-    )
-    h = np.sum(
-        w
-        * (
-            special.polygamma(1, y + phi)
-            - special.polygamma(1, phi)
-            + 1.0 / phi
-            - 2.0 / (phi + mu)
-            + (y + phi) / (phi + mu) ** 2
-        )
-    )
-    gl, hl = g * phi, h * phi * phi + g * phi  # derivatives in log phi
-    step = -gl / hl if hl < 0 else math.copysign(1.0, gl)
-    return float(np.clip(lphi + np.clip(step, -2.0, 2.0), *_LOG_PHI))
+    return _log_loglik(y, mu, w)
 
 
 def fit_counts(
-    spec: CurveSpec, a, b, y, w, family: str, starts, *, iters: int = 400, with_cov=True, phi0=None
+    spec: CurveSpec,
+    a,
+    b,
+    y,
+    w,
+    family: str,
+    starts,
+    *,
+    iters: int = 400,
+    with_cov=True,
+    phi0=None,
+    free=None,
+    tol: float = 1e-8,
+    solutions: list | None = None,
+    rough: list | None = None,
 ):
     """Maximum-likelihood fit of ``spec`` to per-period counts.
 
     Returns ``(theta, loglik, cov, phi)``; ``phi`` is None except for ``nb``; ``cov`` is
     None when ``with_cov`` is false (profile refits). ``phi0`` warm-starts the dispersion.
+    ``free`` (a boolean mask over the parameters) fits only those, holding the others at
+    their starting values (profile refits); ``tol`` is the Newton decrement (about twice
+    the log-likelihood still to gain) at which a fit has converged. With ``solutions`` (a
+    list) every start is run, first to a loose tolerance, the best few are finished, and
+    the distinct local maxima found are appended to the list as ``(theta, loglik, phi)``
+    (best first): a curve whose likelihood has several local maxima (an intervention
+    curve) is then fitted from its best one, not from the first start that converged.
+    ``rough`` (a list) receives where every start got to after the first few steps.
     Raises FitError when no start converges.
+
+    Examples
+    --------
+    >>> import numpy as np, casekit as ck
+    >>> from casekit.reach.observation import fit_counts
+    >>> spec = ck.reach.CURVES["logistic"]
+    >>> a = np.arange(0.0, 20.0); b = a + 1
+    >>> y = np.round(spec(b, 500.0, 0.6, 8.0) - spec(a, 500.0, 0.6, 8.0))
+    >>> th, ll, cov, phi = fit_counts(spec, a, b, y, np.ones(20), "poisson", [[600, 0.5, 9]])
+    >>> [round(float(v), 1) for v in th], phi
+    ([498.4, 0.6, 8.0], None)
     """
     y = np.asarray(y, dtype=float)
+    cp = _Counts(spec, a, b, y, w, family)
     yscale = float(np.sum(y)) or 1.0
     sv = np.array([yscale if n in spec.scale_params else 1.0 for n in spec.param_names])
-    lo = np.array([x[0] for x in spec.bounds]) / sv
-    hi = np.array([x[1] for x in spec.bounds]) / sv
-    tr = _Transform(lo, hi)
+    tr = _Transform(cp.lo / sv, cp.hi / sv)
     p = spec.k
+    free = np.ones(p, dtype=bool) if free is None else np.asarray(free, dtype=bool)
+    lphi0 = None if phi0 is None else math.log(phi0)
     best = None
-    for s in starts:
-        lphi0 = None if phi0 is None else math.log(phi0)
-        out = _scoring(spec, a, b, y, w, family, tr, sv, np.asarray(s, dtype=float), iters, lphi0)
-        if out is not None and (best is None or out[1] > best[1]):
-            best = out
-            if out[3]:
+    if solutions is None:
+        for s in starts:
+            out = _scoring(cp, tr, sv, np.asarray(s, dtype=float), iters, lphi0, free, tol)
+            if out is not None and out[3] and (best is None or out[1] > best[1]):
+                best = out
                 break  # a converged start: the others would only repeat it (warm starts)
+    else:
+        best = _all_starts(cp, tr, sv, starts, iters, lphi0, free, tol, solutions, rough)
     if best is None:
         raise FitError(
             f"the {spec.name} curve did not converge on the per-period counts ({family} "
@@ -144,8 +144,9 @@ def fit_counts(
     phi = math.exp(lphi) if family == "nb" else None
     if not with_cov:
         return theta, ll, None, phi
-    mu = np.maximum(increments(spec, a, b, theta), _TINY)
-    J = _jac(spec, a, b, theta, mu)
+    mu, J = cp.mu_jac(theta)
+    mu = np.maximum(mu, _TINY)
+    w = cp.w
     if family == "log":
         Jl = J / mu[:, None]
         r = np.log(y) - np.log(mu)
@@ -169,121 +170,3 @@ def fit_counts(
         )
     cov = np.linalg.inv(In) / np.outer(norms, norms)
     return theta, ll, cov, phi
-
-
-def _jac(spec, a, b, theta, mu):
-    h = 1e-6 * np.maximum(np.abs(theta), 1e-3)
-    lo = np.array([x[0] for x in spec.bounds])
-    hi = np.array([x[1] for x in spec.bounds])
-    cols = []
-    for j in range(len(theta)):
-        up = np.array(theta, dtype=float)
-        up[j] = min(theta[j] + h[j], hi[j])
-        dn = np.array(theta, dtype=float)
-        dn[j] = max(theta[j] - h[j], lo[j])
-        cols.append((increments(spec, a, b, up) - increments(spec, a, b, dn)) / (up[j] - dn[j]))
-    return np.column_stack(cols)
-
-
-def _increments_many(spec, ab, n, P):
-    """Increments for each row of the parameter matrix ``P`` (m, p) in one broadcast call."""
-    F = spec.f(ab[None, :], *[P[:, [j]] for j in range(P.shape[1])])
-    F = np.broadcast_to(F, (P.shape[0], 2 * n))
-    return F[:, n:] - F[:, :n]
-
-
-def _scoring(spec, a, b, y, w, family, tr, sv, theta0, iters, lphi0=None):
-    """Damped Fisher scoring from one start; (theta, loglik, log phi, converged) or None.
-
-    Converged when the Newton decrement ``g' A^-1 g`` (about twice the log-likelihood
-    still to gain) is below 1e-8 and the dispersion has settled; tiny damped steps alone
-    never count as convergence.
-    """
-    lo, hi = tr.lo, tr.hi
-    n = len(y)
-    ab = np.concatenate([np.asarray(a, dtype=float), np.asarray(b, dtype=float)])
-    with np.errstate(invalid="ignore"):
-        lo_in = np.where(np.isfinite(lo), lo + 1e-9 * np.maximum(1.0, np.abs(lo)), lo)
-        hi_in = np.where(np.isfinite(hi), hi - 1e-9 * np.maximum(1.0, np.abs(hi)), hi)
-    u0 = np.clip(theta0 / sv, lo_in, hi_in)
-    x = tr.to_x(u0)
-    p = len(x)
-    if family != "nb":
-        lphi = 0.0
-    elif lphi0 is not None:
-        lphi = float(lphi0)
-    else:
-        lphi = math.log(max(float(np.var(y) - np.mean(y)), 1e-3 * np.mean(y) ** 2, 1e-6))
-        lphi = float(np.clip(math.log(np.mean(y) ** 2) - lphi, *_LOG_PHI))
-
-    def ll_of(x, lphi):
-        mu = increments(spec, a, b, tr.to_v(x) * sv)
-        if not np.all(np.isfinite(mu)):
-            return -np.inf, mu
-        return count_loglik(family, y, mu, w, math.exp(lphi)), mu
-
-    eye = np.eye(p)
-    with np.errstate(all="ignore"):
-        ll, mu = ll_of(x, lphi)
-        if not np.isfinite(ll):
-            return None
-        lam = 1e-3
-        converged = False
-        for _ in range(iters):
-            mu_c = np.maximum(mu, _TINY)
-            h = 1e-7 * np.maximum(np.abs(x), 1.0)
-            X = x[None, :] + eye * h[:, None]
-            P = np.array([tr.to_v(r) for r in X]) * sv
-            J = ((_increments_many(spec, ab, n, P) - mu[None, :]) / h[:, None]).T
-            if family == "log":
-                Jl = J / mu_c[:, None]
-                r = np.log(y) - np.log(mu_c)
-                A = (Jl * w[:, None]).T @ Jl
-                g = (Jl * w[:, None]).T @ r
-            else:
-                V = mu_c if family == "poisson" else mu_c + mu_c**2 / math.exp(lphi)
-                A = (J * (w / V)[:, None]).T @ J
-                g = J.T @ (w * (y - mu_c) / V)
-            if not (np.all(np.isfinite(A)) and np.all(np.isfinite(g))):
-                return None
-            D = np.maximum(np.diag(A), 1e-300)
-            lpn = _phi_newton(y, mu_c, w, lphi) if family == "nb" else lphi
-            dphi = abs(lpn - lphi)
-            sD = np.sqrt(D)
-            gs = g / sD
-            try:
-                dec = float(gs @ np.linalg.lstsq(A / np.outer(sD, sD), gs, rcond=1e-13)[0])
-            except (np.linalg.LinAlgError, ValueError):
-                dec = np.inf
-            improved = False
-            for _ in range(40):
-                try:
-                    step = np.linalg.solve(A + lam * np.diag(D), g)
-                except np.linalg.LinAlgError:
-                    lam *= 10
-                    continue
-                xn = x + step
-                lln, mun = ll_of(xn, lpn)
-                lp_try = lpn
-                if not lln >= ll - 1e-12 * abs(ll) and lpn != lphi:
-                    # far from the optimum the dispersion step can spoil a good step
-                    lln, mun = ll_of(xn, lphi)
-                    lp_try = lphi
-                if np.isfinite(lln) and lln >= ll - 1e-12 * abs(ll):
-                    dl = lln - ll
-                    x, lphi, ll, mu = xn, lp_try, lln, mun
-                    lam = max(lam / 5, 1e-12)
-                    improved = True
-                    break
-                lam *= 5
-                if lam > 1e14:
-                    break
-            if not improved:
-                converged = dec < 1e-6 and dphi < 1e-3
-                break
-            if dec < 1e-8 and dl <= 1e-8 and dphi < 1e-4:
-                converged = True
-                break
-    if not converged:
-        return None
-    return tr.to_v(x) * sv, ll, lphi, True

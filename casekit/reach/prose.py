@@ -3,22 +3,68 @@
 
 from __future__ import annotations
 
+import html
+
 import numpy as np
 import pandas as pd
 
 from casekit import format as fmt
 from casekit.exceptions import FitError
+from casekit.reach import intervals as _iv
+from casekit.results import html_table
+
+
+def interval_text(est, lo, hi, kind="compact") -> str:
+    """:func:`casekit.format.interval` (which writes an open side as such)."""
+    return fmt.interval(est, lo, hi, kind=kind)
 
 
 def _on_day(fit, est, lo, hi) -> str:
     early = not fmt.is_missing(est) and float(est) < 0
-    text = fmt.interval(est, lo, hi, kind="days") + (
+    text = interval_text(est, lo, hi, kind="days") + (
         " from the origin" if early else " after the origin"
     )
     if fit.origin is not None and not fmt.is_missing(est) and abs(float(est)) < 1e5:
         text += f" ({fmt.date(fit.origin + pd.Timedelta(days=float(est)))})"
     if early:
         text += ", that is before the origin (see the notes)"
+    return text
+
+
+_METHOD_WORDS = {
+    "asymptotic": "asymptotic",
+    "asymptotic (log scale)": "asymptotic on the log scale",
+    "profile": "profile likelihood",
+    "bootstrap-t": "studentized bootstrap",
+    "delta (log scale)": "delta method on the log scale",
+    "delta": "delta method",
+}
+
+
+def method_words(method: str) -> str:
+    """A summary ``method`` value in words (``profile`` -> ``profile likelihood``)."""
+    base, sep, rest = str(method).partition(", ")
+    head, sep2, why = base.partition(": ")
+    return _METHOD_WORDS.get(head, head) + sep2 + why + sep + rest
+
+
+def _methods(rows) -> str:
+    """The methods of a block of the summary in words: ``profile likelihood`` or
+    ``profile likelihood for t90; delta method on the log scale for t50 (...)``."""
+    groups: dict[str, list[str]] = {}
+    failed = []
+    for term, m in rows["method"].items():
+        base, _, why = str(m).partition(": ")
+        base = base.partition(", ")[0]
+        groups.setdefault(_METHOD_WORDS.get(base, base), []).append(str(term))
+        if why:
+            failed.append(str(term))
+    if len(groups) == 1:
+        text = next(iter(groups))
+    else:
+        text = "; ".join(f"{w} for {', '.join(terms)}" for w, terms in groups.items())
+    if failed:
+        text += f" (the profile did not converge for {', '.join(failed)})"
     return text
 
 
@@ -30,17 +76,32 @@ def fit_text(fit) -> str:
     s = fit.summary
     par = s[s["kind"] == "parameter"]
     lines.append(
-        f"Estimates ({level} intervals): "
+        f"Estimates ({level} intervals, {_methods(par)}): "
         + "; ".join(
-            f"{term} = {fmt.interval(r.estimate, r.lower, r.upper, kind='number')}"
+            f"{term} = {interval_text(r.estimate, r.lower, r.upper, kind='number')}"
             for term, r in par.iterrows()
         )
         + "."
     )
     der = s[s["kind"] == "derived"]
+    if not der.empty:
+        lines.append(f"Milestones ({level} intervals, {_methods(der)}):")
     for term, r in der.iterrows():
         if term == "saturation":
-            lines.append(f"Final reach (saturation): {fmt.interval(r.estimate, r.lower, r.upper)}.")
+            floor = ""
+            if "floored" in str(r.method):
+                floor = (
+                    "; its lower limit is the largest reading: the final reach cannot be less "
+                    "than what was counted"
+                )
+            if "below it" in str(r.method):
+                floor = (
+                    f"; the fitted curve levels off at {fmt.compact(fit.saturation)}, below the "
+                    "largest reading, and the final reach cannot be less than what was counted"
+                )
+            lines.append(
+                f"Final reach (saturation): {interval_text(r.estimate, r.lower, r.upper)}{floor}."
+            )
         elif term == "peak_time":
             lines.append(f"Fastest growth at {_on_day(fit, r.estimate, r.lower, r.upper)}.")
         else:
@@ -67,6 +128,16 @@ def fit_text(fit) -> str:
     return "\n".join(lines)
 
 
+def _bound_words(row) -> str:
+    names = row.get("at_bound")
+    if not isinstance(names, str) or not names:
+        return ""
+    return (
+        f"; {names} at or near a bound of the fitter, so this curve's shape is set by a "
+        "limit, not by the data"
+    )
+
+
 def comparison_text(cmp) -> str:
     """The ranking of a :class:`~casekit.reach.Comparison` in words, then its settings."""
     where = f"{cmp.case_id}: " if cmp.case_id else ""
@@ -82,14 +153,14 @@ def comparison_text(cmp) -> str:
             f"Best: {b['curve']} (Akaike weight {fmt.percent(b['akaike_weight'], 0)}): "
             f"final reach {fmt.compact(b['saturation'])}, 90 % of it by day "
             f"{fmt.number(b['t90'], reason='not computed')}"
-            f"{' (before the origin)' if b['t90'] < 0 else ''}."
+            f"{' (before the origin)' if b['t90'] < 0 else ''}{_bound_words(b)}."
         )
         if len(ranked) > 1:
             lines.append(
                 "Then: "
                 + "; ".join(
                     f"{r['curve']} (delta AICc {fmt.number(r['delta_aicc'])}, weight "
-                    f"{fmt.percent(r['akaike_weight'], 0)})"
+                    f"{fmt.percent(r['akaike_weight'], 0)}{_bound_words(r)})"
                     for _, r in ranked.iloc[1:].iterrows()
                 )
                 + "."
@@ -133,38 +204,40 @@ def fit_settings(fit) -> dict:
             "decays at rate delta (see casekit.reach.intervention)"
         )
     out["standard errors"] = "s^2 (J'J)^-1 with s^2 = RSS / (n - p), t(n - p) quantiles"
+    out["intervals"] = (
+        "parameters: asymptotic, on the log scale where a bound would be crossed; "
+        "milestones: profile likelihood where it is defined and converges, else the delta "
+        "method on the log scale (the summary's method column says which)"
+    )
     return out
 
 
 def fit_summary(fit) -> pd.DataFrame:
     """The summary table of a :class:`~casekit.reach.ReachFit` (parameters, then the
-    derived milestones)."""
-    ci = fit.conf_int()
+    derived milestones), with how each interval was computed and the bound flags."""
+    alpha = fit.alpha
+    lo, hi, how = _iv.param_limits(fit, alpha, "asymptotic", 0, 0)
     par = pd.DataFrame(
         {
             "kind": "parameter",
-            "estimate": fit.theta,
-            "std_err": fit.bse,
-            "lower": ci["lower"],
-            "upper": ci["upper"],
+            "estimate": np.asarray(fit.theta, dtype=float),
+            "std_err": fit.bse.to_numpy(),
+            "lower": lo,
+            "upper": hi,
+            "method": how,
+            "at_bound": fit.at_bound.to_numpy(),
         },
         index=list(fit.param_names),
     )
     try:
         ms = fit.milestones()
-        der = pd.DataFrame(
-            {
-                "kind": "derived",
-                "estimate": ms["estimate"],
-                "std_err": ms["std_err"],
-                "lower": ms["lower"],
-                "upper": ms["upper"],
-            },
-            index=ms.index,
+        der = ms[["estimate", "std_err", "lower", "upper", "method"]].assign(
+            kind="derived", at_bound=False
         )
-        out = pd.concat([par, der])
+        out = pd.concat([par, der[par.columns]])
     except (FitError, ValueError, np.linalg.LinAlgError):
         out = par
+    out["at_bound"] = out["at_bound"].astype(bool)
     out.index.name = "term"
     return out
 
@@ -178,3 +251,21 @@ def full_text(fit) -> str:
 
     head, sep, tail = text.partition("\nSettings:")
     return head + "\n" + "\n".join(effect_lines(fit)) + sep + tail
+
+
+def fit_html(fit) -> str:
+    """The notebook view of a fit: its prose, the summary (with the terms, which the base
+    class would drop as an index) and its settings folded."""
+    text = str(fit).split("\nSettings:")[0].splitlines()
+    items = "".join(
+        f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
+        for k, v in fit.settings.items()
+    )
+    return (
+        f"<h4>{html.escape(text[0])}</h4><p>"
+        + "<br>".join(html.escape(s) for s in text[1:] if s.strip())
+        + "</p>"
+        + html_table(fit.summary, index=True)
+        + f"<details><summary>Settings and assumptions</summary><ul>{items}</ul>"
+        "</details>"
+    )

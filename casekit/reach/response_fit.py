@@ -3,9 +3,16 @@
 :func:`casekit.reach.fit` calls :func:`fit_extended` when it is given ``response=...`` or
 data made of per-period counts. The response effects ``e_k`` of an
 :func:`~casekit.reach.intervention` curve are estimated when the observations straddle
-the response (:func:`check_straddle`), with a profile-likelihood interval: the curve is
-refitted with ``e_k`` fixed, and the interval is where ``2 (logL_max - logL(e_k))`` stays
-below the chi-square(1) quantile. Otherwise ``e_k`` is a stated scenario value.
+the response (:func:`check_straddle`), with a profile-likelihood interval
+(:func:`~casekit.reach._profile.profile_interval`): the curve is refitted with ``e_k``
+held, and the interval is where ``2 (logL_max - logL(e_k))``, divided by the fit's
+Pearson dispersion, stays below the F(1, n - p) quantile. Otherwise ``e_k`` is a stated
+scenario value.
+
+The likelihood of an intervention curve can have several local maxima, so a per-period
+fit runs all its starting points (a few scoring steps each, at once), finishes the best
+two, and hands the others to the profiles as branches to follow; a profile that finds a
+higher maximum makes the fit start again from there.
 """
 
 from __future__ import annotations
@@ -15,14 +22,16 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
+from scipy import special
 
 from casekit import format as fmt
 from casekit.exceptions import FitError, InsufficientDataError, ParameterError
+from casekit.reach._profile import profile_interval
+from casekit.reach._refits import refits
 from casekit.reach._solver import _make_problem, _readonly, _solve, _starts
 from casekit.reach.curves import CurveSpec
 from casekit.reach.data import _Prepared, period_bounds
-from casekit.reach.intervention import intervention, response_schedule, spec_from_definition
+from casekit.reach.intervention import intervention, response_schedule
 from casekit.reach.observation import FAMILIES, fit_counts, increments
 
 __all__ = ["COUNT_LOSSES", "EFFECT_COLUMNS", "fit_extended", "check_straddle", "effect_lines"]
@@ -37,13 +46,31 @@ EFFECT_COLUMNS = ("date", "t", "kind", "parameter", "e", "lower", "upper", "stat
 DELTA_NEGLIGIBLE = 1e-6
 """Below this decay rate (per day; half-life over 1,900 years) no decay is reported."""
 
+N_STARTS = 6
+"""Starting points of a per-period fit (``n_starts`` default)."""
+
 MIN_SIDE = 2
 """Distinct observation times needed on each side of a response to estimate its effect."""
 
 
+_BOUNDS: dict = {}
+
+
+def _bounds(obs: pd.DataFrame):
+    """period_bounds of an observation table, computed once per table (a fit asks for
+    them several times)."""
+    got = _BOUNDS.get(id(obs))
+    if got is None or got[0] is not obs or len(got[1]) != len(obs):
+        if len(_BOUNDS) >= 4:
+            _BOUNDS.clear()
+        got = (obs, *period_bounds(obs))
+        _BOUNDS[id(obs)] = got
+    return got[1], got[2]
+
+
 def _obs_times(prep_obs: pd.DataFrame) -> np.ndarray:
     if "period_days" in prep_obs:
-        a, b = period_bounds(prep_obs)
+        a, b = _bounds(prep_obs)
         return 0.5 * (a + b)
     return prep_obs["t"].to_numpy(dtype=float)
 
@@ -81,10 +108,6 @@ def check_straddle(times_obs, resp_t, estimate, where: str = "") -> None:
             )
 
 
-def _chi2_1(alpha: float) -> float:
-    return float(special.chdtri(1, alpha))
-
-
 class _Model:
     """What a refit needs: the data and the observation model."""
 
@@ -98,7 +121,7 @@ class _Model:
         self.f_scale = f_scale
         self.phi = phi
         if self.counts:
-            self.a, self.b = period_bounds(prep.obs)
+            self.a, self.b = _bounds(prep.obs)
 
     def loglik(self, spec: CurveSpec, starts, phi=None):
         """(theta, loglik, phi) of the best fit from ``starts`` (Gaussian, sigma profiled,
@@ -123,158 +146,6 @@ class _Model:
             raise FitError("profile refit did not converge")
         rss = float(np.sum(prob.resid(th) ** 2))
         return th, -0.5 * len(self.y) * math.log(max(rss, 1e-300)), None
-
-
-def _fixed_spec(spec: CurveSpec, k: int, value: float) -> CurveSpec:
-    d = dict(spec.definition)
-    e = list(d["e"])
-    e[k] = float(value)
-    d["e"] = e
-    return spec_from_definition(d)
-
-
-def _same_final_time(spec: CurveSpec, rest, j: int, k: int, e_from: float, e_to: float):
-    """A second warm start for a profile refit: ``rest`` with the decay rate moved so the
-    final operational time tau(inf) stays what it was at ``e_from`` (a larger effect with
-    slower decay can tell the same story: that branch of the profile is then reached)."""
-    from casekit.reach.intervention import _tau_inf
-
-    names = [n for i, n in enumerate(spec.param_names) if i != j]
-    if "delta" not in names:
-        return None
-    i_d = names.index("delta")
-    d0 = float(rest[i_d])
-    if not d0 > 0:
-        return None
-    times = spec.definition["responses"]
-    full = np.insert(np.asarray(rest, dtype=float), j, e_from)
-    eff = [
-        full[spec.param_names.index(f"e_{i + 1}")]
-        if spec.definition["e"][i] == "estimate"
-        else spec.definition["e"][i]
-        for i in range(len(times))
-    ]
-    goal = float(_tau_inf(d0, times, eff))
-    eff[k] = e_to
-    lo, hi = 1e-9, 10.0
-    for _ in range(50):
-        mid = math.sqrt(lo * hi)
-        if float(_tau_inf(mid, times, eff)) > goal:
-            lo = mid
-        else:
-            hi = mid
-    out = np.asarray(rest, dtype=float).copy()
-    out[i_d] = math.sqrt(lo * hi)
-    return out
-
-
-def _profile_e(model: _Model, spec: CurveSpec, theta, ll_hat, name: str, k: int, se, alpha):
-    """Profile-likelihood interval of e_k: (lower, upper, open_lower, open_upper).
-
-    The signed root ``z(v) = sqrt(2 (logL_max - logL_profile(v)))`` is close to linear in
-    ``v``: each side starts at the Wald bound, extrapolates ``z`` linearly until it
-    brackets ``sqrt(chi2_1)``, then Brent's method finds the crossing. Every refit is
-    warm-started from the refit nearest in ``v`` (nuisance parameters and dispersion);
-    when that fails, from the maximum-likelihood estimate, then from the curve's own
-    starting points. A refit that beats the maximum raises it (the maximum was local).
-    """
-    j = spec.param_names.index(name)
-    lo_b, hi_b = spec.bounds[j]
-    target = math.sqrt(_chi2_1(alpha))
-    theta = np.asarray(theta, dtype=float)
-    e_hat = float(theta[j])
-    best = {"ll": float(ll_hat)}
-    cache = {e_hat: (np.delete(theta, j), model.phi, float(ll_hat))}
-    fallback = None
-
-    def refit(v, thorough=False):
-        nonlocal fallback
-        v = float(v)
-        if v in cache and not thorough:
-            return cache[v][2]
-        if fallback is None:
-            cum = np.cumsum(model.y) if model.counts else model.y
-            tt = model.b if model.counts else model.t
-            own = _starts(spec, tt, np.maximum(cum, 1e-9), None, 2, 0)
-            fallback = [np.delete(s, j) for s in own]
-        near = min(cache, key=lambda u: abs(u - v))
-        fs = _fixed_spec(spec, k, v)
-        # the profile can switch between branches of the nuisance parameters (a larger
-        # saturation against a slower decay): the warm start alone may follow the wrong
-        # one, so the curve's own starts are always tried too and the best refit wins
-        tries = [(cache[near][0], cache[near][1])]
-        alt = _same_final_time(spec, cache[near][0], j, k, near, v)
-        if alt is not None:
-            tries.append((alt, cache[near][1]))
-        if thorough:
-            tries += [(s, None) for s in fallback]
-        out = None
-        for st, phi in tries:
-            try:
-                got = model.loglik(fs, [st], phi)
-            except FitError:
-                continue
-            if out is None or got[1] > out[1]:
-                out = got
-        if out is None:
-            try:
-                out = model.loglik(fs, [cache[e_hat][0]] + fallback, model.phi)
-            except FitError:
-                return np.nan
-        th, ll, ph = out
-        if v in cache and cache[v][2] >= ll:
-            return cache[v][2]
-        cache[v] = (np.asarray(th, dtype=float), ph, float(ll))
-        best["ll"] = max(best["ll"], float(ll))
-        return float(ll)
-
-    def z(v):
-        ll = refit(v)
-        if not np.isfinite(ll):
-            return np.nan
-        return math.sqrt(max(2.0 * (best["ll"] - ll), 0.0))
-
-    step0 = se if np.isfinite(se) and se > 0 else 0.1
-    out = []
-    for sign, bound in ((-1, lo_b), (1, hi_b)):
-        v_in, z_in = e_hat, 0.0
-        dist = target * step0
-        res = None
-        for _ in range(3):  # a root the curve's own starts undercut: search on from there
-            bracket = None
-            for _ in range(30):
-                v = float(np.clip(v_in + sign * dist, lo_b, hi_b))
-                zv = z(v)
-                if not np.isfinite(zv):  # refit failed: come back halfway
-                    dist *= 0.5
-                    if dist < 1e-6:
-                        break
-                    continue
-                if zv >= target:
-                    bracket = (v_in, v)
-                    break
-                if v == bound:
-                    break
-                slope = (zv - z_in) / abs(v - v_in) if v != v_in else 0.0
-                need = (target - zv) / slope if slope > 0 else 4.0 * abs(v - e_hat)
-                dist = float(np.clip(1.15 * need + 1e-3, 1e-3, 4.0 * max(abs(v - e_hat), step0)))
-                v_in, z_in = v, zv
-            if bracket is None:
-                res = (float(bound), True)
-                break
-            a, b = sorted(bracket)
-            try:
-                r = optimize.brentq(lambda v: z(v) - target, a, b, xtol=1e-3)
-            except ValueError:
-                r = bracket[1]
-            refit(r, thorough=True)
-            zr = z(r)
-            res = (float(r), False)
-            if not (np.isfinite(zr) and zr < target - 0.02):
-                break
-            v_in, z_in, dist = float(r), zr, 0.25 * abs(r - e_hat) + 1e-3
-        out.append(res)
-    return out[0][0], out[1][0], out[0][1], out[1][1]
 
 
 def fit_extended(
@@ -303,13 +174,47 @@ def fit_extended(
         spec = intervention(spec, sched["t"].tolist(), e=e, delta=delta)
         est = [v == "estimate" for v in spec.definition["e"]]
         check_straddle(_obs_times(prep.obs), sched["t"].tolist(), est, where)
-    if counts:
-        fit = _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where)
+    seeds: list = []  # other local maxima: branches for the profiles to follow
+    again = None  # a better maximum a profile found: refit from there
+    for _ in range(3):
+        if counts:
+            st = start if again is None else again
+            fit, sols = _fit_counts(prep, spec, loss, st, alpha, n_starts, seed, where)
+        elif again is None:
+            fit, sols = fit_cumulative(prep, spec), []
+        else:
+            from casekit.reach.fitting import _fit_prepared
+
+            cum_loss = "ols" if loss is None else loss
+            fit = _fit_prepared(
+                prep,
+                spec,
+                loss=cum_loss,
+                start=again,
+                alpha=alpha,
+                n_starts=1,
+                seed=seed,
+                f_scale=f_scale,
+            )
+            sols = []
+        if sched is None:
+            return fit
+        seeds = [
+            s_
+            for s_ in seeds + [(t_, p_) for t_, _, p_ in sols]
+            if not np.allclose(s_[0], fit.theta)
+        ]
+        covered = int(n_starts or N_STARTS) if counts and again is None and start is None else 0
+        table, notes, better = _effects(fit, sched, prep, f_scale, seeds, covered)
+        if better is None:
+            break
+        seeds.append((np.asarray(fit.theta), fit.dispersion))
+        again = np.atleast_2d(better[0])
     else:
-        fit = fit_cumulative(prep, spec)
-    if sched is None:
-        return fit
-    table, notes = _effects(fit, sched, prep, f_scale)
+        raise FitError(
+            f"{where}the profile of the response effect kept finding higher maxima of the "
+            "likelihood: the fit is not reliable; try other starting values (start=...)"
+        )
     return dataclasses.replace(
         fit, response_effect=table, notes=fit.notes + tuple(notes), _cache={}
     )
@@ -326,7 +231,7 @@ def _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where):
     obs = prep.obs
     y = obs["y"].to_numpy(dtype=float)
     w = obs["weight"].to_numpy(dtype=float)
-    a, b = period_bounds(obs)
+    a, b = _bounds(obs)
     n, p = len(y), spec.k
     if n <= p + 1:
         raise InsufficientDataError(
@@ -344,14 +249,19 @@ def _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where):
     order = np.argsort(b, kind="stable")
     cum = np.empty(n)
     cum[order] = np.cumsum(y[order])
-    starts = _starts(spec, b, np.maximum(cum, 1e-9), start, int(n_starts or 6), seed)
+    starts = _starts(spec, b, np.maximum(cum, 1e-9), start, int(n_starts or N_STARTS), seed)
     families = ("nb", "poisson") if loss == "auto" else (loss,)
-    fits = {}
+    fits, sols = {}, {}
     for fam in families:
-        # Poisson is NB's phi -> inf limit: start it from the NB solution (then the rest)
+        # Poisson is NB's phi -> inf limit: start it from the NB solution (then the rest);
+        # otherwise every start is run (the likelihood can have several local maxima)
         warm = [fits["nb"][0]] if not isinstance(fits.get("nb", FitError()), Exception) else []
+        sols[fam] = None if warm else ([], [])
+        got = (None, None) if warm else sols[fam]
         try:
-            fits[fam] = fit_counts(spec, a, b, y, w, fam, warm + starts)
+            fits[fam] = fit_counts(
+                spec, a, b, y, w, fam, warm + starts, solutions=got[0], rough=got[1]
+            )
         except FitError as err:
             fits[fam] = err
     ok = {f: v for f, v in fits.items() if not isinstance(v, Exception)}
@@ -374,7 +284,7 @@ def _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where):
         fam = next(iter(ok))
     th, ll, cov, phi = ok[fam]
     mu = increments(spec, a, b, th)
-    return ReachFit(
+    fit = ReachFit(
         spec=spec,
         theta=_readonly(th),
         cov_matrix=_readonly(cov),
@@ -394,42 +304,59 @@ def _fit_counts(prep, spec, loss, start, alpha, n_starts, seed, where):
         observation="per-period",
         dispersion=None if phi is None else float(phi),
     )
+    # the other local maxima and where each start got to: branches for the profiles
+    polished, rough = sols[fam] or ([], [])
+    return fit, polished[1:] + rough
 
 
-def _effects(fit, sched, prep, f_scale):
-    """The response_effect table and notes of an intervention fit."""
+def _effects(fit, sched, prep, f_scale, seeds=(), covered=0):
+    """The response_effect table and notes of an intervention fit, and a better maximum
+    (theta, loglik, phi) when a profile found one (then the table is not valid)."""
     spec = fit.spec
     e_def = spec.definition["e"]
     robust = fit.loss in ("robust", "robust_log")
     model = _Model(prep, fit.loss, f_scale, fit.dispersion)
-    ll_hat = None
-    if not robust:
-        _, ll_hat, _ = model.loglik(spec, [np.asarray(fit.theta)])
-    se = fit.bse
+    se = np.sqrt(np.maximum(np.diag(fit.cov_matrix), 0.0))
+    theta = np.asarray(fit.theta, dtype=float)
     rows, notes = [], []
-    for k, r in sched.reset_index(drop=True).iterrows():
+    level = fmt.percent(1 - fit.alpha, 0)
+    for k, (tk, date, kind) in enumerate(zip(sched["t"], sched["date"], sched["kind"])):
         nm = f"e_{k + 1}"
-        row = {"date": r["date"], "t": float(r["t"]), "kind": r["kind"], "parameter": nm}
+        row = {"date": date, "t": float(tk), "kind": kind, "parameter": nm}
         if e_def[k] == "estimate":
-            v = float(fit.params[nm])
+            j = spec.param_names.index(nm)
+            v = float(theta[j])
             if robust:
-                q = 1.959963984540054
-                lo, hi = v - q * se[nm], v + q * se[nm]
+                q = float(special.ndtri(1 - fit.alpha / 2))
+                lo, hi = v - q * se[j], v + q * se[j]
                 status = "estimated (asymptotic interval: robust loss)"
             else:
-                lo, hi, open_lo, open_hi = _profile_e(
-                    model, spec, fit.theta, ll_hat, nm, k, float(se[nm]), fit.alpha
+                R = refits(model, spec, j, k, covered)
+                ll_hat = R.loglik(theta, fit.dispersion)
+                scale, df = R.dispersion(theta, fit.dispersion), R.df()
+                res = profile_interval(
+                    R, theta, fit.dispersion, ll_hat, j, se[j], fit.alpha, seeds, scale, df
                 )
+                if res.better is not None:
+                    return None, None, res.better
+                lo, hi = res.lower, res.upper
                 status = "estimated"
-                if open_lo or open_hi:
+                if res.modes > 1:
                     notes.append(
-                        f"the profile interval of {nm} reaches its bound "
-                        f"{'below' if open_lo else 'above'}: the data hardly constrain it"
+                        f"the profile likelihood of {nm} has {res.modes} separate ranges "
+                        f"inside its {level} confidence set (another local maximum of the "
+                        "likelihood): the interval given spans them all"
                     )
+                for side, is_open in (("below", res.open_lower), ("above", res.open_upper)):
+                    if is_open:
+                        notes.append(
+                            f"the {level} profile interval of {nm} reaches its bound {side}: "
+                            "the data hardly constrain it"
+                        )
             row.update(e=v, lower=lo, upper=hi, status=status)
             if v < 0:
                 notes.append(
-                    f"{nm} = {fmt.number(v)} < 0: the response at day {fmt.number(r['t'])} "
+                    f"{nm} = {fmt.number(v)} < 0: the response at day {fmt.number(tk)} "
                     "fuelled the storm rather than damping it (as Herhausen et al. 2019 found "
                     "for responses that only offer compensation)"
                 )
@@ -438,7 +365,7 @@ def _effects(fit, sched, prep, f_scale):
         rows.append(row)
     table = pd.DataFrame(rows, columns=list(EFFECT_COLUMNS))
     table["date"] = pd.to_datetime(table["date"])
-    return table, notes
+    return table, notes, None
 
 
 def effect_lines(fit) -> list[str]:

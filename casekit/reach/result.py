@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import html
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,23 +10,25 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from casekit import format as fmt
 from casekit.cases import CaseContext
-from casekit.exceptions import ParameterError
+from casekit.reach import bootstrap as _boot
+from casekit.reach import diagnostics as _dg
 from casekit.reach import intervals as _iv
+from casekit.reach import milestones as _ms
 from casekit.reach._solver import _make_problem, _Problem
 from casekit.reach.curves import _TINY, CurveSpec
-from casekit.reach.prose import fit_settings, fit_summary, full_text
+from casekit.reach.prose import fit_html, fit_settings, fit_summary, full_text
 from casekit.reach.storage import fit_from_dict, fit_to_dict
-from casekit.results import Result, check_alpha, html_table
+from casekit.results import Result, check_alpha
 
 __all__ = ["ReachFit", "PRED_COLUMNS", "SUMMARY_COLUMNS"]
 
 PRED_COLUMNS = ("t", "time", "yhat", "lower", "upper")
 """Columns of :meth:`ReachFit.predict`."""
 
-SUMMARY_COLUMNS = ("kind", "estimate", "std_err", "lower", "upper")
-"""Columns of :attr:`ReachFit.summary`."""
+SUMMARY_COLUMNS = ("kind", "estimate", "std_err", "lower", "upper", "method", "at_bound")
+"""Columns of :attr:`ReachFit.summary` (``method``: how the row's interval was computed;
+``at_bound``: a parameter at or near a bound of the fitter)."""
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -68,7 +69,8 @@ class ReachFit(Result):
         ``n_starts`` given; the fitter stops early once two converged starts agree, so the
         remaining starts are not run and not counted.
     notes : tuple of str
-        Caveats (parameters on a bound, approximate standard errors...).
+        Caveats (parameters at or near a bound, a low-confidence reading that drives the
+        fit, approximate standard errors...).
     observation : {"cumulative", "per-period"}
         How ``y`` reads the curve: cumulative readings, or counts over periods (the
         increments of the curve; ``loss`` is then the count likelihood ``nb``,
@@ -280,11 +282,15 @@ class ReachFit(Result):
         alpha : float, optional
             1 - level; default the fit's ``alpha``.
         method : {"asymptotic", "profile", "bootstrap"}
-            ``asymptotic``: estimate +- t(n-p) x se. ``profile``: profile-t intervals
+            ``asymptotic``: estimate +- t(n-p) x se; where that would cross a bound of
+            the parameter (a negative saturation or rate), the same on the bound's scale
+            (the log of a rate), so it stays admissible. ``profile``: profile-t intervals
             (as R's ``confint.nls``): the other parameters re-optimised along each
-            parameter, cut where the profile t statistic reaches the t quantile;
-            a side that never reaches it is unbounded (``inf``). ``bootstrap``: percentile
-            intervals from a residual bootstrap (``n_boot`` replicates, ``seed``).
+            parameter, cut where the profile t statistic reaches the t quantile; a side
+            that never reaches it ends at the parameter's bound (``inf`` if none).
+            ``bootstrap``: studentized (bootstrap-t) intervals from a residual bootstrap
+            (``n_boot`` replicates, ``seed``), on the bound's scale; see
+            :mod:`casekit.reach.bootstrap`.
 
         Returns
         -------
@@ -300,27 +306,7 @@ class ReachFit(Result):
         >>> res.conf_int(method="profile").round(2).loc["r"].tolist()
         [0.82, 0.95]
         """
-        alpha = self._alpha(alpha)
-        if method == "asymptotic":
-            q = _iv.t_quantile(self, alpha)
-            se = self.bse.to_numpy()
-            lo, hi = self.theta - q * se, self.theta + q * se
-        elif method in ("profile", "bootstrap") and self._counts:
-            raise ParameterError(
-                f"method={method!r} is not yet available for a fit of per-period counts; "
-                "use method='asymptotic' (the profile interval of a response effect e is in "
-                "response_effect)"
-            )
-        elif method == "profile":
-            lo, hi = _iv.profile_limits(self, alpha)
-        elif method == "bootstrap":
-            th = self._bootstrap(_iv.check_n_boot(n_boot), seed)
-            lo = np.quantile(th, alpha / 2, axis=0)
-            hi = np.quantile(th, 1 - alpha / 2, axis=0)
-        else:
-            raise ParameterError(
-                f"method must be 'asymptotic', 'profile' or 'bootstrap', not {method!r}"
-            )
+        lo, hi, _ = _iv.param_limits(self, self._alpha(alpha), method, n_boot, seed)
         return pd.DataFrame({"lower": lo, "upper": hi}, index=list(self.param_names))
 
     def bootstrap_params(self, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
@@ -339,43 +325,20 @@ class ReachFit(Result):
         th = self._bootstrap(_iv.check_n_boot(n_boot), seed)
         return pd.DataFrame(np.array(th), columns=list(self.param_names))
 
-    def _bootstrap(self, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
-        """Residual-bootstrap parameter replicates, shape (n_ok, p); cached per (n_boot, seed)."""
-        seed = _iv.check_seed(seed)
-        key = ("boot", int(n_boot), seed)
+    def _replicates(self, n_boot: int = 1000, seed: int = 0) -> _boot.Replicates:
+        """Residual-bootstrap replicates with their covariances; cached per (n_boot, seed)."""
+        key = ("boot", int(n_boot), _iv.check_seed(seed))
         if key not in self._cache:
-            th, e = _iv.bootstrap_replicates(self, n_boot, seed)
-            self._cache[key] = th
-            self._cache[("boot_e", int(n_boot), seed)] = e
+            self._cache[key] = _boot.replicates(self, int(n_boot), key[2])
         return self._cache[key]
+
+    def _bootstrap(self, n_boot: int = 1000, seed: int = 0) -> np.ndarray:
+        """Residual-bootstrap parameter replicates, shape (n_ok, p)."""
+        return self._replicates(n_boot, seed).theta
 
     # -- predictions ---------------------------------------------------------------
     def _t_of(self, t) -> tuple[np.ndarray, np.ndarray]:
-        if t is None:
-            t = self.obs["t"].to_numpy(dtype=float)
-        elif isinstance(t, (int, float, np.integer, np.floating)) and not isinstance(t, bool):
-            t = np.array([float(t)])
-        if isinstance(t, (pd.DatetimeIndex, pd.Series)) and pd.api.types.is_datetime64_any_dtype(t):
-            if self.origin is None:
-                raise ParameterError(
-                    "dates need an origin; this fit has none (pass days since t = 0)"
-                )
-            days = ((pd.DatetimeIndex(t) - self.origin) / pd.Timedelta(days=1)).to_numpy(float)
-            return days, pd.DatetimeIndex(t).to_numpy()
-        arr = np.asarray(t)
-        if np.issubdtype(arr.dtype, np.datetime64):
-            return self._t_of(pd.DatetimeIndex(arr))
-        try:
-            days = arr.astype(float).ravel()
-        except (TypeError, ValueError):
-            raise ParameterError(
-                f"t must be days since the origin, dates (a DatetimeIndex) or None, not {t!r}"
-            ) from None
-        times = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
-        if self.origin is not None:
-            ok = np.abs(days) < 1e5
-            times[ok] = (self.origin + pd.to_timedelta(days[ok], unit="D")).round("s").to_numpy()
-        return days, times
+        return _iv.days_of(self, t)
 
     def predict(
         self,
@@ -399,7 +362,10 @@ class ReachFit(Result):
         alpha : float, optional
             1 - level of the band; default the fit's ``alpha``.
         bootstrap : int, optional
-            Use this many residual-bootstrap replicates instead of the delta method.
+            Use this many residual-bootstrap replicates instead of the delta method: a
+            percentile band, approximate (at small n such bands run narrow, as percentile
+            intervals covered 89-93 % at a nominal 95 %; ``conf_int`` and ``milestones``
+            use the bootstrap-t, which reaches it).
         seed : int
             Seed of the bootstrap.
 
@@ -444,24 +410,24 @@ class ReachFit(Result):
         self,
         *,
         alpha: float | None = None,
-        method: str = "delta",
+        method: str = "auto",
         n_boot: int = 1000,
         seed: int = 0,
     ) -> pd.Series:
         """Time of maximum growth (days since origin) with an interval.
 
-        Returns a Series ``estimate, std_err, lower, upper, time`` (``time``: the date).
+        Returns a Series ``estimate, std_err, lower, upper, time, method`` (``time``: the
+        date); ``method`` as for :meth:`milestones`.
         """
-        return _iv.milestone(
-            self, "peak_time", self.spec.peak_time, self._alpha(alpha), method, n_boot, seed
-        )
+        a = self._alpha(alpha)
+        return _ms.milestone(self, "peak_time", None, a, method, n_boot, seed)
 
     def time_to_share(
         self,
         share: float = 0.9,
         *,
         alpha: float | None = None,
-        method: str = "delta",
+        method: str = "auto",
         n_boot: int = 1000,
         seed: int = 0,
     ) -> pd.Series:
@@ -471,56 +437,94 @@ class ReachFit(Result):
         ----------
         share : float
             Between 0 and 1, e.g. 0.5, 0.9, 0.99.
-        method : {"delta", "bootstrap"}
-            Delta method (t quantiles) or residual-bootstrap percentiles.
+        method : {"auto", "profile", "bootstrap", "delta"}
+            As for :meth:`milestones`.
 
         Returns
         -------
         pandas.Series
-            ``estimate, std_err, lower, upper, time`` (``time``: the date of the estimate,
-            if the fit has an origin).
+            ``estimate, std_err, lower, upper, time, method`` (``time``: the date of the
+            estimate, if the fit has an origin).
 
         Examples
         --------
         >>> import casekit as ck
         >>> res = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
-        >>> res.time_to_share(0.5)[["estimate", "lower", "upper"]].astype(float).round(1).tolist()
-        [3.1, 3.0, 3.2]
+        >>> t90 = res.time_to_share(0.9)
+        >>> t90[["estimate", "lower", "upper"]].astype(float).round(2).tolist(), t90["method"]
+        ([5.56, 5.31, 5.82], 'profile')
         """
         share = _iv.check_share(share)
-        return _iv.milestone(
-            self,
-            f"t{share * 100:g}",
-            self._share_fun(share),
-            self._alpha(alpha),
-            method,
-            n_boot,
-            seed,
-        )
+        a = self._alpha(alpha)
+        return _ms.milestone(self, None, share, a, method, n_boot, seed)
 
     def milestones(
         self,
         shares=(0.5, 0.9, 0.99),
         *,
         alpha: float | None = None,
-        method: str = "delta",
+        method: str = "auto",
         n_boot: int = 1000,
         seed: int = 0,
     ) -> pd.DataFrame:
         """Saturation, peak time and times to ``shares`` of saturation, with intervals.
 
-        Returns a DataFrame indexed by ``saturation, peak_time, t50, t90, t99`` with columns
-        ``estimate, std_err, lower, upper, time``.
+        Parameters
+        ----------
+        shares : sequence of float
+            Shares of the saturation, each between 0 and 1.
+        alpha : float, optional
+            1 - level; default the fit's ``alpha``.
+        method : {"auto", "profile", "bootstrap", "delta"}
+            ``profile``: profile-likelihood intervals (the milestone as a parameter of the
+            curve, the others refitted); ``bootstrap``: bootstrap-t (``n_boot``,
+            ``seed``); ``delta``: the delta method, on the log scale for a positive
+            milestone. ``auto``: ``profile`` where it is quick and defined (least squares,
+            cumulative readings, a curve with closed-form milestones), else ``delta``.
+            See :mod:`casekit.reach.milestones`.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by ``saturation, peak_time, t50, t90, t99``; columns ``estimate,
+            std_err, lower, upper, time, method`` (:data:`~casekit.reach.milestones.
+            MILESTONE_COLUMNS`; ``method`` says how each interval was computed).
+            Times of a curve that starts at the origin never get a negative bound, and the
+            saturation's interval never falls below the largest cumulative reading that
+            is not an upper bound or of low or unverified confidence (the final reach is at
+            least what was counted; ``method`` then adds "floored at the largest
+            reading").
+
+        Examples
+        --------
+        >>> import casekit as ck
+        >>> fit = ck.reach.fit(ck.load_case("werder-bremen-wiesenhof"))
+        >>> ms = fit.milestones()
+        >>> ms.loc["t90", ["lower", "upper"]].astype(float).round(1).tolist()
+        [2.9, 5.0]
+        >>> ms.loc["t90", "method"]
+        'profile'
         """
-        return _iv.milestones(self, shares, self._alpha(alpha), method, n_boot, seed)
+        return _ms.milestone_table(self, shares, self._alpha(alpha), method, n_boot, seed)
+
+    @property
+    def at_bound(self) -> pd.Series:
+        """Whether each parameter is at or near a bound of the fitter (see
+        :mod:`casekit.reach.diagnostics`; the notes say which bound)."""
+        flagged = {f["param"] for f in _dg.bound_flags(self.spec, self.theta)}
+        return pd.Series(
+            [n in flagged for n in self.param_names], index=list(self.param_names), name="at_bound"
+        )
 
     # -- presentation ---------------------------------------------------------------
     @property
     def summary(self) -> pd.DataFrame:
-        """Parameters and derived quantities with standard errors and asymptotic intervals.
+        """Parameters and derived quantities with standard errors and intervals.
 
-        Rows: the parameters (``kind == "parameter"``), then ``saturation``,
-        ``peak_time``, ``t50``, ``t90``, ``t99`` (``kind == "derived"``, delta method).
+        Rows: the parameters (``kind == "parameter"``, asymptotic intervals as
+        :meth:`conf_int`), then ``saturation``, ``peak_time``, ``t50``, ``t90``, ``t99``
+        (``kind == "derived"``, as :meth:`milestones`). ``method`` says how each interval
+        was computed; ``at_bound`` flags a parameter at or near a bound of the fitter.
         """
         if "summary" not in self._cache:
             self._cache["summary"] = fit_summary(self)[list(SUMMARY_COLUMNS)]
@@ -554,20 +558,7 @@ class ReachFit(Result):
         return full_text(self)
 
     def _repr_html_(self) -> str:
-        # the base class drops the summary's index, which here names the terms
-        text = str(self).split("\nSettings:")[0].splitlines()
-        items = "".join(
-            f"<li><b>{html.escape(str(k))}</b>: {html.escape(fmt.cell(v))}</li>"
-            for k, v in self.settings.items()
-        )
-        return (
-            f"<h4>{html.escape(text[0])}</h4><p>"
-            + "<br>".join(html.escape(s) for s in text[1:] if s.strip())
-            + "</p>"
-            + html_table(self.summary, index=True)
-            + f"<details><summary>Settings and assumptions</summary><ul>{items}</ul>"
-            "</details>"
-        )
+        return fit_html(self)
 
     def __repr__(self) -> str:
         # one line: fits sit in mappings (Comparison.fits) whose repr lists them all

@@ -253,8 +253,16 @@ def _cost_row(cost, why: str, unit: str = "reach") -> dict:
         ci["upper"],
         fmt.interval(ci["estimate"], ci["lower"], ci["upper"]) + f" more {unit}",
         f"extra final reach from answering after {fmt.days(a['delay_days'])} instead of at "
-        f"once (effectiveness {fmt.number(cost.effectiveness)}, {cost.model} model)",
+        f"once (effectiveness e = {_effectiveness(cost)}, {cost.model} model)",
     )
+
+
+def _effectiveness(cost) -> str:
+    """e with its status (estimated with an interval, or a stated scenario)."""
+    text = getattr(cost, "effectiveness_text", None)
+    if text is None:
+        text = f"{fmt.number(cost.effectiveness)}, a stated scenario value"
+    return text
 
 
 def _settle_row(case, lenses) -> dict:

@@ -27,6 +27,7 @@ import pandas as pd
 
 from casekit import format as fmt
 from casekit import tables
+from casekit.reach.prose import interval_text, method_words
 from casekit.report.words import Block, cite, describe_curve
 
 __all__ = [
@@ -238,21 +239,25 @@ def comparison_view(comparison) -> Block:
             "akaike_weight",
             "saturation",
             "t90",
+            "at_bound",
             "error",
         )
         if c in t.columns
     ]
-    if "error" in t.columns and t["error"].fillna("").astype(str).eq("").all():
-        keep.remove("error")
+    for col in ("error", "at_bound"):
+        if col in t.columns and t[col].fillna("").astype(str).eq("").all():
+            keep.remove(col)
     labels = {
         "k": "parameters",
         "aicc": "AICc",
         "delta_aicc": "ΔAICc",
         "akaike_weight": "weight",
         "t90": "days to 90 %",
+        "at_bound": "at or near a bound",
     }
     missing = {
         "error": "none",
+        "at_bound": "none",
         "aicc": "did not converge",
         "delta_aicc": "did not converge",
         "akaike_weight": "did not converge",
@@ -264,6 +269,14 @@ def comparison_view(comparison) -> Block:
         f"{fmt.html_text(comparison.metric)} (loss {fmt.html_text(comparison.loss)}); "
         f"the best is the {fmt.html_text(describe_curve(t['curve'].iloc[0]))}."
     )
+    bounded = t.dropna(subset=["at_bound"]) if "at_bound" in t.columns else t.iloc[:0]
+    if len(bounded):
+        lead += " " + fmt.html_text(
+            "; ".join(f"{r.curve}: {r.at_bound}" for r in bounded.itertuples())
+            + (" are" if len(bounded) > 1 or "," in str(bounded["at_bound"].iloc[0]) else " is")
+            + " at or near a bound of the fitter: that curve's shape is set by the limit, not "
+            "by the data, so read its weight with care."
+        )
     return Block(
         f"<p>{lead}</p>"
         + people(
@@ -325,7 +338,9 @@ def _outside_text(fit, out: pd.DataFrame) -> str:
 
 
 def fit_view(fit) -> Block:
-    """The chosen fit: estimates with intervals, and the observations outside its band."""
+    """The chosen fit: estimates with intervals (and how each was computed), its caveats
+    (a parameter at or near a bound, a reading that drives the fit), and the observations
+    outside its band."""
     s = fit.summary.reset_index()
     words = {
         "saturation": "final reach",
@@ -334,10 +349,20 @@ def fit_view(fit) -> Block:
         "t90": "days to 90 %",
         "t99": "days to 99 %",
     }
+    s["shown"] = [
+        interval_text(
+            r.estimate, r.lower, r.upper, "compact" if r.term == "saturation" else "number"
+        )
+        for r in s.itertuples()
+    ]
+    s["how"] = [method_words(m) for m in s["method"]]
+    s["bound"] = np.where(s["at_bound"].astype(bool), "at or near a bound of the fitter", "")
     s["term"] = [words.get(t, t) for t in s["term"]]
+    cols = ["term", "kind", "shown", "how"] + (["bound"] if s["at_bound"].any() else [])
     table = people(
-        s[["term", "kind", "estimate", "lower", "upper"]],
-        intervals={"estimate (95 % interval)": ("estimate", "lower", "upper", "number")},
+        s[cols],
+        labels={"shown": "estimate (95 % interval)", "how": "interval by", "bound": "caveat"},
+        text=("how",),
     )
     out = outside_band(fit)
     listed = (
@@ -361,11 +386,18 @@ def fit_view(fit) -> Block:
         "converged. Estimates with 95 % intervals:</p>"
     )
     body = head + stats + table
+    if fit.notes:
+        body += (
+            '<p id="fit-caveats"><b>Caveats of this fit</b></p><ul>'
+            + "".join(f"<li>{fmt.html_text(n)}</li>" for n in fit.notes)
+            + "</ul>"
+        )
     body += f'<p id="outside-band">{fmt.html_text(note)}</p>'
     if listed:
         body += details(f"The {len(out)} observations outside the band", listed)
     body += settings_block(fit.settings)
-    return Block(body, note)
+    text = note if not fit.notes else "Caveats: " + " ".join(fit.notes) + " " + note
+    return Block(body, text)
 
 
 # -- the response -------------------------------------------------------------------------

@@ -114,8 +114,10 @@ GLOSSARY: dict[str, Term] = {
         ),
         Term(
             "effectiveness",
-            "the share of further spread a response stops (0 = none, 1 = all): a scenario "
-            "chosen by the reader, not an estimate.",
+            "the share of further spread a response stops (0 = none, 1 = all; below 0: the "
+            "response fuelled the storm). Estimated from the data, with an interval, when "
+            "readings straddle the response; otherwise a scenario chosen by the reader, and "
+            "the report says which.",
             "L5",
         ),
         Term(

@@ -17,7 +17,7 @@ Overview
 :func:`delays`              incident -> complaint -> going public -> response -> resolution
 :func:`detection_replay`    when documented spike rules would have fired on the reach data
 :func:`reach_while_waiting` reach accrued before and after the first response, with intervals
-:func:`delay_cost`          final reach had the company responded after d days (flow or rate)
+:func:`delay_cost`          final reach had the first response come d days after going public
 :func:`sensitivity`         tornado of the cost of the delay over effectiveness, CPM and curve
 :func:`money_lenses`        four separate money lenses, side by side, never summed
 :func:`severity`            Shitstorm-scale level (0-6) over time, beside the response date

@@ -77,6 +77,9 @@ class DelayCost(StoredResult, Result):
     draws, finals : numpy.ndarray or None
         The parameter draws (one row per draw) and the final reach of each draw at each
         delay of the table.
+    effectiveness_status : str
+        ``"estimated"`` (from the data, with ``effectiveness_bounds`` its
+        profile-likelihood interval) or ``"scenario"`` (a stated value).
     supported : bool
         Always True for a computed result (a case without a fittable reach series
         raises :class:`~casekit.exceptions.InsufficientDataError` instead).
@@ -106,6 +109,16 @@ class DelayCost(StoredResult, Result):
     alpha: float = 0.05
     supported: bool = True
     statement: str = ""
+    effectiveness_status: str = "scenario"
+    effectiveness_bounds: tuple[float, float] = (float("nan"), float("nan"))
+
+    @property
+    def effectiveness_text(self) -> str:
+        """e in words: ``0.5, a stated scenario value`` or ``-0.4 (-1.6–0.28), estimated``."""
+        if self.effectiveness_status == "estimated":
+            lo, hi = self.effectiveness_bounds
+            return f"{fmt.interval(self.effectiveness, lo, hi, kind='number')}, estimated"
+        return f"{fmt.number(self.effectiveness)}, a stated scenario value"
 
     @property
     def params(self) -> pd.Series:
@@ -209,11 +222,10 @@ class DelayCost(StoredResult, Result):
 
     def __str__(self) -> str:
         unit = self.metric or "reach"
+        kind = "model" if self.model == "intervention" else "damping (accounting variant)"
         lines = [
-            f"Delay-cost curve, {self.model} "
-            f"{'model' if self.model == 'intervention' else 'damping'}, e = "
-            f"{fmt.number(self.effectiveness)} ({self.curve} fit of {unit!r}, "
-            f"{case_words(self.case_id)})."
+            f"Delay-cost curve, {self.model} {kind}, e = {self.effectiveness_text} "
+            f"({self.curve} fit of {unit!r}, {case_words(self.case_id)})."
         ]
         if self.model == "intervention":
             never = self._table[~np.isfinite(self._table["delay_days"].to_numpy(float))].iloc[0]
@@ -287,6 +299,7 @@ def delay_cost(
     metric: str | None = None,
     bands: str = "normal",
     response="first",
+    scenario_effectiveness: float | None = None,
 ) -> DelayCost:
     """Expected final reach had the company responded after ``d`` days, for a grid of d.
 
@@ -299,11 +312,14 @@ def delay_cost(
     delays : sequence of float, optional
         Response delays in days after the origin (going public). Default
         :data:`DEFAULT_DELAYS`; the actual delay is added. ``inf`` = never respond.
-    effectiveness : float
-        e in [0, 1], the share of growth the response removes. Default 0.5, plausible
-        range 0.2-0.8 (see Notes).
+    effectiveness : float, optional
+        e in [0, 1], the share of spread the response removes, as a stated scenario
+        value. Default: in the intervention model, estimated when the observations
+        straddle the response, else ``scenario_effectiveness``; in the flow and rate
+        models, ``scenario_effectiveness`` (plausible range 0.2-0.8, see Notes).
     model : {"intervention", "flow", "rate"}
-        The counterfactual model (default ``intervention``; see Notes).
+        The counterfactual model (default ``intervention``; ``flow`` and ``rate`` are
+        accounting variants that damp the fitted curve; see Notes).
     horizon : float, optional
         Days after the origin at which "final" reach is read. Default: the curve's
         saturation for ``flow``; the fit's last observation for ``rate`` (365 days if
@@ -322,6 +338,10 @@ def delay_cost(
     response : "first", "all" or sequence of days
         Intervention model, a fit without the response inside: which company responses
         the refit puts in the curve (``actual_delay`` overrides it).
+    scenario_effectiveness : float, optional
+        The e used when ``effectiveness`` is not given and the data cannot estimate it
+        (default 0.5). The result says which: ``effectiveness_status`` is
+        ``"estimated"`` or ``"scenario"``.
 
     Returns
     -------
@@ -329,53 +349,64 @@ def delay_cost(
 
     Notes
     -----
-    Let y(t) be the fitted cumulative reach, t_r = d the response time, K = y(inf).
+    **The intervention model** (default, :mod:`casekit.response.intervention_cost`).
+    The fit's curve with the company's response inside, ``y(t) = F(tau(t))``: from the
+    response on the spread rate is multiplied by (1 - e), and attention decays at rate
+    delta, so a response lowers the final reach (as a lower contact rate lowers the
+    final size of an SIR epidemic). A fit without the response inside is refitted with
+    it, starting from the fit's own estimates
+    (:mod:`casekit.response.intervention_refit`). e is estimated, with a
+    profile-likelihood interval, when the observations straddle the response; else it
+    is the stated scenario value ``scenario_effectiveness`` (or ``effectiveness``),
+    and the result says which. The counterfactual "first response at day d" moves only
+    the responses: at the actual delay it reproduces the fitted curve, never
+    responding (d = inf) is the curve with no response, and the final reach never
+    falls as d grows (for e >= 0). The response time comes from ``actual_delay``, the
+    fit's case, or ``response`` ("first", "all"). The bands include e's uncertainty
+    when it is estimated.
 
-    **Flow damping (default).** After the response, new reach per unit time is
-    multiplied by (1 - e): y_cf(t) = y(t_r) + (1 - e)(y(t) - y(t_r)) for t > t_r, so
-    final reach = y(t_r) + (1 - e)(K - y(t_r)) = (1 - e) K + e y(t_r). It is
-    non-decreasing in d because y is, equals the fit for e = 0 or d -> inf, and the
-    cost of responding at d instead of 0 is e (y(d) - y(0)).
+    **Accounting variants** (``model="flow"`` or ``"rate"``). They read the fitted
+    curve y(t), which already contains the company's real response, as "no response"
+    and damp it again from t_r = d on, so at the actual delay they do not reproduce
+    what was observed. They answer an accounting question (how much of the fitted
+    reach came after day d, scaled by e), not what an earlier answer would have
+    changed. Let K = y(inf).
 
-    **Rate damping** (the issue's literal model). After the response the curve's
-    growth rate is damped: r -> (1 - e) r for logistic, Gompertz, Richards and
-    exponential saturation, q -> (1 - e) q for Bass, continued from y(t_r). For the
-    first four the rate multiplies the right-hand side of an autonomous ODE
-    y' = r g(y), so the damped curve is the fitted one with time slowed after t_r:
-    y_cf(t) = y(t_r + (1 - e)(t - t_r)); Bass uses its closed-form solution from
-    y(t_r). **A saturating curve still reaches K at an infinite horizon, whatever the
-    rate**, so rate damping only saves reach by a finite horizon; hence its default
-    horizon is the last observation (with ``horizon=inf`` every delay gives K and
-    nothing is saved; a fast curve saturated by the horizon saves little either).
-    Both models reproduce the fit at d = inf and are non-decreasing in d.
+    *Flow damping.* After t_r new reach per unit time is multiplied by (1 - e):
+    y_cf(t) = y(t_r) + (1 - e)(y(t) - y(t_r)) for t > t_r, so final reach =
+    (1 - e) K + e y(t_r). It is non-decreasing in d because y is, equals the fit for
+    e = 0 or d -> inf, and the cost of responding at d instead of 0 is e (y(d) - y(0)).
 
-    By default (``model="intervention"``) the counterfactual is the intervention model
-    (:mod:`casekit.response.intervention_cost`): the fit's curve with the response inside
-    (refitted so when the fit lacks it; e estimated when the data straddle the response,
-    else the scenario ``effectiveness``), with only the response moved. It reproduces
-    the fit at the actual delay, never responding is the undamped curve, and the
-    response time comes from ``actual_delay``, the fit's case, or ``response``
-    ("first", "all"). ``model="flow"`` and ``"rate"`` damp the fitted curve instead
-    (accounting variants; the rest of this paragraph and the next describe them).
+    *Rate damping.* After t_r the curve's growth rate is damped: r -> (1 - e) r for
+    logistic, Gompertz, Richards and exponential saturation, q -> (1 - e) q for Bass,
+    continued from y(t_r). For the first four the rate multiplies the right-hand side
+    of an autonomous ODE y' = r g(y), so the damped curve is the fitted one with time
+    slowed after t_r: y_cf(t) = y(t_r + (1 - e)(t - t_r)); Bass uses its closed-form
+    solution from y(t_r). **A saturating curve still reaches K at an infinite horizon,
+    whatever the rate**, so rate damping only saves reach by a finite horizon; hence
+    its default horizon is the last observation. Both variants reproduce the fit at
+    d = inf and are non-decreasing in d.
 
-    The effectiveness e is a scenario parameter. Herhausen et al. (2019) [L5] find
-    that empathy and apology damp the virality of a firestorm while compensation alone
-    can fuel it, which is why the default is a middling 0.5 with a range of 0.2-0.8
-    rather than a point claim; :func:`sensitivity` shows how much the answer moves.
+    Where the data cannot estimate it, the effectiveness e is a scenario parameter.
+    Herhausen et al. (2019) [L5] find that empathy and apology damp the virality of a
+    firestorm while compensation alone can fuel it, which is why the default is a
+    middling 0.5 with a range of 0.2-0.8 rather than a point claim;
+    :func:`sensitivity` shows how much the answer moves.
 
     Bands come from parameter draws: by default the asymptotic normal N(params, cov)
     with draws outside the curve's bounds rejected; ``bands="bootstrap"`` uses the
     ReachFit's residual bootstrap instead (one refit per draw, much slower). Draws x
-    delays are evaluated as one numpy array. Bands reflect curve uncertainty only,
-    not the uncertainty in e or in the choice of curve (see :func:`sensitivity`).
+    delays are evaluated as one numpy array. Bands reflect curve uncertainty (with an
+    estimated e, e's too), not the uncertainty of a scenario e or of the choice of curve
+    (see :func:`sensitivity`).
 
     Examples
     --------
     >>> import casekit as ck
     >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
     >>> dc = ck.response.delay_cost(fit, delays=[0, 1, 4, float("inf")], n_draws=200)
-    >>> dc.model, dc.actual_delay
-    ('intervention', 4.0)
+    >>> dc.model, dc.actual_delay, dc.effectiveness_status
+    ('intervention', 4.0, 'estimated')
     >>> bool(abs(dc.actual["final_reach"] - dc.fitted_final) < 1e-6)  # reproduces the fit
     True
     >>> flow = ck.response.delay_cost(fit, delays=[0, 1, 4, float("inf")], model="flow")
@@ -389,7 +420,9 @@ def delay_cost(
     if model not in MODELS:
         raise ParameterError(f"model must be one of {MODELS}, not {model!r}")
     if model == "intervention":
-        return _intervention_delay_cost(
+        from casekit.response.intervention_cost import intervention_delay_cost
+
+        return intervention_delay_cost(
             fit,
             delays,
             effectiveness,
@@ -402,8 +435,13 @@ def delay_cost(
             metric,
             bands,
             response,
+            scenario_effectiveness,
         )
-    e = check_effectiveness(DEFAULT_EFFECTIVENESS if effectiveness is None else effectiveness)
+    if effectiveness is None:
+        effectiveness = (
+            DEFAULT_EFFECTIVENESS if scenario_effectiveness is None else scenario_effectiveness
+        )
+    e = check_effectiveness(effectiveness)
     alpha = check_alpha(alpha)
     grid = _delay_grid(delays)
     if actual_delay is not None:
@@ -531,64 +569,4 @@ def delay_cost(
         base_draws=base,
         alpha=alpha,
         statement=f"computed from a {cm.name} fit of {metric_name!r}",
-    )
-
-
-def _intervention_delay_cost(
-    fit,
-    delays,
-    effectiveness,
-    horizon,
-    n_draws,
-    seed,
-    alpha,
-    actual_delay,
-    curve,
-    metric,
-    bands,
-    response,
-) -> DelayCost:
-    from casekit.response._common import check_count
-    from casekit.response.counterfactual import BANDS
-    from casekit.response.intervention_cost import (
-        intervention_fields,
-        intervention_settings,
-        with_response,
-    )
-
-    alpha = check_alpha(alpha)
-    grid = _delay_grid(delays)
-    check_count(n_draws, "n_draws")
-    check_count(seed, "seed")
-    if effectiveness is not None:
-        effectiveness = check_effectiveness(effectiveness)
-    if bands not in BANDS:
-        raise ParameterError(f"bands must be 'normal' or 'bootstrap', not {bands!r}")
-    H = np.inf if horizon is None else check_number(horizon, "horizon", allow_inf=True)
-    if not H > 0:
-        raise ParameterError("horizon must be > 0 days")
-    fit = resolve_fit(fit, curve=curve, metric=metric)
-    fit, how, where_from = with_response(fit, effectiveness, response, actual_delay)
-    out = intervention_fields(fit, grid, H, n_draws, seed, alpha, bands)
-    settings = intervention_settings(fit, how, where_from, H, alpha, n_draws, seed, out["dnote"])
-    metric_name = getattr(fit, "metric", None)
-    return DelayCost(
-        case_id=fit_case_id(fit),
-        curve=fit.curve,
-        metric=metric_name,
-        model="intervention",
-        effectiveness=float(fit.response_effect["e"].iloc[0]),
-        horizon=H,
-        _table=out["table"][list(DELAY_COST_COLUMNS)],
-        fitted_final=out["fitted_final"],
-        fitted_band=out["fitted_band"],
-        actual_delay=out["actual_delay"],
-        _settings=settings,
-        draws=out["draws"],
-        finals=out["finals"],
-        fitted_draws=out["fitted_draws"],
-        base_draws=out["base_draws"],
-        never_draws=out["never_draws"],
-        alpha=alpha,
-        statement=f"computed from a {fit.curve} fit of {metric_name!r}",
     )

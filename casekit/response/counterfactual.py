@@ -1,6 +1,7 @@
-"""The counterfactual curve: a reach fit's curve, damped from the day of the response,
-evaluated over parameter draws as one numpy array; and :func:`what_if`, one scenario as
-a figure."""
+"""The accounting variants of the counterfactual (a reach fit's curve damped from the day
+of the response, evaluated over parameter draws as one numpy array), the parameter draws
+shared with the intervention model, and :func:`what_if`, one scenario as a figure (the
+intervention model by default)."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ __all__ = [
     "MODELS",
     "BANDS",
     "what_if",
+    "what_if_curves",
 ]
 
 DEFAULT_EFFECTIVENESS = 0.5
@@ -33,12 +35,14 @@ EFFECTIVENESS_RANGE = (0.2, 0.8)
 """Plausible range of e used by :func:`sensitivity` (low, high)."""
 
 EFFECTIVENESS_NOTE = (
-    "e is a scenario parameter, not an estimate: no study measures it for these cases. "
+    "Here e is a scenario parameter, not an estimate: these data cannot estimate it and no "
+    "study measures it for these cases. "
     "Default 0.5, plausible range 0.2-0.8. Herhausen et al. (2019, Journal of Marketing) [L5] "
     "find that responses showing empathy and an apology (or moving the conversation to another "
     "channel) reduce the virality of a firestorm, which supports e > 0 for an apologetic "
     "response; they also find that compensation alone can fuel the fire, so a response that only "
-    "offers money may have e near 0 (a negative e is outside this model). methods.md §4.2 "
+    "offers money may have e near 0 (a negative e, a response that fuelled the storm, can "
+    "come out where the data estimate e; as a stated scenario e stays in 0-1). methods.md §4.2 "
     "suggests a what-if slider of 0, 0.25, 0.5; 0.5 is its upper end, and 0.8 stands for a "
     "response that largely ends the story."
 )
@@ -207,12 +211,73 @@ def _param_draws(
     )
 
 
+def _damped_curve(cm: _CurveModel, model: str, t, actual, delay: float, e: float):
+    """The fitted curve damped from ``delay`` on (the accounting variants)."""
+    P = cm.theta[None, :]
+    if model == "flow":
+        yr = float(cm.f(np.array([delay]), P)[0, 0])
+        return np.where(t <= delay, actual, yr + (1.0 - e) * (actual - yr))
+    return np.array(
+        [
+            cm.rate_damped(np.array([delay]), float(h), e, P)[0, 0] if h > delay else a
+            for h, a in zip(t, actual)
+        ]
+    )
+
+
+def what_if_curves(
+    fit,
+    delay: float,
+    effectiveness: float = DEFAULT_EFFECTIVENESS,
+    *,
+    model: str = "intervention",
+    horizon: float | None = None,
+    points: int = 300,
+):
+    """The numbers behind :func:`what_if`: ``(t, fitted, counterfactual, e)``, the days,
+    the fitted curve (the answer as it happened), the curve had the answer come on day
+    ``delay``, and the e used (arguments as in :func:`what_if`).
+
+    Examples
+    --------
+    >>> import casekit as ck
+    >>> from casekit.response.counterfactual import what_if_curves
+    >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
+    >>> t, fitted, cf, e = what_if_curves(fit, 1.0, 0.5, model="flow", points=5)
+    >>> bool(cf[0] == fitted[0] and cf[-1] < fitted[-1]), e
+    (True, 0.5)
+    """
+    e = check_effectiveness(effectiveness)
+    if model not in MODELS:
+        raise ParameterError(f"model must be one of {MODELS}, not {model!r}")
+    delay = check_number(delay, "delay", low=0.0)
+    if horizon is not None:
+        horizon = check_number(horizon, "horizon", low=0.0)
+    points = check_count(points, "points", minimum=2)
+    fit = resolve_fit(fit)
+    last = _last_obs_t(fit) or 30.0
+    end = float(horizon) if horizon is not None else max(last, float(delay) * 3, 10.0)
+    t = np.linspace(0.0, end, points)
+    if model == "intervention":
+        from casekit.response.intervention_cost import counterfactual_curve, with_response
+
+        inside = with_response(fit, None if fit.response_effect is not None else e)[0]
+        e = float(inside.response_effect["e"].iloc[0])
+        actual = np.asarray(inside.spec.f(t, *inside.theta), dtype=float)
+        cf = counterfactual_curve(inside, float(delay), t)
+    else:
+        cm = _CurveModel(fit)
+        actual = cm.f(t, cm.theta[None, :])[0]
+        cf = _damped_curve(cm, model, t, actual, float(delay), e)
+    return t, np.asarray(actual, dtype=float), np.asarray(cf, dtype=float), e
+
+
 def what_if(
     fit,
     delay: float,
     effectiveness: float = DEFAULT_EFFECTIVENESS,
     *,
-    model: str = "flow",
+    model: str = "intervention",
     horizon: float | None = None,
     points: int = 300,
 ):
@@ -221,8 +286,13 @@ def what_if(
 
     Made for the classroom notebook's sliders (``ipywidgets.interactive(what_if, ...)``):
     each call returns a new :class:`plotly.graph_objects.Figure`. The counterfactual uses
-    the same intervention model as :func:`delay_cost` (``model="flow"``: from the answer
-    on, new reach is cut by ``effectiveness``; ``"rate"``: the curve's rate is damped).
+    the same model as :func:`delay_cost`. ``model="intervention"`` (default): the fit's
+    curve refitted with the response inside at the stated ``effectiveness`` (it
+    reproduces the observations; cached on the fit), then the response moved to day
+    ``delay``; a fit that already holds the response keeps its own e (the figure's
+    legend gives the e used). The accounting variants damp the fitted curve instead:
+    ``"flow"``, from the answer on new reach is cut by ``effectiveness``; ``"rate"``,
+    the curve's rate is damped.
 
     Examples
     --------
@@ -236,29 +306,11 @@ def what_if(
 
     from casekit.plots import template
 
-    e = check_effectiveness(effectiveness)
-    if model not in MODELS:
-        raise ParameterError(f"model must be 'flow' or 'rate', not {model!r}")
-    delay = check_number(delay, "delay", low=0.0)
-    if horizon is not None:
-        horizon = check_number(horizon, "horizon", low=0.0)
-    points = check_count(points, "points", minimum=2)
-    cm = _CurveModel(resolve_fit(fit))
-    last = _last_obs_t(fit) or 30.0
-    end = float(horizon) if horizon is not None else max(last, float(delay) * 3, 10.0)
-    t = np.linspace(0.0, end, points)
-    P = cm.theta[None, :]
-    actual = cm.f(t, P)[0]
-    if model == "flow":
-        yr = float(cm.f(np.array([float(delay)]), P)[0, 0])
-        cf = np.where(t <= delay, actual, yr + (1.0 - e) * (actual - yr))
-    else:
-        cf = np.array(
-            [
-                cm.rate_damped(np.array([float(delay)]), float(h), e, P)[0, 0] if h > delay else a
-                for h, a in zip(t, actual)
-            ]
-        )
+    t, actual, cf, e = what_if_curves(
+        fit, delay, effectiveness, model=model, horizon=horizon, points=points
+    )
+    end = float(t[-1])
+    fit = resolve_fit(fit)
     origin = getattr(fit, "origin", None)
     x = t if origin is None else origin + pd.to_timedelta(t, unit="D")
     fig = go.Figure(layout={"template": template()})
@@ -276,7 +328,8 @@ def what_if(
     saved = actual[-1] - cf[-1]
     fig.update_layout(
         title=f"What if the answer had come on day {fmt.number(delay)}? "
-        f"About {fmt.number(saved)} fewer by day {fmt.number(end)} ({model} model)",
+        f"About {fmt.number(abs(saved))} {'fewer' if saved >= 0 else 'more'} by day "
+        f"{fmt.number(end)} ({model} model)",
         xaxis_title="date" if origin is not None else "days since going public",
         yaxis_title=str(getattr(fit, "metric", "reach")),
     )

@@ -18,20 +18,30 @@ from casekit import format as fmt
 from casekit.exceptions import FitError, InsufficientDataError, ParameterError
 from casekit.response._common import (
     band,
+    check_count,
     check_effectiveness,
     check_number,
     fit_case_id,
     reach_module,
+    resolve_fit,
     response_time,
 )
 from casekit.response.counterfactual import (
+    BANDS,
     DEFAULT_EFFECTIVENESS,
     EFFECTIVENESS_NOTE,
     _CurveModel,
     _param_draws,
 )
+from casekit.results import check_alpha
 
-__all__ = ["counterfactual_reach", "with_response", "intervention_fields"]
+__all__ = [
+    "counterfactual_reach",
+    "counterfactual_curve",
+    "with_response",
+    "intervention_fields",
+    "intervention_delay_cost",
+]
 
 
 def intervention_parts(fit):
@@ -110,6 +120,35 @@ def counterfactual_reach(fit, delays, horizon: float, P: np.ndarray) -> np.ndarr
     return np.broadcast_to(out, (len(P), d.shape[1])).astype(float)
 
 
+def counterfactual_curve(fit, delay: float, t) -> np.ndarray:
+    """The curve over times ``t`` had the first response come at day ``delay`` (``inf``:
+    never), for an intervention fit at its estimates; at the fit's own first-response
+    time it is the fitted curve.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import casekit as ck
+    >>> from casekit.response.intervention_cost import counterfactual_curve
+    >>> spec = ck.reach.intervention("logistic", [4.0], e=0.5, delta=0.1)
+    >>> t = np.arange(0.0, 12.0)
+    >>> fit = ck.reach.fit(spec(t, 1000.0, 0.9, 3.0) * (1 + 0.01 * np.sin(t)), spec, t=t)
+    >>> bool(np.allclose(counterfactual_curve(fit, 4.0, t), fit.spec(t, *fit.theta)))
+    True
+    """
+    from casekit.reach.intervention import operational_time
+
+    base, times, unpack = intervention_parts(fit)
+    th, delta, effects = unpack(np.asarray(fit.theta, dtype=float)[None, :])
+    t = np.asarray(t, dtype=float)
+    never = not np.isfinite(delay)
+    shifted = [(0.0 if never else float(delay)) + (tk - times[0]) for tk in times]
+    eff = [0.0 if never else e_ for e_ in effects]
+    with np.errstate(all="ignore"):
+        out = base.f(operational_time(t[None, :], delta, shifted, eff), *th)
+    return np.broadcast_to(out, (1, t.size))[0].astype(float)
+
+
 def _schedule(fit, actual_delay, response):
     """The response times to refit with, and where they came from."""
     if actual_delay is not None:
@@ -128,51 +167,20 @@ def _schedule(fit, actual_delay, response):
     return response, "the case's company responses"
 
 
-def _warm_starts(fit, n_e, e_fixed=None, t1=None):
-    """Starts at the fit's own estimates (no decay: the same curve) and near them; None
-    when the number of effects is not known in advance (response="all").
-
-    With a fixed e, the first start is the fit's curve seen in operational time: after
-    the response time runs (1 - e) times slower, so rates grow by 1 / (1 - e) and
-    midpoints ``t0`` move to ``t1 + (1 - e)(t0 - t1)`` (exact for data after ``t1``).
-    """
-    if n_e is None:
-        return None
-    th = [float(x) for x in fit.theta]
-    out = [th + [d] + [e] * n_e for d, e in ((1e-3, 0.0), (0.02, 0.3), (0.1, 0.0))]
-    if e_fixed is not None and t1 is not None and e_fixed < 1:
-        s = 1.0 - e_fixed
-        moved = []
-        for nm, v in zip(fit.spec.param_names, th):
-            base = nm.split("_")[0]
-            if nm.startswith("t0"):
-                moved.append(t1 + s * (v - t1))
-            elif base in ("r", "p", "q"):
-                moved.append(v / s)
-            else:
-                moved.append(v)
-        out.insert(0, moved + [1e-6])
-    return out
-
-
-def _with_p0(starts, spec, prep):
-    """The warm starts, then the curve's own p0 starts."""
-    if starts is None:
-        return None
-    t = prep.obs["t"].to_numpy(dtype=float)
-    y = prep.obs["y"].to_numpy(dtype=float)
-    with np.errstate(all="ignore"):
-        more = [list(s) for s in spec.p0(t, y)]
-    return starts + [s for s in more if len(s) == spec.k and np.all(np.isfinite(s))]
-
-
-def with_response(fit, effectiveness=None, response="first", actual_delay=None):
+def with_response(
+    fit, effectiveness=None, response="first", actual_delay=None, scenario=None, *, point=False
+):
     """``fit`` itself when its curve holds the response, else the intervention model refitted
-    to the fit's data and case context.
+    to the fit's data and case context, starting from the fit's own estimates
+    (:func:`~casekit.response.intervention_refit.refit_with_response`).
 
     e is estimated when the data straddle the first response, else it is the scenario
-    ``effectiveness`` (default 0.5). Returns ``(fit, how, where_from)``: the fit, a note on
-    how it was obtained and where the response time came from.
+    value ``scenario`` (default 0.5); ``effectiveness`` forces a scenario e. Returns
+    ``(fit, how, where_from)``: the fit, a note on how it was obtained and where the
+    response time came from. ``point=True``: for point estimates only (the tornado of
+    :func:`~casekit.response.sensitivity`), a cumulative least-squares fit may come back
+    as a light stand-in (its ``spec``, ``theta`` and ``response_effect``; no covariance
+    and no interval of e).
     """
     if fit.response_effect is not None:
         if effectiveness is not None:
@@ -190,8 +198,23 @@ def with_response(fit, effectiveness=None, response="first", actual_delay=None):
                 "(refit with response=[...] to move them)"
             )
         return fit, "the fit's own intervention model", "the fit's first response"
+    resp = tuple(response) if isinstance(response, (list, tuple)) else response
+    key = ("with_response", effectiveness, resp, actual_delay, scenario, point)
+    cache = getattr(fit, "_cache", None)
+    hit = cache.get(key) if isinstance(cache, dict) else None
+    if hit is None:
+        hit = _refit(fit, effectiveness, response, actual_delay, scenario, point)
+        if isinstance(cache, dict):  # the classroom asks again for every slider position
+            cache[key] = hit
+    return hit
+
+
+def _refit(fit, effectiveness, response, actual_delay, scenario, point=False):
+    """:func:`with_response` for a fit without the response inside (not cached)."""
     from casekit.reach.data import _Prepared
-    from casekit.reach.response_fit import fit_extended
+    from casekit.reach.intervention import E_BOUNDS
+    from casekit.reach.response_fit import _obs_times, check_straddle, fit_extended
+    from casekit.response.intervention_refit import _times_of, point_fit, refit_with_response
 
     times, where_from = _schedule(fit, actual_delay, response)
     reach = reach_module()
@@ -203,75 +226,86 @@ def with_response(fit, effectiveness=None, response="first", actual_delay=None):
         events=fit.events,
         weights=fit.weights,
     )
-    n_resp = 1 if isinstance(times, list) else None
 
-    def refit(e):
-        try:
-            return refit_once(e, None)
-        except InsufficientDataError:
-            raise
-        except FitError:  # a curve with many parameters may need more starts
-            try:
-                return refit_once(e, 30, warm=False)
-            except InsufficientDataError:
-                raise
-            except FitError as err:
-                raise FitError(
-                    f"{err}. The intervention model (the response inside the {fit.curve} "
-                    "curve, with attention decay delta) could not be fitted to these data; "
-                    "use a curve with fewer parameters, or model='flow' (the accounting "
-                    "variant, which damps the fitted curve)"
-                ) from None
+    light = point and fit.loss in ("ols", "log") and fit.observation != "per-period"
 
-    def refit_once(e, n_starts, warm=True):
-        starts = None
-        if warm:
-            fixed = None if e == "estimate" else float(e)
-            t1 = times[0] if isinstance(times, list) and len(times) == 1 else None
-            starts = _warm_starts(fit, n_resp if fixed is None else 0, fixed, t1)
+    def fit_once(e, delta, start):
+        with np.errstate(all="ignore"):  # a degenerate start overflows; it then fails plainly
+            if light:
+                return point_fit(fit, prep, _times_of(fit, times), e, delta, start)
+            return _fit_once(e, delta, start)
+
+    def _fit_once(e, delta, start):
         return fit_extended(
             prep,
             fit.spec,
             e=e,
             loss=fit.loss,
             response=times,
-            delta="estimate",
-            start=starts,
+            delta=delta,
+            start=[start],
             alpha=fit.alpha,
-            n_starts=n_starts,
+            n_starts=1,
             seed=0,
             f_scale=fit.f_scale,
             fit_cumulative=lambda p_, s_: reach._fit_prepared(
                 p_,
                 s_,
                 loss=fit.loss,
-                start=_with_p0(starts, s_, p_),
+                start=[start],
                 alpha=fit.alpha,
-                n_starts=n_starts,
+                n_starts=1,
                 seed=0,
                 f_scale=fit.f_scale,
+                diagnose=False,  # the fit being refitted was checked already
             ),
         )
 
-    if effectiveness is None:
+    def refit(e):
         try:
-            out = refit("estimate")
+            return refit_with_response(fit, prep, times, e, fit_once)
+        except FitError as err:
+            raise FitError(
+                f"{err}. The intervention model (the response inside the {fit.curve} "
+                "curve, with attention decay delta) could not be fitted to these data; "
+                "use a curve with fewer parameters, or model='flow' (the accounting "
+                "variant, which damps the fitted curve)"
+            ) from None
+
+    def told(note):
+        return f"; {note}" if note else ""
+
+    if effectiveness is None:
+        n_e = len(_times_of(fit, times))
+        where = f"{prep.case_id}: " if prep.case_id else ""
+        try:
+            check_straddle(_obs_times(prep.obs), _times_of(fit, times), [True] * n_e, where)
+        except InsufficientDataError as err:
+            why = str(err).split(". Give e")[0]  # the reason, without the advice
+            effectiveness = DEFAULT_EFFECTIVENESS if scenario is None else scenario
+            effectiveness = check_effectiveness(effectiveness, "scenario effectiveness")
+        else:
+            out, note = refit("estimate")
             return (
                 out,
-                f"the {fit.curve} fit refitted with the response inside (e estimated)",
-                (where_from),
+                f"the {fit.curve} fit refitted with the response inside (e estimated)" + told(note),
+                where_from,
             )
-        except InsufficientDataError as err:
-            why = str(err)
-            effectiveness = DEFAULT_EFFECTIVENESS
     else:
         effectiveness = check_effectiveness(effectiveness)
         why = "e given by the caller"
-    out = refit(float(effectiveness))
+    if effectiveness > E_BOUNDS[1]:
+        raise ParameterError(
+            f"effectiveness {fmt.number(effectiveness)} stops all spread from the response "
+            "on, so the curve could not pass through the readings after it: the intervention "
+            f"model takes e up to {fmt.number(E_BOUNDS[1])} (model='flow' damps the fitted "
+            "curve instead)"
+        )
+    out, note = refit(float(effectiveness))
     return (
         out,
         f"the {fit.curve} fit refitted with the response inside, e = "
-        f"{fmt.number(effectiveness)} a stated scenario value ({why})",
+        f"{fmt.number(effectiveness)}, a stated scenario value ({why})" + told(note),
         where_from,
     )
 
@@ -370,3 +404,67 @@ def intervention_settings(fit, how, where_from, H, alpha, n_draws, seed, dnote) 
         "seed": int(seed),
         "alpha": alpha,
     }
+
+
+def intervention_delay_cost(
+    fit,
+    delays,
+    effectiveness,
+    horizon,
+    n_draws,
+    seed,
+    alpha,
+    actual_delay,
+    curve,
+    metric,
+    bands,
+    response,
+    scenario,
+):
+    """:func:`~casekit.response.delay_cost` with ``model="intervention"`` (its arguments,
+    in order)."""
+    from casekit.response.cost import DELAY_COST_COLUMNS, DelayCost, _delay_grid
+
+    alpha = check_alpha(alpha)
+    grid = _delay_grid(delays)
+    check_count(n_draws, "n_draws")
+    check_count(seed, "seed")
+    if effectiveness is not None:
+        effectiveness = check_effectiveness(effectiveness)
+    if bands not in BANDS:
+        raise ParameterError(f"bands must be 'normal' or 'bootstrap', not {bands!r}")
+    H = np.inf if horizon is None else check_number(horizon, "horizon", allow_inf=True)
+    if not H > 0:
+        raise ParameterError("horizon must be > 0 days")
+    fit = resolve_fit(fit, curve=curve, metric=metric)
+    if scenario is not None:
+        scenario = check_effectiveness(scenario, "scenario_effectiveness")
+    fit, how, where_from = with_response(fit, effectiveness, response, actual_delay, scenario)
+    out = intervention_fields(fit, grid, H, n_draws, seed, alpha, bands)
+    settings = intervention_settings(fit, how, where_from, H, alpha, n_draws, seed, out["dnote"])
+    metric_name = getattr(fit, "metric", None)
+    eff = fit.response_effect.iloc[0]
+    status = "scenario" if eff["status"] == "scenario" else "estimated"
+    bounds = (float(eff["lower"]), float(eff["upper"]))
+    return DelayCost(
+        case_id=fit_case_id(fit),
+        curve=fit.curve,
+        metric=metric_name,
+        model="intervention",
+        effectiveness=float(fit.response_effect["e"].iloc[0]),
+        effectiveness_status=status,
+        effectiveness_bounds=bounds,
+        horizon=H,
+        _table=out["table"][list(DELAY_COST_COLUMNS)],
+        fitted_final=out["fitted_final"],
+        fitted_band=out["fitted_band"],
+        actual_delay=out["actual_delay"],
+        _settings=settings,
+        draws=out["draws"],
+        finals=out["finals"],
+        fitted_draws=out["fitted_draws"],
+        base_draws=out["base_draws"],
+        never_draws=out["never_draws"],
+        alpha=alpha,
+        statement=f"computed from a {fit.curve} fit of {metric_name!r}",
+    )

@@ -1,5 +1,6 @@
 """One-at-a-time sensitivity of the money cost of the delay: a tornado over the
-effectiveness, the value per impression, the curve and the intervention model."""
+effectiveness, the value per impression, the curve and (for the accounting variants) the
+damping model."""
 
 from __future__ import annotations
 
@@ -136,6 +137,21 @@ def _on_grid(dc, delay: float) -> int:
     return int(np.flatnonzero(np.isclose(grid, float(delay)))[0])
 
 
+def _point_extra(fit, e, actual_delay, scenario, reference_delay, horizon) -> float:
+    """Final reach at the actual delay minus at ``reference_delay`` in the intervention
+    model, from point estimates (the same refit as :func:`delay_cost`, without its
+    covariance and e's interval)."""
+    from casekit.response.intervention_cost import counterfactual_reach, with_response
+
+    if e is not None:
+        e = check_effectiveness(e)
+    inside = with_response(fit, e, "first", actual_delay, scenario, point=True)[0]
+    t1 = float(inside.response_effect["t"].iloc[0])
+    P = np.asarray(inside.theta, dtype=float)[None, :]
+    at, ref = counterfactual_reach(inside, [t1, float(reference_delay)], horizon, P)[0]
+    return float(at - ref)
+
+
 def sensitivity(
     fit,
     *,
@@ -143,7 +159,7 @@ def sensitivity(
     effectiveness_range: tuple[float, float] = EFFECTIVENESS_RANGE,
     cpm: Sequence[float] = DEFAULT_CPM,
     curves=None,
-    model: str = "flow",
+    model: str = "intervention",
     horizon: float | None = None,
     reference_delay: float = 0.0,
     actual_delay: float | None = None,
@@ -161,15 +177,23 @@ def sensitivity(
     ============== ====================================================================
     factor          low / high settings
     ============== ====================================================================
-    effectiveness   ``effectiveness_range`` (default 0.2 / 0.8, see :func:`delay_cost`)
+    effectiveness   ``effectiveness_range`` (default 0.2 / 0.8, see :func:`delay_cost`),
+                    stated scenario values (also where the base e is estimated)
     CPM             ``cpm[0]`` / ``cpm[2]`` (value per 1,000 impressions)
     curve           the smallest / largest output over ``curves`` refitted to the same
                     observations (default every curve in ``casekit.reach.CURVES``;
                     curves that fail to fit are listed in the settings). ``curves`` may
                     also be a :class:`casekit.reach.Comparison` (or a mapping of
                     name to ReachFit): its fits are reused, nothing is refitted
-    model           flow / rate damping (rate at its default horizon, the last observation)
+    model           accounting variants only: flow / rate damping (rate at its default
+                    horizon, the last observation)
     ============== ====================================================================
+
+    ``model="intervention"`` (default) is the model of :func:`delay_cost`: the base e
+    is estimated where the data straddle the response, else it is ``effectiveness``, a
+    stated scenario value; every curve is refitted with the response inside. The flow
+    and rate variants answer another (accounting) question, so they are not a factor
+    of the intervention model's tornado.
 
     The actual delay is ``actual_delay`` or else the ``first_response`` key date of the
     case the fit carries (``fit.context``, or ``case``). Alternative curves are refitted
@@ -183,6 +207,9 @@ def sensitivity(
     >>> fit = ck.reach.fit(ck.load_case("synthetic-example"), metric="video_views")
     >>> s = ck.response.sensitivity(fit, curves=["logistic", "gompertz"])
     >>> sorted(s.table["factor"])
+    ['CPM', 'curve', 'effectiveness']
+    >>> flow = ck.response.sensitivity(fit, curves=["logistic", "gompertz"], model="flow")
+    >>> sorted(flow.table["factor"])
     ['CPM', 'curve', 'effectiveness', 'model']
     """
     lo_c, mid_c, hi_c = check_cpm(cpm)
@@ -209,11 +236,28 @@ def sensitivity(
             raise InsufficientDataError(
                 f"the actual delay is unknown ({act_note}); pass actual_delay="
             )
+        # the intervention refits are cached on the fit under the call's own arguments:
+        # leave the fit's own response time to delay_cost, as the report's call does
+        given_delay = None if fit_context(fit) is not None else actual_delay
     else:
         actual_delay = check_number(actual_delay, "actual_delay", allow_inf=True)
         act_note = "given by the caller"
+        given_delay = actual_delay
+    intervention = model == "intervention"
+
+    def own_time(f, mdl):  # the fit knows its case's response time
+        return mdl == "intervention" and given_delay is None and fit_context(f) is not None
 
     def extra(f, e, mdl, hz):
+        if mdl == "intervention":  # point estimates: a light refit (no covariance)
+            return _point_extra(
+                f,
+                e,
+                given_delay if own_time(f, mdl) else actual_delay,
+                effectiveness,
+                reference_delay,
+                np.inf if hz is None else check_number(hz, "horizon", allow_inf=True),
+            )
         dc = delay_cost(
             f,
             delays=[reference_delay],
@@ -221,7 +265,8 @@ def sensitivity(
             model=mdl,
             horizon=hz,
             n_draws=0,
-            actual_delay=actual_delay,
+            actual_delay=given_delay if own_time(f, mdl) else actual_delay,
+            scenario_effectiveness=effectiveness,
         )
         a = dc.actual
         if a is None:
@@ -231,14 +276,17 @@ def sensitivity(
     base_dc = delay_cost(
         fit,
         delays=[reference_delay],
-        effectiveness=effectiveness,
+        effectiveness=None if intervention else effectiveness,
         model=model,
         horizon=horizon,
         n_draws=n_draws,
         seed=seed,
         alpha=alpha,
-        actual_delay=actual_delay,
+        actual_delay=given_delay if own_time(fit, model) else actual_delay,
+        scenario_effectiveness=effectiveness,
     )
+    actual_delay = base_dc.actual_delay if intervention else actual_delay
+    base_e = None if intervention else effectiveness
     if base_dc.actual is None:
         raise InsufficientDataError("the actual delay is unknown; pass actual_delay=")
     base_reach = float(base_dc.actual["final_reach"] - base_dc.at(reference_delay)["final_reach"])
@@ -269,22 +317,29 @@ def sensitivity(
             base_reach * hi_c / 1000,
         )
     )
-    other = "rate" if model == "flow" else "flow"
-    model_note = (
-        f"flow damping read at the base horizon "
-        f"({'saturation' if horizon is None else horizon}), rate damping at its "
-        "default horizon (the last observation): at an infinite horizon rate damping "
-        "saves nothing for a saturating curve"
-    )
-    try:
-        r_other = extra(fit, effectiveness, other, None)
-    except ParameterError as err:  # e.g. a multi-wave curve has no single rate to damp
-        model_note = f"model factor left out: {err}"
-    else:
-        pair = {model: base_reach, other: r_other}
-        rows.append(
-            ("model", "flow", "rate", pair["flow"] * mid_c / 1000, pair["rate"] * mid_c / 1000)
+    if intervention:
+        model_note = (
+            "the intervention model (the response inside the curve, refitted to the "
+            "observations); the accounting variants (flow, rate) answer another question "
+            "and are not a factor here"
         )
+    else:
+        other = "rate" if model == "flow" else "flow"
+        model_note = (
+            f"flow damping read at the base horizon "
+            f"({'saturation' if horizon is None else horizon}), rate damping at its "
+            "default horizon (the last observation): at an infinite horizon rate damping "
+            "saves nothing for a saturating curve"
+        )
+        try:
+            r_other = extra(fit, effectiveness, other, None)
+        except ParameterError as err:  # e.g. a multi-wave curve has no single rate to damp
+            model_note = f"model factor left out: {err}"
+        else:
+            pair = {model: base_reach, other: r_other}
+            rows.append(
+                ("model", "flow", "rate", pair["flow"] * mid_c / 1000, pair["rate"] * mid_c / 1000)
+            )
     reach = reach_module()
     cm = _CurveModel(fit)
     results, failed = {cm.name: base_reach}, []
@@ -294,7 +349,7 @@ def sensitivity(
             if name == cm.name:
                 continue
             try:
-                results[name] = extra(alt, effectiveness, model, horizon)
+                results[name] = extra(alt, base_e, model, horizon)
             except (FitError, ValueError, ParameterError) as err:
                 failed.append(f"{name} ({type(err).__name__})")
         failed += [f"{n} (did not fit)" for n in getattr(curves, "errors", {})]
@@ -310,7 +365,7 @@ def sensitivity(
             continue
         try:
             alt = reach.fit(source, curve=name, **fit_kw)
-            results[name] = extra(alt, effectiveness, model, horizon)
+            results[name] = extra(alt, base_e, model, horizon)
         except (FitError, ValueError, KeyError, ParameterError) as err:
             failed.append(f"{name} ({type(err).__name__})")
     kmin = min(results, key=results.get)
@@ -331,9 +386,16 @@ def sensitivity(
         "output": f"extra reach from responding at the actual delay instead of day "
         f"{fmt.number(reference_delay)}, times CPM / 1000, point estimates",
         "actual delay": f"day {fmt.number(actual_delay)}: {act_note}",
-        "base settings": f"e = {fmt.number(effectiveness)}, CPM = {fmt.number(mid_c)}, "
+        "base settings": f"e = {base_dc.effectiveness_text}, CPM = {fmt.number(mid_c)}, "
         f"curve = {cm.name}, model = {model}",
-        "effectiveness": EFFECTIVENESS_NOTE,
+        "effectiveness": (
+            f"moved to the stated values {fmt.number(e_lo)} and {fmt.number(e_hi)}. "
+            + (
+                "The base e is estimated from the data"
+                if base_dc.effectiveness_status == "estimated"
+                else EFFECTIVENESS_NOTE
+            )
+        ),
         "CPM": (
             "value per 1,000 negative impressions, a user parameter; the default "
             f"{DEFAULT_CPM} is a placeholder, not a sourced figure"
