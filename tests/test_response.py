@@ -928,7 +928,12 @@ def test_sensitivity_of_the_intervention_model_matches_its_delay_costs(case_id):
         assert t.loc["effectiveness", col] == pytest.approx(
             extra(fit, effectiveness=e)[0] * 4 / 1000, rel=1e-9
         )
+    delta = cmp.ranking.set_index("curve")["delta_aicc"]
     for name, alt in cmp.fits.items():
+        if delta[name] > rs.MAX_DELTA_AICC:  # no support from the data: not a factor
+            assert name not in s.curve_outputs
+            assert f"{name} (ΔAICc" in s.settings["curves compared"]
+            continue
         assert s.curve_outputs[name] == pytest.approx(extra(alt)[0], rel=1e-9, abs=1e-9)
 
 
@@ -937,7 +942,13 @@ def test_sensitivity_reuses_a_comparisons_fits():
     cmp = ck.reach.compare(case, curves=["logistic", "gompertz"], metric="video_views")
     reused = rs.sensitivity(cmp.fits["logistic"], curves=cmp)
     refit = rs.sensitivity(cmp.fits["logistic"], curves=["logistic", "gompertz"])
-    pd.testing.assert_frame_equal(reused.table, refit.table)
+    delta = cmp.ranking.set_index("curve")["delta_aicc"]
+    if delta["gompertz"] <= rs.MAX_DELTA_AICC:
+        pd.testing.assert_frame_equal(reused.table, refit.table)
+    else:  # a comparison's unsupported curve is left out, and named
+        assert set(reused.curve_outputs) == {"logistic"}
+        assert "gompertz (ΔAICc" in reused.settings["curves compared"]
+        assert reused.curve_outputs["logistic"] == pytest.approx(refit.curve_outputs["logistic"])
 
 
 def test_sensitivity_of_a_multiwave_fit_leaves_out_the_rate_model():

@@ -264,6 +264,32 @@ def _lm(fun, x0, tol, maxfev, msgs, jac=None):
     return x, 0.5 * float(fvec @ fvec), ier in (1, 2, 3, 4)
 
 
+def _x_jacobian(prob: _Problem, tr: _Transform, u_probe):
+    """The analytic Jacobian of ``prob.resid_internal(tr.to_v(x))`` in the transformed
+    parameters ``x``, or None when the curve has no analytic derivatives (checked at
+    ``u_probe``, internal units)."""
+    with np.errstate(all="ignore"):
+        if prob.jac_internal(u_probe) is None:
+            return None
+    p = prob.spec.k
+    i1, i2, i3, w3 = tr._i1, tr._i2, tr._i3, tr._w3
+
+    def jac_x(x):
+        with np.errstate(all="ignore"):
+            dv = np.ones(p)  # d v / d x of the transform
+            if i1.size:
+                dv[i1] = np.exp(np.minimum(x[i1], 700.0))
+            if i2.size:
+                dv[i2] = -np.exp(np.minimum(x[i2], 700.0))
+            if i3.size:
+                s_ = special.expit(x[i3])
+                dv[i3] = w3 * s_ * (1.0 - s_)
+            out = prob.jac_internal(tr.to_v(x)) * dv
+        return out if np.isfinite(out).all() else np.nan_to_num(out, posinf=0, neginf=0)
+
+    return jac_x
+
+
 def _huber_cost(r, c):
     a = np.abs(r)
     return float(np.sum(np.where(a <= c, 0.5 * r**2, c * (a - 0.5 * c))))
@@ -318,23 +344,8 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
     def resid_x(x):
         return prob.resid_internal(tr.to_v(x))
 
-    jac_x = None
-    with np.errstate(all="ignore"):
-        u_try = np.ones(p) if not len(starts) else np.asarray(starts[0], dtype=float)
-        if prob.jac_internal(np.clip(u_try / prob.scale_vec, lo_i, hi_i)) is not None:
-            i1, i2, i3, w3 = tr._i1, tr._i2, tr._i3, tr._w3
-
-            def jac_x(x):
-                dv = np.ones(p)  # d v / d x of the transform
-                if i1.size:
-                    dv[i1] = np.exp(np.minimum(x[i1], 700.0))
-                if i2.size:
-                    dv[i2] = -np.exp(np.minimum(x[i2], 700.0))
-                if i3.size:
-                    s_ = special.expit(x[i3])
-                    dv[i3] = w3 * s_ * (1.0 - s_)
-                out = prob.jac_internal(tr.to_v(x)) * dv
-                return out if np.isfinite(out).all() else np.nan_to_num(out, posinf=0, neginf=0)
+    u_try = np.ones(p) if not len(starts) else np.asarray(starts[0], dtype=float)
+    jac_x = _x_jacobian(prob, tr, np.clip(u_try / prob.scale_vec, lo_i, hi_i))
 
     def run(x0, tol, maxfev):
         if prob.robust:

@@ -90,7 +90,7 @@ from casekit.response.detection import (
     replay_rules,
 )
 from casekit.response.money import MONEY_COLUMNS, WTP_FIGURES, MoneyLenses, money_lenses, wtp_uplift
-from casekit.response.sensitivity import Sensitivity, sensitivity
+from casekit.response.sensitivity import MAX_DELTA_AICC, Sensitivity, sensitivity
 from casekit.response.severity import (
     REACH_UNITS,
     SEVERITY_LEVELS,
@@ -123,6 +123,7 @@ __all__ = [
     "reach_while_waiting",
     "delay_cost",
     "sensitivity",
+    "MAX_DELTA_AICC",
     "what_if",
     "money_lenses",
     "severity",

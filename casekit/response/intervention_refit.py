@@ -163,16 +163,24 @@ class _Quick:
         self.t, self.y, self.w, self.loss = model.t, model.y, model.w, model.loss
 
     def loglik(self, spec, starts):
-        from casekit.reach._solver import _lm, _make_problem, _Transform
+        from casekit.reach._solver import _lm, _make_problem, _Transform, _x_jacobian
 
         prob = _make_problem(spec, self.t, self.y, self.w, self.loss)
         lo, hi = prob.lo / prob.scale_vec, prob.hi / prob.scale_vec
         tr = _Transform(lo, hi)
         best = None
+        jac = None
         for s in starts:
             u0 = np.clip(np.asarray(s, dtype=float) / prob.scale_vec, lo, hi)
+            if jac is None:
+                jac = _x_jacobian(prob, tr, u0) or False
             out = _lm(
-                lambda x: prob.resid_internal(tr.to_v(x)), tr.to_x(u0), 1e-8, 100 * (spec.k + 1), []
+                lambda x: prob.resid_internal(tr.to_v(x)),
+                tr.to_x(u0),
+                1e-8,
+                100 * (spec.k + 1),
+                [],
+                jac or None,
             )
             if out is not None and (best is None or out[1] < best[1]):
                 best = out

@@ -40,7 +40,20 @@ from casekit.response.counterfactual import (
 )
 from casekit.results import Result, check_alpha
 
-__all__ = ["Sensitivity", "sensitivity"]
+__all__ = ["Sensitivity", "sensitivity", "MAX_DELTA_AICC"]
+
+MAX_DELTA_AICC = 10.0
+"""Curves of a comparison this far above the best AICc are not a factor of the tornado:
+the data give them essentially no support (Burnham and Anderson 2002, section 2.6)."""
+
+
+def _delta_aicc(curves) -> dict:
+    """ΔAICc per curve name of a :class:`~casekit.reach.Comparison` ({} otherwise)."""
+    table = getattr(curves, "ranking", None)
+    if not isinstance(table, pd.DataFrame) or "delta_aicc" not in table:
+        return {}
+    d = table.set_index("curve")["delta_aicc"].astype(float)
+    return {str(k): float(v) for k, v in d.items() if np.isfinite(v)}
 
 
 @dataclass(frozen=True, repr=False, eq=False)
@@ -184,7 +197,10 @@ def sensitivity(
                     observations (default every curve in ``casekit.reach.CURVES``;
                     curves that fail to fit are listed in the settings). ``curves`` may
                     also be a :class:`casekit.reach.Comparison` (or a mapping of
-                    name to ReachFit): its fits are reused, nothing is refitted
+                    name to ReachFit): its fits are reused, nothing is refitted, and
+                    a curve more than ``MAX_DELTA_AICC`` (10) above the best AICc is
+                    left out (the settings name it): the data give it essentially no
+                    support (Burnham and Anderson 2002)
     model           accounting variants only: flow / rate damping (rate at its default
                     horizon, the last observation)
     ============== ====================================================================
@@ -342,11 +358,15 @@ def sensitivity(
             )
     reach = reach_module()
     cm = _CurveModel(fit)
-    results, failed = {cm.name: base_reach}, []
+    results, failed, unsupported = {cm.name: base_reach}, [], []
     fitted = getattr(curves, "fits", curves if isinstance(curves, Mapping) else None)
+    delta_aicc = _delta_aicc(curves)
     if fitted is not None:
         for name, alt in fitted.items():
             if name == cm.name:
+                continue
+            if delta_aicc.get(name, 0.0) > MAX_DELTA_AICC:
+                unsupported.append(f"{name} (ΔAICc {fmt.number(delta_aicc[name])})")
                 continue
             try:
                 results[name] = extra(alt, base_e, model, horizon)
@@ -403,7 +423,13 @@ def sensitivity(
         "curves compared": ", ".join(
             f"{k}: {fmt.number(v)} extra reach" for k, v in results.items()
         )
-        + (f"; not fitted: {', '.join(failed)}" if failed else ""),
+        + (f"; not fitted: {', '.join(failed)}" if failed else "")
+        + (
+            f"; left out, the data give them essentially no support (ΔAICc above "
+            f"{MAX_DELTA_AICC:g}): {', '.join(unsupported)}"
+            if unsupported
+            else ""
+        ),
         "model": model_note,
         "one at a time": "interactions between factors are not shown",
         "interval": (
