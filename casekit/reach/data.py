@@ -224,11 +224,15 @@ def _prepare(
     per_period = "period_days" in obs.columns
     if not per_period:  # constant per-period counts are growth of the cumulative curve
         _check_growth(obs["y"].to_numpy(dtype=float)[idx], where, metric)
-    cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
-    cols["weight"] = w[idx]
-    obs = pd.DataFrame(
-        {c: cols[c] for c in _OBS_COLUMNS + (("period_days",) if per_period else ())}
-    )
+    order = _OBS_COLUMNS + (("period_days",) if per_period else ())
+    if len(idx) == len(t_arr) and np.array_equal(idx, np.arange(len(idx))):
+        # already in time order, nothing dropped: the frame built above is the one kept
+        obs.insert(_OBS_COLUMNS.index("weight"), "weight", w)
+        obs = obs if tuple(obs.columns) == order else obs[list(order)]
+    else:
+        cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
+        cols["weight"] = w[idx]
+        obs = pd.DataFrame({c: cols[c] for c in order})
     return _Prepared(
         obs=obs,
         origin=origin,
