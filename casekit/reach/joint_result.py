@@ -14,7 +14,7 @@ from scipy import special
 
 from casekit.exceptions import FitError, ParameterError
 from casekit.reach.curves import _numeric_share_time
-from casekit.reach.result import ReachFit
+from casekit.reach.result import ReachFit, _Estimates
 from casekit.results import Result, check_alpha, decode, encode, plain
 
 __all__ = ["JointReachFit", "JOINT_SUMMARY_COLUMNS"]
@@ -32,7 +32,7 @@ _LOSS_WORDS = {
 
 
 @dataclass(frozen=True, repr=False, eq=False)
-class JointReachFit(Result):
+class JointReachFit(_Estimates, Result):
     """One curve fitted to several metrics of one story: shared timing, one scale each.
 
     Build it with :func:`~casekit.reach.joint.fit_joint`. Immutable.
@@ -148,24 +148,6 @@ class JointReachFit(Result):
                 f"this joint fit has no metric {name!r}; it has {', '.join(self.metrics)}"
             )
         return self.fits[name]
-
-    @property
-    def params(self) -> pd.Series:
-        """Joint estimates, indexed by :attr:`param_names`."""
-        return pd.Series(np.array(self.theta), index=list(self.param_names), name="estimate")
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        names = list(self.param_names)
-        return pd.DataFrame(np.array(self.cov_matrix), index=names, columns=names)
-
-    @property
-    def bse(self) -> pd.Series:
-        return pd.Series(
-            np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
-            index=list(self.param_names),
-            name="std_err",
-        )
 
     def _bounds(self) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper bound of each joint parameter (its curve parameter's)."""

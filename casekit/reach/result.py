@@ -31,8 +31,33 @@ SUMMARY_COLUMNS = ("kind", "estimate", "std_err", "lower", "upper", "method", "a
 ``at_bound``: a parameter at or near a bound of the fitter)."""
 
 
+class _Estimates:
+    """``params``, ``cov`` and ``bse`` of a fit with ``theta``, ``cov_matrix`` and
+    ``param_names`` (shared by :class:`ReachFit` and the joint fit)."""
+
+    @property
+    def params(self) -> pd.Series:
+        """Estimates, indexed by parameter name."""
+        return pd.Series(np.array(self.theta), index=list(self.param_names), name="estimate")
+
+    @property
+    def cov(self) -> pd.DataFrame:
+        """Parameter covariance matrix."""
+        names = list(self.param_names)
+        return pd.DataFrame(np.array(self.cov_matrix), index=names, columns=names)
+
+    @property
+    def bse(self) -> pd.Series:
+        """Standard errors of the parameters."""
+        return pd.Series(
+            np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
+            index=list(self.param_names),
+            name="std_err",
+        )
+
+
 @dataclass(frozen=True, repr=False, eq=False)
-class ReachFit(Result):
+class ReachFit(_Estimates, Result):
     """A fitted growth curve. Immutable; every table it returns is a fresh copy.
 
     Build it with :func:`fit`. Parameters are on the curve's canonical scale
@@ -115,26 +140,6 @@ class ReachFit(Result):
     @property
     def param_names(self) -> tuple[str, ...]:
         return self.spec.param_names
-
-    @property
-    def params(self) -> pd.Series:
-        """Estimates, indexed by parameter name."""
-        return pd.Series(np.array(self.theta), index=list(self.param_names), name="estimate")
-
-    @property
-    def cov(self) -> pd.DataFrame:
-        """Parameter covariance matrix."""
-        names = list(self.param_names)
-        return pd.DataFrame(np.array(self.cov_matrix), index=names, columns=names)
-
-    @property
-    def bse(self) -> pd.Series:
-        """Standard errors of the parameters."""
-        return pd.Series(
-            np.sqrt(np.maximum(np.diag(self.cov_matrix), 0.0)),
-            index=list(self.param_names),
-            name="std_err",
-        )
 
     @property
     def data(self) -> pd.DataFrame:
