@@ -45,6 +45,7 @@ numerically meaningless."""
 
 _OBS_COLUMNS = ("t", "time", "y", "weight", "source", "confidence", "qualifier", "kind", "quote")
 _EVENT_COLUMNS = ("t", "date", "kind", "actor", "description")
+_NO_EVENTS = pd.DataFrame(columns=list(_EVENT_COLUMNS))  # copied (cheaply) for data without events
 
 
 @dataclass(frozen=True)
@@ -164,7 +165,7 @@ def _prepare(
             f"min_confidence must be one of {', '.join(CONFIDENCES)}, not {min_confidence!r}"
         )
     context = None
-    events = pd.DataFrame(columns=list(_EVENT_COLUMNS))
+    events = _NO_EVENTS.copy(deep=False)
     if _is_case(data):
         case = data
         context = getattr(case, "context", None)

@@ -303,7 +303,7 @@ def param_limits(fit, alpha: float, method: str, n_boot: int, seed: int):
     :meth:`ReachFit.conf_int`)."""
     k = fit.spec.k
     if method == "asymptotic":
-        se = fit.bse.to_numpy()
+        se = np.sqrt(np.maximum(np.diag(np.asarray(fit.cov_matrix, dtype=float)), 0.0))
         lo, hi, rescaled = wald(fit.theta, se, t_quantile(fit, alpha), param_scale(fit.spec))
         how = ["asymptotic (log scale)" if r else "asymptotic" for r in rescaled]
         return lo, hi, how
