@@ -140,28 +140,8 @@ def joint_plot(jf, *, interval: str | None = "confidence", x: str = "time", titl
             mid = pd.DataFrame({"t": 0.5 * (a + b)})
             if f.origin is not None:
                 mid["time"] = f.origin + pd.to_timedelta(mid["t"], unit="D")
-            fig.add_trace(
-                go.Scatter(
-                    x=xs(mid),
-                    y=obs["yhat"],
-                    mode="lines",
-                    line=dict(color=colour, width=2.5),
-                    name=f"{m}: expected count per period",
-                ),
-                row=i,
-                col=1,
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=xs(mid),
-                    y=obs["y"],
-                    mode="markers",
-                    marker=dict(color=colour, size=7, opacity=0.7),
-                    name=f"{m}: observed counts",
-                ),
-                row=i,
-                col=1,
-            )
+            line_x, line_y, line_name = xs(mid), obs["yhat"], f"{m}: expected count per period"
+            dots_x, dots_name = xs(mid), f"{m}: observed counts"
         else:
             pred = f.predict(grid, interval=interval)
             if interval is not None:
@@ -178,28 +158,30 @@ def joint_plot(jf, *, interval: str | None = "confidence", x: str = "time", titl
                     row=i,
                     col=1,
                 )
-            fig.add_trace(
-                go.Scatter(
-                    x=xs(pred),
-                    y=pred["yhat"],
-                    mode="lines",
-                    line=dict(color=colour, width=2.5),
-                    name=f"{m}: fitted {jf.curve}",
-                ),
-                row=i,
-                col=1,
-            )
-            fig.add_trace(
-                go.Scatter(
-                    x=xs(obs),
-                    y=obs["y"],
-                    mode="markers",
-                    marker=dict(color=colour, size=7, opacity=0.7),
-                    name=f"{m}: observed",
-                ),
-                row=i,
-                col=1,
-            )
+            line_x, line_y, line_name = xs(pred), pred["yhat"], f"{m}: fitted {jf.curve}"
+            dots_x, dots_name = xs(obs), f"{m}: observed"
+        fig.add_trace(
+            go.Scatter(
+                x=line_x,
+                y=line_y,
+                mode="lines",
+                line=dict(color=colour, width=2.5),
+                name=line_name,
+            ),
+            row=i,
+            col=1,
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=dots_x,
+                y=obs["y"],
+                mode="markers",
+                marker=dict(color=colour, size=7, opacity=0.7),
+                name=dots_name,
+            ),
+            row=i,
+            col=1,
+        )
         fig.update_yaxes(title_text=m, row=i, col=1)
     xtitle = (
         "date"
