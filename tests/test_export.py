@@ -299,3 +299,34 @@ def test_casekit_params_shows_the_ranges():
     assert res.exit_code == 0
     assert "effectiveness: float = 0.5" in res.output and "[0, 0.99]" in res.output
     assert "{intervention, flow, rate}" in res.output
+
+
+def test_a_figure_is_drawn_again_after_kaleido_restarts(monkeypatch):
+    """kaleido may call its page before the page's script has loaded; one restart and
+    one more try, then the error is the user's to see."""
+    from casekit.render import export as X
+
+    calls, restarts = [], []
+
+    class FakeKaleido:
+        @staticmethod
+        def calc_fig_sync(fig, opts):
+            calls.append(fig)
+            if len(calls) == 1:
+                raise RuntimeError("ReferenceError: kaleido_scopes is not defined")
+            return b"png"
+
+        @staticmethod
+        def stop_sync_server(silence_warnings=True):
+            restarts.append("stop")
+
+    monkeypatch.setattr(X, "_start_kaleido", lambda: restarts.append("start"))
+    assert X._draw(FakeKaleido, {"data": []}, {}) == b"png"
+    assert len(calls) == 2 and restarts == ["stop", "start"]
+
+    def always_fails(fig, opts):
+        raise RuntimeError("still broken")
+
+    FakeKaleido.calc_fig_sync = staticmethod(always_fails)
+    with pytest.raises(RuntimeError, match="still broken"):
+        X._draw(FakeKaleido, {"data": []}, {})

@@ -244,6 +244,18 @@ def _start_kaleido() -> None:
     kaleido.start_sync_server(silence_warnings=True)
 
 
+def _draw(kaleido, fig: dict, opts: dict) -> bytes:
+    """One PNG; on a first failure, kaleido's browser is restarted and the figure drawn once
+    more. kaleido can call its page before the page's script has loaded (seen in a fresh
+    venv with kaleido 1.5.1 on a loaded machine: "kaleido_scopes is not defined")."""
+    try:
+        return kaleido.calc_fig_sync(fig, opts=opts)
+    except Exception:
+        kaleido.stop_sync_server(silence_warnings=True)
+        _start_kaleido()
+        return kaleido.calc_fig_sync(fig, opts=opts)
+
+
 def export_figures(
     ipynb: str | os.PathLike,
     folder: str | os.PathLike | None = None,
@@ -291,7 +303,7 @@ def export_figures(
                 width, height = figure_size(fig)
                 opts = {"format": "png", "width": width, "height": height, "scale": scale}
                 try:
-                    data = kaleido.calc_fig_sync(fig, opts=opts)
+                    data = _draw(kaleido, fig, opts)
                 except Exception as err:  # kaleido raises its own and the browser's errors
                     raise ExportError(
                         f"{src.name}: figure {i} could not be drawn ({type(err).__name__}: {err})"
