@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import warnings
@@ -865,3 +866,37 @@ def test_a_missing_metric_names_the_metrics_there_are(example):
         assert str(err.value) == (
             "case 'synthetic-example' has no reach metric 'views'; it has: video_views, forum_posts"
         )
+
+
+def test_observation_table_is_built_on_first_read_and_matches_the_data():
+    """A fit keeps its observations as column arrays until someone reads ``obs``; the
+    table it then builds is the documented one, in time order, and stays the same object."""
+    t = np.array([4.0, 0.0, 2.0, 1.0, 3.0, 5.0, 6.0])
+    y = np.array([70.0, 5.0, 40.0, 20.0, 60.0, 75.0, 78.0])
+    t_sorted, y_sorted = np.sort(t), y[np.argsort(t)]
+    res = ck.reach.fit(y_sorted, "logistic", t=t_sorted)
+    y_sorted[:] = 0.0  # the caller's array changes before the table is built; the fit's does not
+    assert not isinstance(res.__dict__["_obs_raw"], pd.DataFrame)  # nothing built yet
+    assert res.nobs == 7 and res.df_resid == 4
+    res.conf_int()
+    assert not isinstance(res.__dict__["_obs_raw"], pd.DataFrame)
+    obs = res.obs
+    assert list(obs.columns) == [
+        "t",
+        "time",
+        "y",
+        "weight",
+        "source",
+        "confidence",
+        "qualifier",
+        "kind",
+        "quote",
+    ]
+    assert obs["t"].tolist() == sorted(t.tolist())
+    assert obs["y"].tolist() == [5.0, 20.0, 40.0, 60.0, 70.0, 75.0, 78.0]
+    assert set(obs["source"]) == {"data"} and set(obs["confidence"]) == {"high"}
+    assert res.obs is obs
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.obs = obs
+    refit = ck.reach.fit(obs.rename(columns={"y": "value"})[["t", "value"]], "logistic")
+    assert np.allclose(refit.theta, res.theta, rtol=1e-9)

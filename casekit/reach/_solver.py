@@ -267,27 +267,41 @@ def _lm(fun, x0, tol, maxfev, msgs, jac=None):
 def _x_jacobian(prob: _Problem, tr: _Transform, u_probe):
     """The analytic Jacobian of ``prob.resid_internal(tr.to_v(x))`` in the transformed
     parameters ``x``, or None when the curve has no analytic derivatives (checked at
-    ``u_probe``, internal units)."""
+    ``u_probe``, internal units). Call it inside ``np.errstate(all="ignore")``, as
+    :func:`_lm` does."""
     with np.errstate(all="ignore"):
         if prob.jac_internal(u_probe) is None:
             return None
-    p = prob.spec.k
-    i1, i2, i3, w3 = tr._i1, tr._i2, tr._i3, tr._w3
+    kind, w3 = tr.kind, tr._w3
+    lower, upper, i3 = kind == 1, kind == 2, tr._i3
 
     def jac_x(x):
-        with np.errstate(all="ignore"):
-            dv = np.ones(p)  # d v / d x of the transform
-            if i1.size:
-                dv[i1] = np.exp(np.minimum(x[i1], 700.0))
-            if i2.size:
-                dv[i2] = -np.exp(np.minimum(x[i2], 700.0))
-            if i3.size:
-                s_ = special.expit(x[i3])
-                dv[i3] = w3 * s_ * (1.0 - s_)
-            out = prob.jac_internal(tr.to_v(x)) * dv
+        e = np.exp(np.minimum(x, 700.0))  # d v / d x of the log transforms
+        dv = np.where(lower, e, np.where(upper, -e, 1.0))
+        if i3.size:
+            s_ = special.expit(x[i3])
+            dv[i3] = w3 * s_ * (1.0 - s_)
+        out = prob.jac_internal(tr.to_v(x))
+        out *= dv
         return out if np.isfinite(out).all() else np.nan_to_num(out, posinf=0, neginf=0)
 
     return jac_x
+
+
+def _last_kept(fun):
+    """``fun`` of a parameter vector, with its last result kept: MINPACK evaluates the
+    residuals and the Jacobian at the start point twice (``leastsq`` checks their shapes
+    first), and a polish starts where the loose run ended."""
+    last_x, last_value = None, None
+
+    def kept(x):
+        nonlocal last_x, last_value
+        key = x.tobytes()
+        if key != last_x:
+            last_x, last_value = key, fun(x)
+        return last_value
+
+    return kept
 
 
 def _huber_cost(r, c):
@@ -346,6 +360,8 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
 
     u_try = np.ones(p) if not len(starts) else np.asarray(starts[0], dtype=float)
     jac_x = _x_jacobian(prob, tr, np.clip(u_try / prob.scale_vec, lo_i, hi_i))
+    resid_x = _last_kept(resid_x)
+    jac_x = None if jac_x is None else _last_kept(jac_x)
 
     def run(x0, tol, maxfev):
         if prob.robust:

@@ -133,13 +133,17 @@ def _linearised_rate(t, y, K, transform):
     """Slope and intercept of transform(y/K) on t, for points strictly inside (0, K)."""
     p = y / K
     m = (p > 1e-6) & (p < 1 - 1e-6)
-    if m.sum() < 2 or np.ptp(t[m]) == 0:
+    k = int(np.count_nonzero(m))
+    if k < 2:
+        return None
+    tm = t[m]
+    if tm.max() == tm.min():
         return None
     z = transform(p[m])
-    tm = t[m]
-    tc = tm - tm.mean()
-    slope = float(tc @ (z - z.mean())) / float(tc @ tc)  # least-squares line (np.polyfit)
-    intercept = float(z.mean()) - slope * float(tm.mean())
+    t_mean, z_mean = float(np.add.reduce(tm)) / k, float(np.add.reduce(z)) / k  # as np.mean
+    tc = tm - t_mean
+    slope = float(tc @ (z - z_mean)) / float(tc @ tc)  # least-squares line (np.polyfit)
+    intercept = z_mean - slope * t_mean
     if not np.isfinite(slope) or slope <= 0:
         return None
     return float(slope), float(intercept)

@@ -7,6 +7,7 @@ sorted by time, with the weights the caller asked for.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -48,9 +49,51 @@ _EVENT_COLUMNS = ("t", "date", "kind", "actor", "description")
 _NO_EVENTS = pd.DataFrame(columns=list(_EVENT_COLUMNS))  # copied (cheaply) for data without events
 
 
+class ObsField:
+    """The observation table as a field of a (frozen) dataclass, built when first read.
+
+    The field takes a DataFrame or a dict of equal-length column arrays (in column order);
+    a dict becomes a DataFrame the first time the field is read. A fit needs only the
+    arrays (:func:`obs_array`), and building a table of 50 rows costs as much as a
+    logistic fit's arithmetic.
+    """
+
+    def __set_name__(self, owner, name):
+        self._slot = f"_{name}_raw"
+
+    def __get__(self, obj, owner=None):
+        if obj is None:  # dataclasses look for a default here: there is none
+            raise AttributeError(self._slot)
+        raw = obj.__dict__[self._slot]
+        if not isinstance(raw, pd.DataFrame):
+            raw = obj.__dict__[self._slot] = pd.DataFrame(raw)
+        return raw
+
+    def __set__(self, obj, value):
+        obj.__dict__[self._slot] = value
+
+
+def obs_array(obj, column: str) -> np.ndarray:
+    """Column ``column`` of ``obj.obs`` (an :class:`ObsField`) as floats, without building
+    the table."""
+    col = obj.__dict__["_obs_raw"][column]
+    return col.to_numpy(dtype=float) if isinstance(col, pd.Series) else np.asarray(col, float)
+
+
+def obs_columns(obj):
+    """``obj.obs`` as it is held: a DataFrame, or a dict of column arrays."""
+    return obj.__dict__["_obs_raw"]
+
+
+def obs_rows(obj) -> int:
+    """The number of observations in ``obj.obs``, without building the table."""
+    raw = obj.__dict__["_obs_raw"]
+    return len(raw) if isinstance(raw, pd.DataFrame) else len(raw["t"])
+
+
 @dataclass(frozen=True)
 class _Prepared:
-    obs: pd.DataFrame  # t, time, y, weight, source, confidence, qualifier, kind, quote
+    obs: pd.DataFrame = ObsField()  # t, time, y, weight, source, confidence, qualifier, kind, quote
     origin: pd.Timestamp | None
     context: CaseContext | None
     metric: str | None
@@ -87,8 +130,9 @@ def _weight_value(level, v) -> float:
     return float(v)
 
 
-def _weights_from(weights, obs: pd.DataFrame) -> tuple[np.ndarray, str]:
-    n = len(obs)
+def _weights_from(weights, cols: Mapping[str, np.ndarray]) -> tuple[np.ndarray, str]:
+    """One weight per observation (columns ``cols`` of the observation table) and its label."""
+    n = len(cols["y"])
     if weights is None:
         return np.ones(n), "none"
     if isinstance(weights, str):
@@ -115,12 +159,11 @@ def _weights_from(weights, obs: pd.DataFrame) -> tuple[np.ndarray, str]:
         if not np.all(np.isfinite(w)) or np.any(w <= 0):
             raise ParameterError("weights must be positive and finite")
         return w, "user"
-    conf = obs["confidence"].fillna("unverified").astype(str)
+    conf = ["unverified" if pd.isna(c) else str(c) for c in cols["confidence"]]
     unknown = sorted(set(conf) - set(weights))
     if unknown:
         raise ParameterError(f"no weight for confidence level(s) {unknown}")
-    w = conf.map(dict(weights)).to_numpy(dtype=float)
-    return w, label
+    return np.array([weights[c] for c in conf], dtype=float), label
 
 
 def _check_kinds(kinds) -> tuple[str, ...]:
@@ -197,45 +240,39 @@ def _prepare(
                 f"{case.id}: the origin key date ({case.origin_key}) is unknown, so the "
                 f"observations cannot be placed in days since the story went public"
             )
-        tt = (s["time"] - origin) / pd.Timedelta(days=1)
-        obs = pd.DataFrame(
-            {
-                "t": tt.to_numpy(dtype=float),
-                "time": s["time"].to_numpy(),
-                "y": s["value"].to_numpy(dtype=float),
-                "source": s["source"].astype(str).to_numpy(),
-                "confidence": s["confidence"].astype(str).to_numpy(),
-                "qualifier": s["qualifier"].astype(str).to_numpy(),
-                "kind": s["kind"].astype(str).to_numpy(),
-                "quote": s["quote"].astype(object).where(s["quote"].notna(), None).to_numpy(),
-            }
-        )
+        t_days = ((s["time"] - origin) / pd.Timedelta(days=1)).to_numpy(dtype=float)
+        cols = {
+            "t": t_days,
+            "time": s["time"].to_numpy(),
+            "y": s["value"].to_numpy(dtype=float),
+            "source": s["source"].astype(str).to_numpy(),
+            "confidence": s["confidence"].astype(str).to_numpy(),
+            "qualifier": s["qualifier"].astype(str).to_numpy(),
+            "kind": s["kind"].astype(str).to_numpy(),
+            "quote": s["quote"].astype(object).where(s["quote"].notna(), None).to_numpy(),
+        }
         if not cum.any():
-            obs["period_days"] = _periods(s, obs["t"].to_numpy(dtype=float))
+            cols["period_days"] = _periods(s, t_days)
         events = _case_events(case, origin)
     else:
         origin = None if origin is None else _timestamp(origin)
-        obs, origin, metric = _plain_observations(data, t, metric, origin)
+        cols, origin, metric = _plain_observations(data, t, metric, origin)
     where = f"{context.id}: " if context is not None else ""
-    _check_values(obs, where)
-    w, wlabel = _weights_from(weights, obs)  # in the order the data were given
-    t_arr = obs["t"].to_numpy(dtype=float)
-    idx = np.nonzero(np.isfinite(t_arr) & np.isfinite(obs["y"].to_numpy(dtype=float)))[0]
+    t_arr, y_arr = cols["t"], cols["y"]
+    _check_values(t_arr, y_arr, where)
+    cols["weight"], wlabel = _weights_from(weights, cols)  # in the order the data were given
+    idx = np.nonzero(np.isfinite(t_arr) & np.isfinite(y_arr))[0]
     idx = idx[np.argsort(t_arr[idx], kind="stable")]
-    per_period = "period_days" in obs.columns
+    per_period = "period_days" in cols
     if not per_period:  # constant per-period counts are growth of the cumulative curve
-        _check_growth(obs["y"].to_numpy(dtype=float)[idx], where, metric)
+        _check_growth(y_arr[idx], where, metric)
     order = _OBS_COLUMNS + (("period_days",) if per_period else ())
     if len(idx) == len(t_arr) and np.array_equal(idx, np.arange(len(idx))):
-        # already in time order, nothing dropped: the frame built above is the one kept
-        obs.insert(_OBS_COLUMNS.index("weight"), "weight", w)
-        obs = obs if tuple(obs.columns) == order else obs[list(order)]
+        cols = {c: v.copy() for c, v in cols.items()}  # never the caller's arrays
     else:
-        cols = {c: obs[c].to_numpy()[idx] for c in obs.columns}
-        cols["weight"] = w[idx]
-        obs = pd.DataFrame({c: cols[c] for c in order})
+        cols = {c: v[idx] for c, v in cols.items()}  # time order, rows without data left out
     return _Prepared(
-        obs=obs,
+        obs={c: cols[c] for c in order},
         origin=origin,
         context=context,
         metric=metric,
@@ -245,15 +282,13 @@ def _prepare(
     )
 
 
-def _check_values(obs: pd.DataFrame, where: str) -> None:
+def _check_values(t: np.ndarray, y: np.ndarray, where: str) -> None:
     """ParameterError naming the first observation (0-based position, in the order given)
     whose time or value is infinite, out of range, or (for a value) negative.
 
     NaN is not an error: it marks a missing time or value, and the row is left out
     (the fit's notes say how many).
     """
-    t = obs["t"].to_numpy(dtype=float)
-    y = obs["y"].to_numpy(dtype=float)
 
     def first(mask) -> int:
         return int(np.flatnonzero(mask)[0])
@@ -331,7 +366,8 @@ def _timestamp(value) -> pd.Timestamp:
 
 
 def _plain_observations(data, t, metric, origin):
-    """The observation table of a Series, a DataFrame or an array, its origin and metric."""
+    """The observation table's columns (arrays) for a Series, a DataFrame or an array, its
+    origin and metric."""
     if isinstance(data, pd.DataFrame):
         df = data
         ycol = next((c for c in ("value", "y") if c in df.columns), None)
@@ -370,21 +406,26 @@ def _plain_observations(data, t, metric, origin):
     if len(tt_arr) != len(y):
         raise ParameterError(f"{len(tt_arr)} times but {len(y)} values")
     n = len(y)
-    obs = pd.DataFrame(
-        {
-            "t": tt_arr,
-            "time": time_arr,
-            "y": y,
-            "source": extra.get("source", np.full(n, "data", dtype=object)),
-            "confidence": extra.get("confidence", np.full(n, "high", dtype=object)),
-            "qualifier": extra.get("qualifier", np.full(n, "exact", dtype=object)),
-            "kind": extra.get("kind", np.full(n, "observed", dtype=object)),
-            "quote": extra.get("quote", np.full(n, None, dtype=object)),
-        }
-    )
+    cols = {
+        "t": np.asarray(tt_arr, dtype=float),
+        "time": time_arr,
+        "y": y,
+        "source": extra.get("source", _text_column("data", n)),
+        "confidence": extra.get("confidence", _text_column("high", n)),
+        "qualifier": extra.get("qualifier", _text_column("exact", n)),
+        "kind": extra.get("kind", _text_column("observed", n)),
+        "quote": extra.get("quote", np.full(n, None, dtype=object)),
+    }
     if isinstance(data, pd.DataFrame) and _states_periods(data):
-        obs["period_days"] = _periods(data, obs["t"].to_numpy(dtype=float))
-    return obs, origin, metric
+        cols["period_days"] = _periods(data, cols["t"])
+    return cols, origin, metric
+
+
+@functools.lru_cache(maxsize=32)
+def _text_column(text: str, n: int):
+    """``n`` copies of ``text`` as a pandas string array (kept: the table built from it
+    copies it, and building it costs more than the rest of a small table)."""
+    return pd.Series(np.full(n, text, dtype=object)).array  # pandas' default text dtype
 
 
 def _states_periods(data: pd.DataFrame) -> bool:

@@ -110,13 +110,15 @@ def _describe_row(obs: pd.DataFrame, i: int, value: float) -> str:
     return f"{fmt.compact(value)} on {when}" + (f" ({', '.join(bits)})" if bits else "")
 
 
-def influence_notes(prob, spec, theta, cov, obs: pd.DataFrame, share_fun) -> list[str]:
+def influence_notes(prob, spec, theta, cov, obs, share_fun) -> list[str]:
     """Notes naming each low- or unverified-confidence reading whose removal would move
     the final reach or the time to 90 % by more than its standard error (least squares
-    only; ``prob`` is the fit's problem, ``share_fun(*theta)`` the time to 90 %)."""
+    only; ``prob`` is the fit's problem, ``obs`` its observation table or a dict of its
+    columns, ``share_fun(*theta)`` the time to 90 %)."""
     if prob.robust or "confidence" not in obs:
         return []
-    weak = np.array([i for i, c in enumerate(obs["confidence"].to_numpy()) if c in _WEAK], int)
+    conf = np.asarray(obs["confidence"], dtype=object)
+    weak = np.array([i for i, c in enumerate(conf) if c in _WEAK], int)
     n, p = prob.t.size, spec.k
     if weak.size == 0 or n <= p:
         return []
@@ -182,10 +184,11 @@ def influence_notes(prob, spec, theta, cov, obs: pd.DataFrame, share_fun) -> lis
             )
             for name, est, new, _ in big
         )
-        y = float(obs["y"].iloc[i])
+        y = float(np.asarray(obs["y"], dtype=float)[i])
+        row = _describe_row(pd.DataFrame(obs), int(i), y)
         notes.append(
             f"one low-confidence reading drives this least-squares fit: "
-            f"{_describe_row(obs, int(i), y)}; without it {what} (a change of more than "
+            f"{row}; without it {what} (a change of more than "
             "one standard error). Check it, down-weight it (weights='confidence') or fit "
             "with loss='robust'"
         )

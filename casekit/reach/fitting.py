@@ -13,7 +13,7 @@ from casekit.reach import diagnostics as _dg
 from casekit.reach import intervals as _iv
 from casekit.reach._solver import _covariance, _make_problem, _readonly, _solve, _starts
 from casekit.reach.curves import CurveSpec, _get_spec
-from casekit.reach.data import _prepare, _Prepared
+from casekit.reach.data import _prepare, _Prepared, obs_array, obs_columns
 from casekit.reach.result import ReachFit
 
 if TYPE_CHECKING:
@@ -232,7 +232,7 @@ def fit(
         origin=origin,
         min_confidence=min_confidence,
     )
-    if "period_days" in prep.obs or (response is not None and response is not False):
+    if "period_days" in obs_columns(prep) or (response is not None and response is not False):
         from casekit.reach.response_fit import fit_extended
 
         cum_loss = "ols" if loss is None else loss
@@ -364,10 +364,8 @@ def _fit_prepared(
 ) -> ReachFit:
     """The fit of prepared data; ``diagnose=False`` skips the refits that look for an
     influential low-confidence reading (for internal refits of an already-checked fit)."""
-    obs = prep.obs
-    t = obs["t"].to_numpy(dtype=float)
-    y = obs["y"].to_numpy(dtype=float)
-    w = obs["weight"].to_numpy(dtype=float)
+    obs = obs_columns(prep)  # the table is built only if someone reads it
+    t, y, w = (obs_array(prep, c) for c in ("t", "y", "weight"))
     n, p = len(y), spec.k
     what = prep.metric or "y"
     where = f"{prep.case_id}: " if prep.case_id else ""

@@ -117,7 +117,12 @@ class BoundScale:
 
 def param_scale(spec) -> BoundScale:
     """The :class:`BoundScale` of a curve's parameters (from its bounds)."""
-    return BoundScale([b[0] for b in spec.bounds], [b[1] for b in spec.bounds])
+    return _bounds_scale(tuple((float(lo), float(hi)) for lo, hi in spec.bounds))
+
+
+@functools.lru_cache(maxsize=64)
+def _bounds_scale(bounds) -> BoundScale:
+    return BoundScale([b[0] for b in bounds], [b[1] for b in bounds])
 
 
 def wald(est, se, q, scale: BoundScale | None = None):

@@ -17,6 +17,7 @@ from casekit.reach import intervals as _iv
 from casekit.reach import milestones as _ms
 from casekit.reach._solver import _make_problem, _Problem
 from casekit.reach.curves import _TINY, CurveSpec
+from casekit.reach.data import ObsField, obs_array, obs_rows
 from casekit.reach.prose import fit_html, fit_settings, fit_summary, full_text
 from casekit.reach.storage import fit_from_dict, fit_to_dict
 from casekit.results import Result, check_alpha
@@ -111,7 +112,7 @@ class ReachFit(_Estimates, Result):
     spec: CurveSpec
     theta: np.ndarray
     cov_matrix: np.ndarray
-    obs: pd.DataFrame
+    obs: pd.DataFrame = ObsField()
     loss: str
     weights: str
     alpha: float
@@ -148,7 +149,7 @@ class ReachFit(_Estimates, Result):
 
     @property
     def nobs(self) -> int:
-        return int(len(self.obs))
+        return obs_rows(self)
 
     @property
     def df_resid(self) -> int:
@@ -165,9 +166,9 @@ class ReachFit(_Estimates, Result):
     def _problem(self) -> _Problem:
         return _make_problem(
             self.spec,
-            self.obs["t"].to_numpy(dtype=float),
-            self.obs["y"].to_numpy(dtype=float),
-            self.obs["weight"].to_numpy(dtype=float),
+            obs_array(self, "t"),
+            obs_array(self, "y"),
+            obs_array(self, "weight"),
             self.loss,
         )
 
@@ -184,13 +185,13 @@ class ReachFit(_Estimates, Result):
             from casekit.reach.observation import increments
 
             return increments(self.spec, *period_bounds(self.obs), self.theta)
-        return self.spec.f(self.obs["t"].to_numpy(dtype=float), *self.theta)
+        return self.spec.f(obs_array(self, "t"), *self.theta)
 
     @property
     def residuals(self) -> pd.Series:
         """Unweighted residuals on the fitting scale: y - yhat (ols, robust) or
         log y - log yhat (log losses)."""
-        y = self.obs["y"].to_numpy(dtype=float)
+        y = obs_array(self, "y")
         fv = self.fitted
         r = np.log(y) - np.log(np.maximum(fv, _TINY)) if self._log else y - fv
         return pd.Series(r, name="residual")
@@ -199,7 +200,7 @@ class ReachFit(_Estimates, Result):
     def rss(self) -> float:
         """Weighted residual sum of squares on the fitting scale (plain, not Huber)."""
         r = self.residuals.to_numpy()
-        return float(np.sum(self.obs["weight"].to_numpy(dtype=float) * r**2))
+        return float(np.sum(obs_array(self, "weight") * r**2))
 
     @property
     def sigma(self) -> float:
@@ -215,11 +216,11 @@ class ReachFit(_Estimates, Result):
         With a robust loss this is the Gaussian quasi-likelihood of the same residuals.
         """
         n = self.nobs
-        w = self.obs["weight"].to_numpy(dtype=float)
+        w = obs_array(self, "weight")
         if self._counts:
             from casekit.reach.observation import count_loglik
 
-            y = self.obs["y"].to_numpy(dtype=float)
+            y = obs_array(self, "y")
             return count_loglik(self.loss, y, self.fitted, w, self.dispersion)
         rss = self.rss
         if rss <= 0:
@@ -230,7 +231,7 @@ class ReachFit(_Estimates, Result):
             * (math.log(2 * math.pi) + 1 - math.log(n) - np.sum(np.log(w)) / n + math.log(rss))
         )
         if self._log:
-            ll -= float(np.sum(np.log(self.obs["y"].to_numpy(dtype=float))))
+            ll -= float(np.sum(np.log(obs_array(self, "y"))))
         return float(ll)
 
     @property
@@ -312,7 +313,9 @@ class ReachFit(_Estimates, Result):
         [0.82, 0.95]
         """
         lo, hi, _ = _iv.param_limits(self, self._alpha(alpha), method, n_boot, seed)
-        return pd.DataFrame({"lower": lo, "upper": hi}, index=list(self.param_names))
+        return pd.DataFrame(
+            np.column_stack([lo, hi]), index=list(self.param_names), columns=["lower", "upper"]
+        )
 
     def bootstrap_params(self, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
         """Residual-bootstrap replicates of the parameters, one row per converged refit.
