@@ -92,7 +92,7 @@ def render(
     show_code: bool = False,
     force: bool = False,
     index: bool = True,
-    kernel: str = "fresh",
+    kernel: str = "warm",
     timeout: float | None = None,
     format: str = "html",
 ) -> RenderResult:
@@ -114,9 +114,13 @@ def render(
         Render even when an up-to-date report exists.
     index : bool
         Rewrite ``<out_dir>/index.html`` afterwards.
-    kernel : {"fresh", "warm"}
-        A new kernel (default: one report gains nothing from a warm server), or a kernel
-        forked from this process's warm-kernel server (:mod:`casekit.render.kernels`).
+    kernel : {"warm", "fresh"}
+        ``warm`` (default): a kernel forked from this process's warm-kernel server
+        (:mod:`casekit.render.kernels`), as ``casekit render`` does. Even for one report
+        it is faster than a new kernel: the server's imports run while the report is
+        checked, and the kernel needs no start of its own (benchmarks/README.md). The
+        server stays for later renders in this process
+        (:func:`casekit.render.kernels.stop_server` stops it). ``fresh``: a new kernel.
     timeout : float, optional
         Seconds the report may run; then it is stopped and fails, its log kept.
     format : {"html", "pdf", "png", "all"}
