@@ -78,6 +78,9 @@ def scheduler(tmp_path_factory):
                 "--no-dashboard",
                 "--name",
                 f"w{i}",
+                # w0 starts as the README starts workers: its kernels warm when it starts;
+                # w1 warms them when the first batch reaches it
+                *(["--preload", "casekit.render.cluster"] if i == 0 else []),
             ],
             f"worker{i}",
         )
@@ -106,6 +109,27 @@ def scheduler(tmp_path_factory):
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
             fh.close()
+
+
+def test_a_preloaded_worker_joins_the_cluster_with_its_kernels_warm(scheduler):
+    from distributed import Client
+
+    def warm_state():  # defined here: the worker gets it by value, not from this module
+        """Whether this worker's fork server takes requests now, and whether the worker has
+        imported what a report needs (papermill, nbconvert)."""
+        import os
+        import sys
+
+        from casekit.render import kernels
+
+        srv = kernels._SERVERS.get(os.getpid())
+        return srv is not None and srv.ready(0.0), {"papermill", "nbconvert"} <= set(sys.modules)
+
+    with Client(scheduler, timeout=10, set_as_default=False) as client:
+        by_name = {info["name"]: addr for addr, info in client.scheduler_info()["workers"].items()}
+        state = client.run(warm_state, workers=[by_name["w0"]])
+    # registered means warm: no batch has reached it, yet its server takes requests
+    assert state[by_name["w0"]] == (True, True)
 
 
 def test_cluster_reports_equal_local_ones(scheduler, tmp_path, monkeypatch):

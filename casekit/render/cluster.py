@@ -11,8 +11,9 @@ have. A worker needs no shared filesystem and no copy of the reports folder:
   folders and files that ``*_dir`` / ``*_path`` parameters name (then the parameter
   points to the worker's copy);
 * the worker renders in a temporary folder with a warm kernel from its own fork server
-  (:mod:`casekit.render.kernels`, one per worker process), and returns the ``.ipynb``,
-  ``.html`` and ``.log`` as bytes;
+  (:mod:`casekit.render.kernels`, one per worker process, kept for every later batch;
+  with ``dask worker ... --preload casekit.render.cluster`` it is started with the worker,
+  see :func:`dask_setup`), and returns the ``.ipynb``, ``.html`` and ``.log`` as bytes;
 * the client writes them atomically beside the sidecar, exactly as a local render does.
 
 Before any report runs, the client checks that every worker runs the same Python
@@ -203,11 +204,11 @@ def _payload(job, timeout: float | None) -> dict:
 _LOCK = threading.Lock()  # one report at a time per worker process (papermill changes cwd)
 
 
-def _warm_worker(show_code: bool = False, extra: Sequence[str] = ()) -> None:
+def _warm_worker(show_code: bool = False, extra: Sequence[str] = ()) -> threading.Thread:
     """Run on every worker before the reports: start its fork server (with the ``extra``
     imports the batch's reports need), and import what the worker itself needs (papermill,
     nbconvert and the report template) in a thread, as ``--jobs`` workers inherit them
-    already imported from the process that forks them."""
+    already imported from the process that forks them. Returns that thread."""
     from casekit.render.kernels import prestart
 
     prestart(extra)
@@ -224,7 +225,36 @@ def _warm_worker(show_code: bool = False, extra: Sequence[str] = ()) -> None:
 
             _prewarm(show_code)
 
-    threading.Thread(target=imports, daemon=True).start()
+    thread = threading.Thread(target=imports, daemon=True)
+    thread.start()
+    return thread
+
+
+def _warm_and_wait() -> None:
+    from casekit.render.kernels import wait_ready
+
+    thread = _warm_worker()
+    wait_ready()
+    thread.join()
+
+
+async def dask_setup(worker) -> None:
+    """Dask's preload hook: ``dask worker ... --preload casekit.render.cluster``.
+
+    The worker starts its warm kernels when it starts, not when the first batch reaches
+    it: its fork server does its imports, and so does the worker (papermill, nbconvert),
+    and the worker joins the cluster once they are done. A worker keeps its fork server
+    for every later batch. Without the preload the first batch on each worker pays for
+    them. On a system without warm kernels (not Linux) it does nothing.
+    """
+    import asyncio
+
+    from distributed import Worker
+
+    from casekit.render.kernels import available
+
+    if isinstance(worker, Worker) and available():
+        await asyncio.to_thread(_warm_and_wait)
 
 
 def _write_tree(root: Path, files: dict[str, bytes]) -> None:

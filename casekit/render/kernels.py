@@ -333,6 +333,26 @@ class _Server:
     def alive(self) -> bool:
         return self.proc is None or self.proc.poll() is None
 
+    def ready(self, timeout: float = _START_TIMEOUT) -> bool:
+        """Wait until the server takes requests (its imports are done); whether it does.
+
+        It binds its socket only once the imports are done, so a connection that
+        succeeds is the sign (the server drops a connection that sends no request)."""
+        import socket
+
+        deadline = time.monotonic() + timeout
+        while self.alive():
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                try:
+                    sock.connect(_sockaddr(self.address))
+                    return True
+                except (FileNotFoundError, ConnectionRefusedError):
+                    pass
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.02)
+        return False
+
     def close(self) -> None:
         if self.proc is None:
             return
@@ -410,6 +430,13 @@ def prestart(extra: Sequence[str] = ()) -> str:
     with ``extra`` modules imported besides :data:`WARM_IMPORTS`; returns its socket,
     which child processes may share through :data:`SERVER_ENV`."""
     return _server(extra).address
+
+
+def wait_ready(timeout: float = _START_TIMEOUT) -> bool:
+    """Wait until this process's fork server (see :func:`prestart`) takes requests;
+    whether it does (False: none started, it died, or ``timeout`` seconds passed)."""
+    srv = _SERVERS.get(os.getpid())
+    return srv is not None and srv.ready(timeout)
 
 
 def stop_server() -> None:
