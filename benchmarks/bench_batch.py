@@ -43,6 +43,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _setup import compile_bytecode  # noqa: E402 - beside this script
+
 
 def sh(cmd: str) -> str:
     try:
@@ -87,17 +89,6 @@ def _one_batch(job: dict) -> None:
     if bad:
         raise SystemExit(f"a report failed: {bad[0].label}: {bad[0].error}")
     print(json.dumps({"began": began, "ended": ended}))
-
-
-def compile_bytecode() -> bool:
-    """Write casekit's bytecode (``__pycache__``), as installing a package does; whether
-    this process's environment forbids writing it (``PYTHONDONTWRITEBYTECODE``, set on
-    the machine these figures come from). Without it every process and kernel would
-    compile casekit from source on import: 0.6 s more for a fork server's imports."""
-    import compileall
-
-    compileall.compile_dir(str(ROOT / "casekit"), quiet=1)
-    return bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
 
 
 def main() -> None:

@@ -46,6 +46,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _setup import compile_bytecode  # noqa: E402 - beside this script
+
 FLOOR_NB = textwrap.dedent("""\
     # ---
     # jupyter:
@@ -85,17 +87,6 @@ def timed(fn) -> float:
     t = time.perf_counter()
     fn()
     return time.perf_counter() - t
-
-
-def compile_bytecode() -> bool:
-    """Write casekit's bytecode (``__pycache__``), as installing a package does; whether
-    this process's environment forbids writing it (``PYTHONDONTWRITEBYTECODE``, set on
-    the machine these figures come from). Without it every process and kernel would
-    compile casekit from source on import: 0.6 s more for a fork server's imports."""
-    import compileall
-
-    compileall.compile_dir(str(ROOT / "casekit"), quiet=1)
-    return bool(os.environ.get("PYTHONDONTWRITEBYTECODE"))
 
 
 def main() -> None:
