@@ -5,8 +5,9 @@ Run from the repository root (takes about a minute per case):
     python benchmarks/bench_export.py               # prints a Markdown table
     python benchmarks/bench_export.py --repeat 3 --cases united-breaks-guitars
 
-For each case's report: the HTML render (``casekit.render.render``, ``force=True``, a fresh
-kernel), then :func:`casekit.render.export.export_pdf` on the finished HTML (headless
+For each case's report: the HTML render (``casekit.render.render``, ``force=True``, its
+default warm kernel from a fork server started afresh each time, as a new ``casekit render``
+process would), then :func:`casekit.render.export.export_pdf` on the finished HTML (headless
 Chromium, one browser per PDF) and :func:`casekit.render.export.export_figures` (kaleido:
 the first image starts its browser, later ones reuse it). Medians over ``--repeat`` runs.
 
@@ -27,10 +28,14 @@ from pathlib import Path
 def bench(case: str, repeat: int) -> dict:
     from casekit.render import export as E
     from casekit.render import render
+    from casekit.render.kernels import stop_server
 
     html_s, pdf_s, png_s, png_first, n_figs, size = [], [], [], [], 0, 0
     with tempfile.TemporaryDirectory() as tmp:
         for i in range(repeat):
+            # every render starts its warm-kernel server afresh, as `casekit render CASE
+            # --format pdf` in a new process does (a kept server makes the HTML 2-3x faster)
+            stop_server()
             t = time.perf_counter()
             r = render(case, "case_report", out_dir=tmp, force=True, index=False)
             html_s.append(time.perf_counter() - t)
@@ -61,6 +66,9 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--cases", nargs="+", default=["synthetic-example", "united-breaks-guitars"])
     args = ap.parse_args()
+    from _setup import compile_bytecode  # beside this script
+
+    compile_bytecode()
     rows = [bench(c, args.repeat) for c in args.cases]
     print(f"load average {os.getloadavg()[0]:.2f}, {os.cpu_count()} CPUs, {args.repeat} runs")
     print(
