@@ -828,6 +828,28 @@ def test_plots(syn, fits):
     assert list(sv.data[0].y) == rs.severity(syn).table["level"].tolist()
 
 
+def test_the_fitted_curve_is_named_for_what_it_holds(fits):
+    """The intervention model's fitted curve holds the actual response, so its reference
+    line and summary row say "as it happened" at the actual delay; the accounting variants
+    read the fitted curve as the story without a response."""
+    from casekit import plots
+
+    dc = rs.delay_cost(fits["logistic"], delays=[0, 1, 2], n_draws=50)
+    flow = rs.delay_cost(fits["logistic"], delays=[0, 1, 2], n_draws=50, model="flow")
+    notes = [a.text for a in plots.delay_cost_plot(dc).layout.annotations]
+    assert notes == ["as it happened (fitted curve)"]
+    assert [a.text for a in plots.delay_cost_plot(flow).layout.annotations] == [
+        "no response (fitted curve)"
+    ]
+    row = dc.summary.iloc[0]
+    assert row["quantity"] == "final reach, as it happened (fitted curve)"
+    assert row["delay_days"] == dc.actual_delay
+    assert row["estimate"] == pytest.approx(dc.actual["final_reach"])  # the same curve
+    frow = flow.summary.iloc[0]
+    assert frow["quantity"] == "final reach, no response (fitted curve)"
+    assert frow["delay_days"] == np.inf
+
+
 def test_more_plots_and_html(syn, fits):
     w = rs.reach_while_waiting(fits["logistic"], n_draws=50)
     fig = w.plot()

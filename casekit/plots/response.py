@@ -62,7 +62,13 @@ def delay_cost_plot(result, *, show_avoided: bool = False) -> go.Figure:
         fig.add_hline(
             y=result.fitted_final,
             line=dict(color="#555", dash="dot"),
-            annotation_text="no response (fitted curve)",
+            # the intervention model's fitted curve holds the actual response; the
+            # accounting variants read the fitted curve as the story without one
+            annotation_text=(
+                "as it happened (fitted curve)"
+                if result.model == "intervention"
+                else "no response (fitted curve)"
+            ),
         )
     a = result.table[result.table["actual"]]
     if not a.empty:

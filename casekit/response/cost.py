@@ -70,9 +70,11 @@ class DelayCost(StoredResult, Result):
         avoided and of the cost are in :meth:`conf_int`.
     params : pandas.Series
         The estimates at the actual delay (final reach, reach avoided, cost of the
-        delay) and the fitted final reach without a response.
+        delay) and the fitted final reach (see ``fitted_final``).
     fitted_final : float
-        Final reach of the fitted curve (no response), and ``fitted_band``.
+        Final reach of the fitted curve, and ``fitted_band``: as it happened, with the
+        actual response, for the intervention model; the story without a response for
+        the accounting variants (flow, rate).
     actual_delay : float or None
     draws, finals : numpy.ndarray or None
         The parameter draws (one row per draw) and the final reach of each draw at each
@@ -190,10 +192,16 @@ class DelayCost(StoredResult, Result):
     @property
     def summary(self) -> pd.DataFrame:
         """The fitted final reach and, at the actual delay, the three quantities with bands."""
+        if self.model == "intervention":  # the fitted curve holds the actual response
+            story, at = "as it happened", np.nan
+            if self.actual_delay is not None:
+                at = float(self.actual_delay)
+        else:
+            story, at = "no response", np.inf
         rows = [
             {
-                "quantity": "final reach, no response (fitted curve)",
-                "delay_days": np.inf,
+                "quantity": f"final reach, {story} (fitted curve)",
+                "delay_days": at,
                 "estimate": self.fitted_final,
                 "lower": self.fitted_band[0],
                 "upper": self.fitted_band[1],
