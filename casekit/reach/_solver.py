@@ -413,12 +413,11 @@ def _solve(prob: _Problem, starts, f_scale_internal=None, max_nfev=None):
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 try:
-                    u0 = np.clip(u, lo_i, hi_i)
-                    analytic = jac_x is not None and prob.jac_internal(u0) is not None
                     res = optimize.least_squares(
                         prob.resid_internal,
-                        u0,
-                        jac=prob.jac_internal if analytic else "2-point",
+                        np.clip(u, lo_i, hi_i),
+                        # jac_x exists only where the curve has analytic derivatives
+                        jac=prob.jac_internal if jac_x is not None else "2-point",
                         bounds=(lo_i, hi_i),
                         method="trf",
                         x_scale="jac",

@@ -50,7 +50,7 @@ _NO_EVENTS = pd.DataFrame(columns=list(_EVENT_COLUMNS))  # copied (cheaply) for 
 
 
 class ObsField:
-    """The observation table as a field of a (frozen) dataclass, built when first read.
+    """The ``obs`` field of a (frozen) dataclass: the observation table, built when first read.
 
     The field takes a DataFrame or a dict of equal-length column arrays (in column order);
     a dict becomes a DataFrame the first time the field is read. A fit needs only the
@@ -58,8 +58,7 @@ class ObsField:
     logistic fit's arithmetic.
     """
 
-    def __set_name__(self, owner, name):
-        self._slot = f"_{name}_raw"
+    _slot = "_obs_raw"  # where the instance keeps what it was given (read by obs_array)
 
     def __get__(self, obj, owner=None):
         if obj is None:  # dataclasses look for a default here: there is none
@@ -76,18 +75,18 @@ class ObsField:
 def obs_array(obj, column: str) -> np.ndarray:
     """Column ``column`` of ``obj.obs`` (an :class:`ObsField`) as floats, without building
     the table."""
-    col = obj.__dict__["_obs_raw"][column]
+    col = obj.__dict__[ObsField._slot][column]
     return col.to_numpy(dtype=float) if isinstance(col, pd.Series) else np.asarray(col, float)
 
 
 def obs_columns(obj):
     """``obj.obs`` as it is held: a DataFrame, or a dict of column arrays."""
-    return obj.__dict__["_obs_raw"]
+    return obj.__dict__[ObsField._slot]
 
 
 def obs_rows(obj) -> int:
     """The number of observations in ``obj.obs``, without building the table."""
-    raw = obj.__dict__["_obs_raw"]
+    raw = obj.__dict__[ObsField._slot]
     return len(raw) if isinstance(raw, pd.DataFrame) else len(raw["t"])
 
 

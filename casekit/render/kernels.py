@@ -53,6 +53,8 @@ import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from casekit.render.cleanup import _pid_alive
+
 __all__ = [
     "KERNEL_MODES",
     "SERVER_ENV",
@@ -549,16 +551,6 @@ def _client_class() -> type:
                     await self.iopub_channel.get_msg(timeout=0)
 
     return ForkedKernelClient
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
-    return True
 
 
 def start_kernel(workdir: str | os.PathLike, log: str | os.PathLike) -> ForkedKernel:
