@@ -69,9 +69,15 @@ def _serial_phases(out: Path, began: float, ended: float) -> tuple[float, float]
 
 def _one_batch(job: dict) -> None:
     """Run one batch (``--one-batch``, in the process :func:`main` starts for it) and print
-    its start and end (wall clock) as JSON."""
+    its start and end (wall clock) as JSON. The process is set up as ``casekit render``'s
+    own: the command's module imported, and its fork server allowed to be a fork of it."""
+    import casekit.cli  # noqa: F401 - what the command has imported when it renders
     from casekit import render as R
     from casekit.render.grid import grid_specs
+    from casekit.render.server_process import allow_fork_start
+
+    if job.get("fork_start", True):
+        allow_fork_start()
 
     specs = grid_specs("case_report", [job["case"]], job["grid"])
     began = time.time()
@@ -143,9 +149,13 @@ def main() -> None:
 
     phases: dict[str, list[tuple[float, float]]] = {}
 
-    def batch(jobs: int = 1, scheduler: str | None = None, name: str = "") -> float:
+    def batch(
+        jobs: int = 1, scheduler: str | None = None, name: str = "", fork_start: bool = True
+    ) -> float:
         """One casekit batch in a new process, as a new ``casekit render`` would run it
-        (nothing imported yet, no fork server); returns the seconds of render_batch."""
+        (no fork server yet; ``fork_start=False``: as ``render_batch`` called from a user's
+        script, whose fork server is a new interpreter); returns the seconds of
+        render_batch."""
         out = work / f"out-{jobs}-{bool(scheduler)}"
         job = {
             "case": args.case,
@@ -153,6 +163,7 @@ def main() -> None:
             "jobs": jobs,
             "out": str(out),
             "scheduler": scheduler,
+            "fork_start": fork_start,
         }
         env = {
             **os.environ,
@@ -192,6 +203,8 @@ def main() -> None:
         "bare": lambda: timed(bare),
         "jobs1": lambda: batch(1, name="jobs1"),
         "jobs2": lambda: batch(2, name="jobs2"),
+        "jobs1-api": lambda: batch(1, name="jobs1-api", fork_start=False),
+        "jobs2-api": lambda: batch(2, name="jobs2-api", fork_start=False),
         "dask2": dask2,
         "dask2-plain": lambda: dask2(preload=False),
     }
@@ -203,7 +216,9 @@ def main() -> None:
         )
     times: dict[str, list[float]] = {k: [] for k in chosen}
     for i in range(args.rounds):
-        for name in chosen:
+        # odd rounds in the order given, even rounds reversed: a machine that slows down
+        # or speeds up over minutes favours no variant
+        for name in chosen if i % 2 == 0 else chosen[::-1]:
             times[name].append(runs[name]())
             lead = f", lead-in {phases[name][-1][0]:.2f} s" if name in phases else ""
             print(
@@ -219,6 +234,13 @@ def main() -> None:
 
     r1, r2, r3 = ratio("jobs1", "bare"), ratio("jobs1", "jobs2"), ratio("dask2", "jobs2")
     r4 = ratio("dask2-plain", "jobs2")
+    r5 = ratio("jobs1-api", "jobs2-api")
+
+    def paired(a: str, b: str) -> str:
+        """Each round's own ratio (the two batches ran one after the other)."""
+        if a not in times or b not in times:
+            return "—"
+        return " ".join(f"{x / y:.2f}" for x, y in zip(times[a], times[b], strict=True))
 
     def verdict(value: float | None, target: str) -> str:
         """``value | target | status`` for the ratio table; ``target`` like ``>= 1.8``."""
@@ -246,7 +268,8 @@ def main() -> None:
 Written by `python benchmarks/bench_batch.py` on {
         time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     }. One batch of {n} `case_report` reports for `{args.case}` (grid: effectiveness
-{args.effectiveness} x horizon {args.horizon}), {args.rounds} round(s), medians.
+{args.effectiveness} x horizon {args.horizon}), {args.rounds} round(s), medians; the variants
+run in the order given in odd rounds and in reverse in even ones.
 
 | variant | batch s | per report s | runs |
 |---|---|---|---|
@@ -267,11 +290,18 @@ cluster of 2 worker processes (1 thread each), started as the README starts work
 (`--preload casekit.render.cluster`: each worker joins the cluster once its fork server
 has done its imports; starting the cluster is not timed); dask2-plain = the same without
 the preload, so each worker starts its fork server when the batch reaches it (timed).
+jobs1 / jobs2 run in a process set up as `casekit render`'s own, whose fork server is a fork
+of it (`casekit.render.server_process`); jobs1-api / jobs2-api call `render_batch` as a
+user's script would, and their fork server is a new interpreter.
+
+Each round's `--jobs 1` / `--jobs 2`: {paired("jobs1", "jobs2")}; through the API:
+{paired("jobs1-api", "jobs2-api")}.
 
 | ratio | value | target | status |
 |---|---|---|---|
 | warm `--jobs 1` per report / bare papermill per report | {verdict(r1, "<= 0.5")} |
 | `--jobs 1` / `--jobs 2` (speed-up) | {verdict(r2, ">= 1.8")} |
+| the same, through the API (`render_batch` from a script) | {verdict(r5, ">= 1.8")} |
 | Dask, 2 workers / `--jobs 2` | {verdict(r3, "<= 1.15")} |
 | Dask, 2 workers without the preload / `--jobs 2` | {verdict(r4, "<= 1.15")} |
 

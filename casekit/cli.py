@@ -292,6 +292,11 @@ def render_cmd(
                 if takes_case
                 else [_render.Spec(nb, None, given)]
             )
+    # this process has run only casekit's code: its fork server may be a fork of it,
+    # with the imports done here already (casekit.render.server_process)
+    from casekit.render.server_process import allow_fork_start
+
+    allow_fork_start()
     try:
         batch = _render.render_batch(
             specs,

@@ -269,7 +269,9 @@ def render_batch(
             if show_code not in _EXPORTERS and any(force or _cached(j) is None for j in prepared):
                 import threading
 
-                threading.Thread(target=_prewarm, args=(show_code,), daemon=True).start()
+                later = threading.Thread(target=_prewarm_later, args=(show_code, kernel))
+                later.daemon = True
+                later.start()
             for i, job in enumerate(prepared):
                 bar.update(running=1)
                 results[i] = _run_in_worker(job, force, kernel, timeout)
@@ -357,9 +359,24 @@ def _preload(show_code: bool) -> None:
     """Import papermill and jupytext and compile the HTML template here, once, before the
     ``--jobs`` workers fork: they inherit it all instead of each importing it (about 2 s)
     on the cores the fork server needs for its own imports."""
-    import jupytext  # noqa: F401
-    import papermill  # noqa: F401
+    gc.disable()  # see kernels._serve: imports make few cycles, collections cost 0.1 s
+    try:
+        import jupytext  # noqa: F401
+        import papermill  # noqa: F401
 
+        _prewarm(show_code)
+    finally:
+        gc.enable()
+
+
+def _prewarm_later(show_code: bool, kernel: str) -> None:
+    """:func:`_prewarm` once the fork server takes requests: until then this process
+    prepares its first report, and a thread beside it would only slow it down (they
+    share one interpreter lock); afterwards it mostly waits for the report's kernel."""
+    if kernel == "warm":
+        from casekit.render.kernels import wait_ready
+
+        wait_ready()
     _prewarm(show_code)
 
 
