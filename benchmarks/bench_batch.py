@@ -237,10 +237,13 @@ def main() -> None:
     r5 = ratio("jobs1-api", "jobs2-api")
 
     def paired(a: str, b: str) -> str:
-        """Each round's own ratio (the two batches ran one after the other)."""
+        """Each round's own ratio (the two batches ran one after the other), and their
+        median."""
         if a not in times or b not in times:
             return "—"
-        return " ".join(f"{x / y:.2f}" for x, y in zip(times[a], times[b], strict=True))
+        each = [x / y for x, y in zip(times[a], times[b], strict=True)]
+        listed = " ".join(f"{r:.2f}" for r in each)
+        return f"{listed} (median {statistics.median(each):.2f})"
 
     def verdict(value: float | None, target: str) -> str:
         """``value | target | status`` for the ratio table; ``target`` like ``>= 1.8``."""

@@ -142,12 +142,15 @@ def _become_server_process(lifeline: int, env: Mapping[str, str]) -> None:  # pr
     """In the forked child: what ``subprocess.Popen`` gives a new server (its own session,
     the lifeline as stdin, no output, the server's environment, default signal handling)."""
     os.setsid()
+    if lifeline != 0:  # it is 0 already when this process was started with stdin closed
+        os.dup2(lifeline, 0)
+        os.close(lifeline)
     null = os.open(os.devnull, os.O_RDWR)
-    os.dup2(lifeline, 0)
-    os.dup2(null, 1)
-    os.dup2(null, 2)
-    os.close(lifeline)
-    os.close(null)
+    for fd in (1, 2):
+        if fd != null:
+            os.dup2(null, fd)
+    if null > 2:
+        os.close(null)
     sys.stdin = open(0, encoding="utf-8", closefd=False)  # noqa: SIM115 - the lifeline
     sys.stdout = sys.stderr = open(1, "w", encoding="utf-8", closefd=False)  # noqa: SIM115
     os.environ.clear()
