@@ -161,9 +161,10 @@ def _become_server_process(lifeline: int, env: Mapping[str, str]) -> None:  # pr
     # ignored signal stays ignored
     for sig in signal.valid_signals():
         with contextlib.suppress(OSError, ValueError, RuntimeError):
-            handler = signal.getsignal(sig)
+            if not callable(signal.getsignal(sig)):
+                continue
             if sig == signal.SIGINT:
                 signal.signal(sig, signal.default_int_handler)
-            elif callable(handler):
+            else:
                 signal.signal(sig, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, [])
