@@ -359,7 +359,7 @@ def _preload(show_code: bool) -> None:
     """Import papermill and jupytext and compile the HTML template here, once, before the
     ``--jobs`` workers fork: they inherit it all instead of each importing it (about 2 s)
     on the cores the fork server needs for its own imports."""
-    gc.disable()  # see kernels._serve: imports make few cycles, collections cost 0.1 s
+    gc.disable()  # as in kernels._serve: imports make few cycles, collections cost time
     try:
         import jupytext  # noqa: F401
         import papermill  # noqa: F401

@@ -4,7 +4,7 @@ interpreter, or as a fork of the process that renders.
 A new interpreter (``python -m casekit.render.kernels``) starts from nothing: Python's own
 start, then numpy, pandas and casekit before the rest of the server's imports. A process
 that has already imported those can fork instead, and the server starts with them done:
-about 0.4 s less before a batch's first report (``benchmarks/README.md``). That time is
+about 0.3 s less before a batch's first report (``benchmarks/README.md``). That time is
 the one part of a batch that ``--jobs`` cannot share out.
 
 A forked server, and every kernel it forks, inherits this process's state, not only its
