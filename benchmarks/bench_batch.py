@@ -29,6 +29,7 @@ the results file) are its serial parts.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -74,22 +75,20 @@ def _one_batch(job: dict) -> None:
     import casekit.cli  # noqa: F401 - what the command has imported when it renders
     from casekit import render as R
     from casekit.render.grid import grid_specs
-    from casekit.render.server_process import allow_fork_start
-
-    if job.get("fork_start", True):
-        allow_fork_start()
+    from casekit.render.server_process import fork_start_allowed
 
     specs = grid_specs("case_report", [job["case"]], job["grid"])
     began = time.time()
-    res = R.render_batch(
-        specs,
-        jobs=job["jobs"],
-        out_dir=job["out"],
-        force=True,
-        progress=False,
-        kernel="warm",
-        scheduler=job["scheduler"],
-    )
+    with fork_start_allowed() if job["fork_start"] else contextlib.nullcontext():
+        res = R.render_batch(
+            specs,
+            jobs=job["jobs"],
+            out_dir=job["out"],
+            force=True,
+            progress=False,
+            kernel="warm",
+            scheduler=job["scheduler"],
+        )
     ended = time.time()
     bad = [r for r in res.results if not r.ok]
     if bad:

@@ -294,22 +294,22 @@ def render_cmd(
             )
     # this process has run only casekit's code: its fork server may be a fork of it,
     # with the imports done here already (casekit.render.server_process)
-    from casekit.render.server_process import allow_fork_start
+    from casekit.render.server_process import fork_start_allowed
 
-    allow_fork_start()
     try:
-        batch = _render.render_batch(
-            specs,
-            jobs=jobs,
-            out_dir=out_dir,
-            show_code=show_code,
-            force=force,
-            progress=progress,
-            kernel=kernel,
-            timeout=timeout,
-            scheduler=scheduler or None,
-            format=format_,
-        )
+        with fork_start_allowed():
+            batch = _render.render_batch(
+                specs,
+                jobs=jobs,
+                out_dir=out_dir,
+                show_code=show_code,
+                force=force,
+                progress=progress,
+                kernel=kernel,
+                timeout=timeout,
+                scheduler=scheduler or None,
+                format=format_,
+            )
     except OSError as err:  # e.g. the disk filled up outside any one report
         raise _render.RenderError(
             f"render stopped: {err.strerror or err}"

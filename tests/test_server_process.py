@@ -28,9 +28,9 @@ import json, os, sys
 from casekit import render as R
 from casekit.render import kernels, server_process
 
-server_process.allow_fork_start()
 specs = [R.Spec(**s) for s in json.loads(sys.argv[1])]
-batch = R.render_batch(specs, out_dir=sys.argv[2], kernel="warm", progress=False)
+with server_process.fork_start_allowed():
+    batch = R.render_batch(specs, out_dir=sys.argv[2], kernel="warm", progress=False)
 srv = kernels._SERVERS[os.getpid()]
 with open(f"/proc/{srv.proc.pid}/cmdline", "rb") as fh:
     server_cmdline = fh.read().split(b"\\0")
@@ -113,8 +113,8 @@ def test_a_forked_server_goes_away_with_the_process_that_started_it():
     code = (
         "import os, time\n"
         "from casekit.render import kernels, server_process\n"
-        "server_process.allow_fork_start()\n"
-        "kernels.prestart()\n"
+        "with server_process.fork_start_allowed():\n"
+        "    kernels.prestart()\n"
         "assert kernels.wait_ready(120)\n"
         "print(kernels._SERVERS[os.getpid()].proc.pid, flush=True)\n"
         "time.sleep(600)\n"
@@ -142,7 +142,7 @@ def test_a_server_is_forked_only_where_that_is_safe(monkeypatch):
     for name in server_process.IMPORTED_WITH_ENVIRONMENT:
         monkeypatch.delitem(sys.modules, name, raising=False)
     monkeypatch.setattr(threading, "active_count", lambda: 1)
-    assert not server_process.fork_allowed(), "not without allow_fork_start()"
+    assert not server_process.fork_allowed(), "not outside fork_start_allowed()"
     monkeypatch.setattr(server_process, "_allowed", True)
     assert server_process.fork_allowed() == sys.platform.startswith("linux")
     monkeypatch.setattr(threading, "active_count", lambda: 2)

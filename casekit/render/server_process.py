@@ -10,16 +10,16 @@ the one part of a batch that ``--jobs`` cannot share out.
 A forked server, and every kernel it forks, inherits this process's state, not only its
 imports: a pandas option set here, or a module patched here, would reach every report.
 So only a process that runs nothing but casekit's own code may start its server this way,
-and says so with :func:`allow_fork_start` (``casekit render`` does). Even then it falls
-back to a new interpreter when forking is not safe here: when the process runs more than
-one thread, or has imported a module that read the environment when it was imported
-(:data:`IMPORTED_WITH_ENVIRONMENT`: a report's kernel needs plotly's renderer set for
-reports, not this process's).
+and says so for the one render with :func:`fork_start_allowed` (``casekit render`` does).
+Even then it falls back to a new interpreter when forking is not safe here: when the
+process runs more than one thread, or has imported a module that read the environment
+when it was imported (:data:`IMPORTED_WITH_ENVIRONMENT`: a report's kernel needs plotly's
+renderer set for reports, not this process's).
 
 Examples
 --------
 >>> import casekit.render.server_process as sp
->>> sp.fork_allowed()  # only after allow_fork_start(), and only where it is safe
+>>> sp.fork_allowed()  # only inside fork_start_allowed(), and only where it is safe
 False
 """
 
@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 
-__all__ = ["IMPORTED_WITH_ENVIRONMENT", "allow_fork_start", "fork_allowed", "start"]
+__all__ = ["IMPORTED_WITH_ENVIRONMENT", "fork_allowed", "fork_start_allowed", "start"]
 
 IMPORTED_WITH_ENVIRONMENT = ("plotly", "matplotlib", "zmq")
 """Modules that make a fork of this process unfit to be a fork server: plotly and
@@ -43,19 +43,34 @@ server's environment differs from this process's), and zmq may run threads of it
 _allowed = False
 
 
-def allow_fork_start() -> None:
-    """Let this process start its fork server by forking itself (see the module's notes).
+@contextlib.contextmanager
+def fork_start_allowed():
+    """Within this block, let this process start its fork server by forking itself (see
+    the module's notes); a server started here stays for the rest of the process.
 
-    Call it only from a process whose state no user code has changed: ``casekit render``
-    calls it before it renders. It is never undone.
+    Use it only in a process whose state no user code has changed: ``casekit render``
+    wraps its render in it.
+
+    Examples
+    --------
+    >>> import casekit.render.server_process as sp
+    >>> with sp.fork_start_allowed():
+    ...     sp._allowed
+    True
+    >>> sp._allowed
+    False
     """
     global _allowed
-    _allowed = True
+    before, _allowed = _allowed, True
+    try:
+        yield
+    finally:
+        _allowed = before
 
 
 def fork_allowed() -> bool:
     """Whether the next server of this process will be a fork of it: allowed
-    (:func:`allow_fork_start`), on Linux, with one thread, and none of
+    (:func:`fork_start_allowed`), on Linux, with one thread, and none of
     :data:`IMPORTED_WITH_ENVIRONMENT` imported."""
     import threading
 
